@@ -1,0 +1,12 @@
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using Mim4dd.Train;
+using TorchSharp;
+TorchRuntime.Start();
+var net = ConvNet.Build("ConvNet", new InputShape(3, 32, 32), 10);
+Console.WriteLine(net.ParameterCount);
+var w = net.Initialize(Rng.Torch(1));
+var x = torch.randn(256, 3, 32, 32);
+var y = torch.randint(0, 10, new long[]{256});
+var sw = System.Diagnostics.Stopwatch.StartNew();
+Trainer.Train(net, w, x, y, new TrainOptions{Epochs=5, DecayAfterEpoch=-1}, Rng.Torch(2), null, (e,l)=>Console.WriteLine($"{e} {l} {sw.Elapsed.TotalSeconds}"));

@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace Mim4dd.Runtime;
+
+/// <summary>Process-wide TorchSharp start-up: allocator tuning and thread count, done once.</summary>
+public static class TorchRuntime
+{
+    private static readonly object Gate = new();
+    private static bool started;
+
+    [DllImport("libc.so.6")]
+    private static extern int mallopt(int param, int value);
+
+    /// <summary>Tunes malloc and sets the intra-op thread count. Idempotent; call before the first tensor op.</summary>
+    public static void Start(int? threads = null)
+    {
+        lock (Gate)
+        {
+            if (started) return;
+            // LibTorch's big buffers are above glibc's mmap threshold: without this every step mmaps,
+            // zero-fills and munmaps them again (measured 10-50 % of step time; shared/notes/torchsharp.md).
+            if (OperatingSystem.IsLinux())
+            {
+                mallopt(-4, 0);             // M_MMAP_MAX = 0
+                mallopt(-1, int.MaxValue);  // M_TRIM_THRESHOLD: never give the heap top back
+            }
+            torch.set_num_threads(threads ?? Environment.ProcessorCount);
+            started = true;
+        }
+    }
+}

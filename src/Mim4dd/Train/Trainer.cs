@@ -1,0 +1,109 @@
+using Mim4dd.Augment;
+using Mim4dd.Nets;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mim4dd.Train;
+
+/// <summary>SGD training settings; defaults are the DC/DSA/DM/MTT evaluation optimiser.</summary>
+public sealed record TrainOptions
+{
+    public int Epochs { get; init; } = 1001;
+    public double LearningRate { get; init; } = 0.01;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 5e-4;
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>
+    /// 0-based epoch after which lr ×0.1 and the SGD state is re-created (momentum reset), as the
+    /// reference evaluation does (<c>ResetMomentumAtDecay</c>); negative = never.
+    /// </summary>
+    public int DecayAfterEpoch { get; init; } = 501;
+
+    /// <summary>The papers' protocol for E epochs: E+1 passes, decay after epoch E/2+1.</summary>
+    public static TrainOptions Protocol(int epochs, double learningRate = 0.01) =>
+        new() { Epochs = epochs + 1, DecayAfterEpoch = epochs / 2 + 1, LearningRate = learningRate };
+}
+
+/// <summary>Trains a functional network on any (images, labels) set and measures accuracy.</summary>
+public static class Trainer
+{
+    /// <summary>Called after each epoch with (epoch index, mean training loss).</summary>
+    public delegate void EpochDone(int epoch, double loss);
+
+    public static void Train(Net net, NetWeights weights, Tensor images, Tensor labels, TrainOptions options,
+        Generator generator, IAugment? augment = null, EpochDone? onEpoch = null)
+    {
+        var parameters = weights.Parameters;
+        var velocity = new Tensor?[parameters.Count];
+        double lr = options.LearningRate;
+        long n = images.shape[0];
+        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            double lossSum = 0;
+            int batches = 0;
+            using (var epochScope = NewDisposeScope())
+            {
+                var order = n <= options.BatchSize ? null : randperm(n, generator: generator);
+                for (long start = 0; start < n; start += options.BatchSize)
+                {
+                    using var scope = NewDisposeScope();
+                    Tensor x, y;
+                    if (order is null) { x = images; y = labels; }
+                    else
+                    {
+                        var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start));
+                        x = images.index_select(0, idx);
+                        y = labels.index_select(0, idx);
+                    }
+                    if (augment is not null) x = augment.Apply(x, generator);
+                    var loss = F.cross_entropy(net.Forward(parameters, x, true, weights.Buffers), y);
+                    var grads = autograd.grad(new[] { loss }, parameters);
+                    using (no_grad()) SgdStep(parameters, grads, velocity, lr, options.Momentum, options.WeightDecay);
+                    lossSum += loss.item<float>();
+                    batches++;
+                }
+            }
+            onEpoch?.Invoke(epoch, lossSum / batches);
+            if (epoch == options.DecayAfterEpoch)
+            {
+                lr *= 0.1;
+                foreach (var v in velocity) v?.Dispose();
+                Array.Clear(velocity);   // the reference re-creates the optimiser here
+            }
+        }
+        foreach (var v in velocity) v?.Dispose();
+    }
+
+    /// <summary>PyTorch's SGD: d = g + wd·p; v = m·v + d (v = d at the first step); p −= lr·v.</summary>
+    private static void SgdStep(IList<Tensor> parameters, IList<Tensor> grads, Tensor?[] velocity, double lr, double momentum, double weightDecay)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var d = weightDecay != 0 ? grads[i].add(parameters[i], alpha: weightDecay) : grads[i];
+            if (momentum != 0)
+            {
+                if (velocity[i] is null) velocity[i] = d.detach().clone().DetachFromDisposeScope();
+                else velocity[i]!.mul_(momentum).add_(d);
+                d = velocity[i]!;
+            }
+            parameters[i].add_(d, alpha: -lr);
+        }
+    }
+
+    /// <summary>Top-1 accuracy in eval mode (batch-norm uses running statistics), no augmentation.</summary>
+    public static double Accuracy(Net net, NetWeights weights, Tensor images, Tensor labels, int batchSize = 500)
+    {
+        using var noGrad = no_grad();
+        long correct = 0, n = images.shape[0];
+        for (long start = 0; start < n; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            long len = Math.Min(batchSize, n - start);
+            var logits = net.Forward(weights.Parameters, images.narrow(0, start, len), false, weights.Buffers);
+            correct += logits.argmax(1).eq(labels.narrow(0, start, len)).sum().item<long>();
+        }
+        return n == 0 ? 0 : (double)correct / n;
+    }
+}
