@@ -1,12 +1,19 @@
-using Mim4dd.Nets;
-using Mim4dd.Runtime;
-using Mim4dd.Train;
-using TorchSharp;
-TorchRuntime.Start();
-var net = ConvNet.Build("ConvNet", new InputShape(3, 32, 32), 10);
-Console.WriteLine(net.ParameterCount);
-var w = net.Initialize(Rng.Torch(1));
-var x = torch.randn(256, 3, 32, 32);
-var y = torch.randint(0, 10, new long[]{256});
-var sw = System.Diagnostics.Stopwatch.StartNew();
-Trainer.Train(net, w, x, y, new TrainOptions{Epochs=5, DecayAfterEpoch=-1}, Rng.Torch(2), null, (e,l)=>Console.WriteLine($"{e} {l} {sw.Elapsed.TotalSeconds}"));
+using System.CommandLine;
+using Mim4dd.Cli.Commands;
+
+var root = new RootCommand("mim4dd: dataset distillation (MIM4DD, MTT, DC, DSA, DM, coresets) on CPU with TorchSharp");
+root.Subcommands.Add(QuickstartCommand.Create());
+root.Subcommands.Add(DataCommands.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(CoresetCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // System.CommandLine exits 1 on parse errors; usage errors are bad input here: exit 2, one line.
+    Console.Error.WriteLine($"error: {parse.Errors[0].Message} (see `mim4dd {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? "" : parse.CommandResult.Command.Name)} --help`)".Replace("  ", " "));
+    return 2;
+}
+return parse.Invoke();

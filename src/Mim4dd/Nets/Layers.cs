@@ -35,6 +35,9 @@ public sealed class ForwardPass(IReadOnlyList<Tensor> parameters, IReadOnlyList<
     public bool Training { get; } = training;
     public FeatureTap? Tap { get; } = tap;
 
+    /// <summary>Multiply-adds ×2 of the convolutions and linear layers run so far (for GFLOP/s figures).</summary>
+    public long Flops { get; set; }
+
     public Tensor NextParameter() => parameters[nextParameter++];
 
     public Tensor NextBuffer() =>
@@ -76,7 +79,9 @@ public sealed class Conv2d(long inChannels, long outChannels, long kernel, long 
     {
         var w = pass.NextParameter();
         var b = bias ? pass.NextParameter() : null;
-        return F.conv2d(x, w, b, strides: new[] { stride, stride }, padding: new[] { padding, padding });
+        var y = F.conv2d(x, w, b, strides: new[] { stride, stride }, padding: new[] { padding, padding });
+        pass.Flops += 2 * y.numel() * inChannels * kernel * kernel;
+        return y;
     }
 }
 
@@ -88,7 +93,11 @@ public sealed class Linear(long inFeatures, long outFeatures) : Layer
         specs.Parameters.Add(new($"{prefix}bias", new[] { outFeatures }, InitKind.FanInUniform, inFeatures));
     }
 
-    public override Tensor Forward(ForwardPass pass, Tensor x) => F.linear(x, pass.NextParameter(), pass.NextParameter());
+    public override Tensor Forward(ForwardPass pass, Tensor x)
+    {
+        pass.Flops += 2 * x.shape[0] * inFeatures * outFeatures;
+        return F.linear(x, pass.NextParameter(), pass.NextParameter());
+    }
 }
 
 /// <summary>Normalisation layers by the DC code's names.</summary>

@@ -80,6 +80,17 @@ public sealed class Net
         return f.reshape(f.shape[0], -1);
     }
 
+    /// <summary>FLOPs (2 × multiply-adds of conv and linear layers) of one forward pass on one input of this shape.</summary>
+    public long ForwardFlops(InputShape input)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var weights = Initialize(new Generator(0));
+        var pass = new ForwardPass(weights.Parameters, weights.Buffers, false, null);
+        classifier.Forward(pass, features.Forward(pass, zeros(1, input.Channels, input.Height, input.Width)));
+        return pass.Flops;
+    }
+
     public Tensor Forward(NetWeights weights, Tensor x, bool training = true, FeatureTap? tap = null) =>
         Forward(weights.Parameters, x, training, weights.Buffers, tap);
 }

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Mim4dd.Data;
+using Mim4dd.Runtime;
+
+namespace Mim4dd.Cli;
+
+/// <summary>Options shared by several verbs, and the error-to-exit-code mapping.</summary>
+public static class Cli
+{
+    public static Option<string?> CacheDir() => new("--cache-dir")
+    { Description = "Where downloads and converted datasets live (default $MIM4DD_CACHE or ~/.cache/mim4dd)" };
+
+    public static Option<string?> DataDir() => new("--data-dir")
+    { Description = "Read the dataset from this folder instead of the cache (IDX, CIFAR python batches, tfjs PNGs, .npz, image folders)" };
+
+    public static Option<string> Dataset(string defaultName = "mnist") => new("--dataset")
+    { Description = "Dataset name: mnist, cifar10, cifar100, fashionmnist, svhn, custom", DefaultValueFactory = _ => defaultName };
+
+    public static Option<long> Seed() => new("--seed") { Description = "Seed for every random step of the run", DefaultValueFactory = _ => 0 };
+
+    public static Option<int?> Threads() => new("--threads") { Description = "Intra-op threads (default: all cores)" };
+
+    public static Option<string?> Out() => new("--out") { Description = "Run directory to write (default runs/<generated name>)" };
+
+    public static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+
+    /// <summary>Runs a verb body: UserError → one line on stderr, exit 2; anything else → one line, exit 1.</summary>
+    public static int Guard(ParseResult parse, Option<int?>? threads, Func<int> body)
+    {
+        try
+        {
+            var n = threads is null ? null : parse.GetValue(threads);
+            if (n is < 1) throw UserError.At("--threads", $"must be at least 1, got {n}", $"pass --threads {Environment.ProcessorCount} or fewer");
+            TorchRuntime.Start(n);
+            return body();
+        }
+        catch (UserError e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (this is a bug or an environment problem; please report it with the command line)");
+            return 1;
+        }
+    }
+
+    public static DataSplit LoadData(ParseResult parse, Option<string> dataset, Option<string?> cacheDir, Option<string?> dataDir)
+    {
+        var name = parse.GetValue(dataset)!;
+        Log($"loading {name} ...");
+        var split = DatasetCatalog.Load(name, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
+        Log($"{name}: {split.Train.Count} train / {split.Test.Count} test, {split.Train.Channels}×{split.Train.Height}×{split.Train.Width}, {split.Train.NumClasses} classes");
+        return split;
+    }
+
+    public static void Require(bool condition, string option, string problem, string fix)
+    {
+        if (!condition) throw UserError.At(option, problem, fix);
+    }
+}

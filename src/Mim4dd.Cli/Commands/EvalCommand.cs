@@ -1,0 +1,61 @@
+using System.CommandLine;
+using Mim4dd.Data;
+using Mim4dd.IO;
+using Mim4dd.Train;
+
+namespace Mim4dd.Cli.Commands;
+
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var target = new Argument<string>("set") { Description = "A run directory (with syn.safetensors) or a .safetensors synthetic set" };
+        var arch = new Option<string>("--arch") { Description = "Comma-separated evaluation networks", DefaultValueFactory = _ => "ConvNet" };
+        var repeats = new Option<int>("--repeats") { Description = "Evaluation networks per architecture", DefaultValueFactory = _ => 5 };
+        var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1)", DefaultValueFactory = _ => 300 };
+        var dataDir = Cli.DataDir();
+        var cacheDir = Cli.CacheDir();
+        var seed = Cli.Seed();
+        var threads = Cli.Threads();
+        var command = new Command("eval", "Train fresh networks on a saved synthetic set and test them on the real test set")
+        { target, arch, repeats, epochs, dataDir, cacheDir, seed, threads };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            var path = parse.GetValue(target)!;
+            var isDir = Directory.Exists(path);
+            var file = isDir ? new RunDirectory(path).Synthetic : path;
+            Cli.Require(File.Exists(file), file, "synthetic set not found", "pass a run directory written by mim4dd or a .safetensors file");
+            Cli.Require(parse.GetValue(repeats) >= 1, "--repeats", $"must be at least 1, got {parse.GetValue(repeats)}", "pass --repeats 5");
+            Cli.Require(parse.GetValue(epochs) >= 1, "--epochs", $"must be at least 1, got {parse.GetValue(epochs)}", "pass --epochs 300");
+            using var set = SyntheticSet.Load(file);
+            var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var input = new Nets.InputShape(set.Images.shape[1], set.Images.shape[2], set.Images.shape[3]);
+            foreach (var a in archs) Nets.NetRegistry.Build(a, input, 10);
+            using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
+            Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
+                $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}", "pass the dataset the set was made from");
+            using var testImages = data.Test.Floats(data.Normalization);
+            var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = set.LearningRate };
+            var results = new List<EvalResult>();
+            foreach (var a in archs)
+            {
+                Cli.Log($"{a}: training {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs ...");
+                var r = protocol.Run(a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
+                    (i, acc) => Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * acc:F2} %"));
+                results.Add(r);
+                Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
+            }
+            Console.WriteLine();
+            Console.WriteLine($"| arch | accuracy % (mean ± std, {protocol.Repeats} nets) | minutes |");
+            Console.WriteLine("|---|---|---|");
+            foreach (var r in results) Console.WriteLine($"| {r.Arch} | {r} | {r.Seconds / 60:F1} |");
+            if (isDir)
+            {
+                var run = new RunDirectory(path);
+                run.WriteJson(Path.Combine(run.Path, "eval.json"), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, seed = parse.GetValue(seed), results });
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

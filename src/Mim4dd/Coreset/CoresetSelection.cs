@@ -1,0 +1,74 @@
+using Mim4dd.Data;
+using Mim4dd.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Coreset;
+
+/// <summary>Picks <c>ipc</c> real images per class; returns dataset indices, class-major (class 0's first).</summary>
+public static class CoresetSelection
+{
+    public static void CheckImagesPerClass(Dataset data, int imagesPerClass)
+    {
+        if (imagesPerClass < 1) throw UserError.At("--ipc", $"must be at least 1, got {imagesPerClass}", "pass --ipc 1, 10 or 50");
+        var counts = data.ClassCounts();
+        for (int c = 0; c < counts.Length; c++)
+            if (counts[c] < imagesPerClass)
+                throw UserError.At("--ipc", $"{imagesPerClass} images per class requested but class {c} ({data.ClassNames[c]}) has only {counts[c]}",
+                    $"pass --ipc {counts.Min()} or less");
+    }
+
+    /// <summary>Uniformly random images of each class, without replacement.</summary>
+    public static Tensor Random(Dataset data, int imagesPerClass, Generator generator)
+    {
+        CheckImagesPerClass(data, imagesPerClass);
+        using var scope = NewDisposeScope();
+        var picks = new List<Tensor>();
+        for (int c = 0; c < data.NumClasses; c++)
+        {
+            var members = data.IndicesOf(c);
+            picks.Add(members.index_select(0, randperm(members.shape[0], generator: generator).narrow(0, 0, imagesPerClass)));
+        }
+        return cat(picks, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Herding (Welling 2009, as the DC paper's baseline): greedily add the sample that brings the running
+    /// mean of the chosen features closest to the class mean. <paramref name="features"/> [N, D] for the whole dataset.
+    /// </summary>
+    public static Tensor Herding(Dataset data, Tensor features, int imagesPerClass)
+    {
+        CheckImagesPerClass(data, imagesPerClass);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var picks = new List<Tensor>();
+        for (int c = 0; c < data.NumClasses; c++)
+        {
+            var members = data.IndicesOf(c);
+            var f = features.index_select(0, members).to_type(ScalarType.Float64);   // [n, D]
+            picks.Add(members.index_select(0, HerdingOrder(f, imagesPerClass)));
+        }
+        return cat(picks, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Herding order within one class: positions into <paramref name="features"/> [n, D].</summary>
+    public static Tensor HerdingOrder(Tensor features, int count)
+    {
+        using var scope = NewDisposeScope();
+        var mean = features.mean(new long[] { 0 });
+        var chosenSum = zeros_like(mean);
+        var available = ones(features.shape[0], ScalarType.Bool);
+        var order = new long[count];
+        for (int k = 1; k <= count; k++)
+        {
+            // ‖μ − (S + f_i)/k‖² for every candidate i, in one batched op.
+            var distance = (mean - (features + chosenSum) / k).pow(2).sum(1);
+            distance = distance.masked_fill(available.logical_not(), double.PositiveInfinity);
+            long best = distance.argmin().item<long>();
+            order[k - 1] = best;
+            available[best] = false;
+            chosenSum.add_(features[best]);
+        }
+        return tensor(order).MoveToOuterDisposeScope();
+    }
+}

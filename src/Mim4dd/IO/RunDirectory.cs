@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Mim4dd.Runtime;
+
+namespace Mim4dd.IO;
+
+/// <summary>The one owner of the run-directory layout: runs/&lt;name&gt;/{config.json, results.json, syn.safetensors, report.md, log.txt}.</summary>
+public sealed class RunDirectory
+{
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public RunDirectory(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        try
+        {
+            Directory.CreateDirectory(Path);
+            var probe = System.IO.Path.Combine(Path, ".write-probe");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw UserError.At(Path, $"cannot write the run directory ({e.Message})", "pass --out with a writable folder");
+        }
+    }
+
+    public string Path { get; }
+    public string Config => System.IO.Path.Combine(Path, "config.json");
+    public string Results => System.IO.Path.Combine(Path, "results.json");
+    public string Synthetic => System.IO.Path.Combine(Path, "syn.safetensors");
+    public string Report => System.IO.Path.Combine(Path, "report.md");
+    public string Log => System.IO.Path.Combine(Path, "log.txt");
+
+    public void WriteJson<T>(string file, T value) => AtomicFile.WriteAllText(file, JsonSerializer.Serialize(value, Json));
+
+    public void AppendLog(string line) => File.AppendAllText(Log, line + Environment.NewLine);
+
+    /// <summary>A run directory given on the command line must already hold a synthetic set.</summary>
+    public static RunDirectory Existing(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!Directory.Exists(full)) throw UserError.At(full, "run directory not found", "pass a folder written by `mim4dd coreset` or `mim4dd distill`");
+        return new RunDirectory(full);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.IO;
+
+/// <summary>
+/// A distilled or selected set: images in the dataset's normalised space [N, C, H, W], labels [N],
+/// and what it came from. Stored as safetensors (<c>syn.safetensors</c>).
+/// </summary>
+public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, double learningRate) : IDisposable
+{
+    public Tensor Images { get; } = images;
+    public Tensor Labels { get; } = labels;
+    public string Dataset { get; } = dataset;
+
+    /// <summary>The lr evaluation nets train with (MTT learns it; 0.01 for everything else).</summary>
+    public double LearningRate { get; } = learningRate;
+
+    public void Save(string path) => SafeTensors.Save(path,
+        new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels },
+        new Dictionary<string, string>
+        {
+            ["dataset"] = Dataset,
+            ["learning_rate"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
+        });
+
+    public static SyntheticSet Load(string path)
+    {
+        var (tensors, metadata) = SafeTensors.Load(path);
+        const string fix = "pass a syn.safetensors written by mim4dd";
+        if (!tensors.TryGetValue("images", out var images) || !tensors.TryGetValue("labels", out var labels))
+            throw UserError.At(path, "missing the tensors 'images' and 'labels'", fix);
+        if (images.dim() != 4 || images.dtype != ScalarType.Float32)
+            throw UserError.At(path, $"images must be float32 [N, C, H, W], got {images.dtype} with {images.dim()} dimensions", fix);
+        if (labels.dim() != 1 || labels.shape[0] != images.shape[0] || labels.dtype != ScalarType.Int64)
+            throw UserError.At(path, $"labels must be int64 [{images.shape[0]}]", fix);
+        if (!metadata.TryGetValue("dataset", out var dataset))
+            throw UserError.At(path, "no 'dataset' in the metadata", fix);
+        var lr = metadata.TryGetValue("learning_rate", out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0.01;
+        if (!double.IsFinite(lr) || lr <= 0) throw UserError.At(path, $"learning_rate {text} is not a positive number", fix);
+        if (!images.isfinite().all().item<bool>()) throw UserError.At(path, "images contain NaN or Inf", fix);
+        return new SyntheticSet(images, labels, dataset, lr);
+    }
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+    }
+}

@@ -1,0 +1,30 @@
+using System.Reflection;
+using TorchSharp;
+
+namespace Mim4dd.Runtime;
+
+/// <summary>What produced a number: CPU model and vector features, threads, versions. Recorded with every run and benchmark.</summary>
+public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int Threads, string Version, string TorchSharp, string Os)
+{
+    public static MachineInfo Current()
+    {
+        string cpu = "unknown";
+        var features = Array.Empty<string>();
+        if (File.Exists("/proc/cpuinfo"))
+        {
+            var lines = File.ReadLines("/proc/cpuinfo").Take(64).ToArray();
+            cpu = lines.FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? cpu;
+            var flags = lines.FirstOrDefault(l => l.StartsWith("flags"))?.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+            features = flags.Where(f => f is "avx2" or "fma" or "avx512f" or "avx512_bf16" or "amx_bf16" or "avx512_vnni").ToArray();
+        }
+        var version = typeof(MachineInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        var torchVersion = typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown";
+        return new MachineInfo(cpu, features, Environment.ProcessorCount, torch.get_num_threads(), version, torchVersion,
+            System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+    }
+
+    public bool HasBf16 => Features.Contains("avx512_bf16") || Features.Contains("amx_bf16");
+
+    public override string ToString() =>
+        $"{Cpu} ({string.Join(" ", Features)}), {Cores} cores, {Threads} threads, mim4dd {Version}, TorchSharp {TorchSharp}";
+}

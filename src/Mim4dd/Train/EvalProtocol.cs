@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using Mim4dd.Augment;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Train;
+
+/// <summary>Accuracies of R evaluation trainings with their mean ± std (population std, as numpy's default in the papers' code).</summary>
+public sealed record EvalResult(string Arch, double[] Accuracies, double Seconds)
+{
+    public double Mean => Accuracies.Average();
+    public double Std => Math.Sqrt(Accuracies.Select(a => (a - Mean) * (a - Mean)).Average());
+    public override string ToString() => $"{100 * Mean:F2} ± {100 * Std:F2}";
+}
+
+/// <summary>
+/// The papers' evaluation protocol (spec/baselines.md §2): R fresh networks, each trained on the
+/// (synthetic) set with SGD(momentum 0.9, wd 5e-4) for E+1 epochs with lr ×0.1 after epoch E/2+1,
+/// then tested once on the whole real test set.
+/// </summary>
+public sealed record EvalProtocol
+{
+    public int Repeats { get; init; } = 5;
+    public int Epochs { get; init; } = 1000;
+    public double LearningRate { get; init; } = 0.01;
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>Augmentation while training each evaluation net (the papers: DSA for DSA/DM/MTT, none for DC without MNIST).</summary>
+    public IAugment? Augment { get; init; }
+
+    /// <summary>Called after each repeat with (repeat index, accuracy).</summary>
+    public delegate void RepeatDone(int repeat, double accuracy);
+
+    public EvalResult Run(string arch, Tensor images, Tensor labels, Tensor testImages, Tensor testLabels,
+        int numClasses, long seed, RepeatDone? onRepeat = null)
+    {
+        if (Repeats < 1) throw UserError.At("--repeats", $"must be at least 1, got {Repeats}", "pass --repeats 5 (the papers' value)");
+        var input = new InputShape(images.shape[1], images.shape[2], images.shape[3]);
+        var net = NetRegistry.Build(arch, input, numClasses);
+        var options = TrainOptions.Protocol(Epochs, LearningRate) with { BatchSize = BatchSize };
+        var accuracies = new double[Repeats];
+        var clock = Stopwatch.StartNew();
+        using var x = images.detach().clone();
+        using var y = labels.detach().clone();
+        for (int r = 0; r < Repeats; r++)
+        {
+            using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
+            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment);
+            accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
+            onRepeat?.Invoke(r, accuracies[r]);
+        }
+        return new EvalResult(arch, accuracies, clock.Elapsed.TotalSeconds);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using Mim4dd.Augment;
+using Mim4dd.Data;
+using Mim4dd.IO;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Train;
+
+/// <summary>Trains a network on the whole real training set (the "whole dataset" upper bound and herding's feature net).</summary>
+public static class FullTraining
+{
+    public sealed record Result(string Dataset, string Arch, int Epochs, double LearningRate, long Seed, double TestAccuracy, double Seconds, double[] EpochLoss);
+
+    public static (NetWeights Weights, Result Result) Run(DataSplit data, string arch, TrainOptions options, long seed,
+        IAugment? augment, Action<string> log)
+    {
+        var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
+        var net = NetRegistry.Build(arch, input, data.Train.NumClasses);
+        using var images = data.Train.Floats(data.Normalization);
+        using var testImages = data.Test.Floats(data.Normalization);
+        var weights = net.Initialize(Rng.Torch(seed, 1));
+        var losses = new List<double>();
+        var clock = Stopwatch.StartNew();
+        Trainer.Train(net, weights, images, data.Train.Labels, options, Rng.Torch(seed, 2), augment, (epoch, loss) =>
+        {
+            losses.Add(loss);
+            log($"epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalMinutes:F1} min");
+        });
+        var accuracy = Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
+        log($"test accuracy {100 * accuracy:F2} %  ({clock.Elapsed.TotalMinutes:F1} min)");
+        return (weights, new Result(data.Name, arch, options.Epochs, options.LearningRate, seed, accuracy, clock.Elapsed.TotalSeconds, losses.ToArray()));
+    }
+
+    /// <summary>Embeddings [N, D] of all images of a dataset in eval mode.</summary>
+    public static Tensor Embed(Net net, NetWeights weights, Dataset data, Normalization norm, int batchSize = 500)
+    {
+        using var noGrad = no_grad();
+        var chunks = new List<Tensor>();
+        for (long start = 0; start < data.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            using var idx = arange(start, Math.Min(start + batchSize, data.Count));
+            chunks.Add(net.Embed(weights.Parameters, data.Floats(norm, idx), false, weights.Buffers).MoveToOuterDisposeScope());
+        }
+        var all = cat(chunks, 0);
+        foreach (var c in chunks) c.Dispose();
+        return all;
+    }
+
+    /// <summary>Saves/loads trained weights as safetensors keyed by the PyTorch parameter names.</summary>
+    public static void Save(string path, Net net, NetWeights weights) => SafeTensors.Save(path,
+        net.Parameters.Select((s, i) => (s.Name, weights.Parameters[i]))
+            .Concat(net.Buffers.Select((s, i) => (s.Name, weights.Buffers[i])))
+            .ToDictionary(p => p.Name, p => p.Item2));
+
+    public static NetWeights Load(string path, Net net)
+    {
+        var (tensors, _) = SafeTensors.Load(path);
+        Tensor Take(TensorSpec spec) =>
+            tensors.TryGetValue(spec.Name, out var t) && t.shape.SequenceEqual(spec.Shape) ? t
+                : throw UserError.At(path, $"no tensor {spec.Name} of shape [{string.Join(", ", spec.Shape)}] for {net.Name}", "delete the file to retrain it");
+        return new NetWeights(net.Parameters.Select(Take).ToList(), net.Buffers.Select(Take).ToList());
+    }
+}
