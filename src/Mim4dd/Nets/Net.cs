@@ -26,15 +26,21 @@ public sealed class Net
     private readonly Layer features;
     private readonly Layer classifier;
 
-    public Net(string name, Layer features, Layer classifier, long embeddingSize)
+    /// <param name="features">Maps images to the flattened embedding [N, <paramref name="embeddingSize"/>].</param>
+    /// <param name="classifier">The final layer, embedding → logits.</param>
+    /// <param name="featuresPrefix">Name prefix of the features' tensors; empty where the reference module has no
+    /// <c>features</c> submodule (ResNet's <c>conv1</c>, LeNet's <c>fc_1</c>).</param>
+    /// <param name="classifierPrefix">Name prefix of the classifier's tensors (<c>fc.</c> in AlexNet, <c>fc_3.</c> in LeNet).</param>
+    public Net(string name, Layer features, Layer classifier, long embeddingSize,
+        string featuresPrefix = "features.", string classifierPrefix = "classifier.")
     {
         Name = name;
         this.features = features;
         this.classifier = classifier;
         EmbeddingSize = embeddingSize;
         var specs = new SpecBuilder();
-        features.Declare(specs, "features.");
-        classifier.Declare(specs, "classifier.");
+        features.Declare(specs, featuresPrefix);
+        classifier.Declare(specs, classifierPrefix);
         Parameters = specs.Parameters;
         Buffers = specs.Buffers;
     }
