@@ -14,8 +14,8 @@ public static class TestData
     {
         TorchRuntime.Start();
         var cache = CacheDirectory.Resolve(null);
-        Mnist.Get(cache, _ => { });
-        return Mnist.LoadFromCache(cache)!;
+        Mim4dd.Data.Mnist.Get(cache, _ => { });
+        return Mim4dd.Data.Mnist.LoadFromCache(cache)!;
     });
 
     public static DataSplit Mnist => MnistSplit.Value;

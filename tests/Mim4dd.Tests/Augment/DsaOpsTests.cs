@@ -110,7 +110,7 @@ public class DsaOpsTests
     public void ColorAppliesBrightnessThenSaturationThenContrast()
     {
         using var scope = NewDisposeScope();
-        var x = rand(2, 3, 4, 4, generator: Runtime.Rng.Torch(5));
+        var x = rand(2, 3, 4, 4, generator: Mim4dd.Runtime.Rng.Torch(5));
         var (b, s, c) = (Floats(0.1f, 0.8f), Floats(0.3f, 0.6f), Floats(0.9f, 0.2f));
         Close(DsaOps.Contrast(DsaOps.Saturation(DsaOps.Brightness(x, b), s), c), DsaOps.Color(x, b, s, c), 0);
     }
@@ -119,7 +119,7 @@ public class DsaOpsTests
     public void RotateByZeroAndScaleByOneAreIdentity()
     {
         using var scope = NewDisposeScope();
-        var x = rand(2, 3, 5, 7, generator: Runtime.Rng.Torch(1));
+        var x = rand(2, 3, 5, 7, generator: Mim4dd.Runtime.Rng.Torch(1));
         Close(x, DsaOps.Rotate(x, Floats(0f)));
         Close(x, DsaOps.Scale(x, Floats(1f, 1f), Floats(1f, 1f)));
     }
@@ -166,7 +166,7 @@ public class DsaOpsTests
     public void GradientMatchesFiniteDifference(string operation)
     {
         using var scope = NewDisposeScope();
-        var generator = Runtime.Rng.Torch(11);
+        var generator = Mim4dd.Runtime.Rng.Torch(11);
         var x = rand(new long[] { 2, 3, 6, 6 }, ScalarType.Float64, generator: generator);
         var weights = randn(new long[] { 2, 3, 6, 6 }, ScalarType.Float64, generator: generator);
         var direction = randn(new long[] { 2, 3, 6, 6 }, ScalarType.Float64, generator: generator);
