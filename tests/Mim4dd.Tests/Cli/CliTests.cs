@@ -29,13 +29,13 @@ public class CliTests
     [InlineData("unrecognized", "coreset", "--no-such-option")]
     [InlineData("unknown dataset", "coreset", "--dataset", "imagenet9000")]
     [InlineData("--ipc", "coreset", "--ipc", "0")]
-    [InlineData("unknown network", "coreset", "--arch", "NoNet")]
+    [InlineData("unknown name", "coreset", "--arch", "NoNet")]
     [InlineData("unknown coreset method", "coreset", "--method", "kcenter")]
     [InlineData("--threads", "coreset", "--threads", "0")]
     [InlineData("not found", "eval", "/nonexistent/run")]
     [InlineData("cannot be fetched", "data", "get", "cifar100")]
     [InlineData("--epochs", "train", "--epochs", "0")]
-    [InlineData("not a valid", "coreset", "--ipc", "ten")]
+    [InlineData("cannot parse", "coreset", "--ipc", "ten")]
     public void BadInput_ExitsTwoWithOneLineError(string expected, params string[] args)
     {
         var (code, _, stderr) = Run(args);
