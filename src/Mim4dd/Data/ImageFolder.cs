@@ -60,9 +60,7 @@ public static class ImageFolder
             var files = new List<ImageFile>();
             for (int label = 0; label < classDirs.Length; label++)
             {
-                var images = Directory.EnumerateFiles(classDirs[label], "*", SearchOption.AllDirectories)
-                    .Where(file => Extensions.Contains(Path.GetExtension(file), StringComparer.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal).ToArray();
+                var images = ImagesUnder(classDirs[label]);
                 if (images.Length == 0)
                     throw UserError.At(classDirs[label], "class folder holds no .png, .jpg, .jpeg or .bmp images", "add images or remove the folder");
                 files.AddRange(images.Select(file => new ImageFile(file, label)));
@@ -73,6 +71,24 @@ public static class ImageFolder
         {
             throw UserError.At(root, $"cannot list the folder ({e.Message})", "check the path and permissions");
         }
+    }
+
+    private static string[] ImagesUnder(string classDir)
+    {
+        var images = new List<string>();
+        var pending = new Stack<string>();
+        pending.Push(classDir);
+        while (pending.Count > 0)
+        {
+            var dir = pending.Pop();
+            images.AddRange(Directory.EnumerateFiles(dir)
+                .Where(file => Extensions.Contains(Path.GetExtension(file), StringComparer.OrdinalIgnoreCase)));
+            // Linked sub-folders are not followed (torchvision does follow them): a link back up the tree
+            // would make the walk endless.
+            foreach (var sub in Directory.EnumerateDirectories(dir))
+                if (new DirectoryInfo(sub).LinkTarget is null) pending.Push(sub);
+        }
+        return images.Order(StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>Reads every header: checks all sizes equal <paramref name="reference"/>'s and finds whether
@@ -128,6 +144,7 @@ public static class ImageFolder
     private static ImageResult DecodeFile(string path, ColorComponents components)
     {
         var bytes = DataFiles.ReadAllBytes(path);
+        ImageChecks.RequireComplete(bytes, path);
         try { return ImageResult.FromMemory(bytes, components); }
         catch (Exception e) when (e is not UserError)
         {

@@ -10,7 +10,7 @@ namespace Mim4dd.Data;
 /// </summary>
 internal static class Npy
 {
-    private static readonly byte[] Magic = "\x93NUMPY"u8.ToArray();
+    private static readonly byte[] Magic = { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' };
     private const int MaxHeaderLength = 1 << 20;
 
     /// <summary>Reads one array from <paramref name="stream"/>, which must hold exactly

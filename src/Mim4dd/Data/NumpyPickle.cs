@@ -18,6 +18,9 @@ internal static class NumpyPickle
     {
         ["numpy.core.multiarray._reconstruct"] = new ReconstructFunction(),
         ["numpy._core.multiarray._reconstruct"] = new ReconstructFunction(),
+        // Pickle protocol 5 (Python 3.14's default) stores arrays as _frombuffer(bytes, dtype, shape, order).
+        ["numpy.core.numeric._frombuffer"] = new FrombufferFunction(),
+        ["numpy._core.numeric._frombuffer"] = new FrombufferFunction(),
         ["numpy.ndarray"] = Ndarray,
         ["numpy.dtype"] = new DtypeClass(),
         // Python 3 writes bytes at protocol 2 as _codecs.encode(text, 'latin1').
@@ -80,6 +83,16 @@ internal static class NumpyPickle
         }
     }
 
+    private sealed class FrombufferFunction : IObjectConstructor
+    {
+        public object construct(object[] args)
+        {
+            if (args.Length != 4 || args[1] is not PickledDtype dtype || AsText(args[3]) is not { } order || order is not ("C" or "F"))
+                throw new ContentError("numpy _frombuffer is not called as (buffer, dtype, shape, order)");
+            return new PickledArray(PickledArray.Make(PickledArray.Shape(args[2]), dtype, order == "F", args[0]));
+        }
+    }
+
     private sealed class DtypeClass : IObjectConstructor
     {
         public object construct(object[] args)
@@ -120,22 +133,26 @@ internal static class NumpyPickle
         }
     }
 
-    /// <summary>A numpy array as pickled; <see cref="Array"/> is set by __setstate__.</summary>
-    public sealed class PickledArray
+    /// <summary>A numpy array as pickled; <see cref="Array"/> is set by __setstate__ (or at once by _frombuffer).</summary>
+    public sealed class PickledArray(NdArray? array = null)
     {
-        public NdArray? Array { get; private set; }
+        public NdArray? Array { get; private set; } = array;
 
         // ndarray state is (version, shape, dtype, is_fortran, raw data); very old numpy leaves out the version.
         public void __setstate__(object[] state)
         {
             if (state.Length is not (4 or 5)) throw new ContentError($"numpy array state has {state.Length} items, not 5");
             int first = state.Length - 4;
-            var shape = Shape(state[first]);
             if (state[first + 1] is not PickledDtype dtype) throw new ContentError("numpy array state without a dtype");
+            if (state[first + 2] is not bool isFortran) throw new ContentError("numpy array state without a memory-order flag");
+            Array = Make(Shape(state[first]), dtype, isFortran, state[first + 3]);
+        }
+
+        internal static NdArray Make(long[] shape, PickledDtype dtype, bool isFortran, object? raw)
+        {
             if (!NumpyType.TryParse(dtype.Code, out var type, out _) || dtype.ByteOrder == '>')
                 throw new ContentError($"numpy dtype '{dtype.ByteOrder}{dtype.Code}' is not supported (only little-endian bool, integer and float)");
-            if (state[first + 2] is not bool isFortran) throw new ContentError("numpy array state without a memory-order flag");
-            var data = state[first + 3] switch
+            var data = raw switch
             {
                 byte[] bytes => bytes,
                 string text when text.All(c => c <= 0xff) => Encoding.Latin1.GetBytes(text),
@@ -146,12 +163,12 @@ internal static class NumpyPickle
                 throw new ContentError($"numpy array of shape [{string.Join(", ", shape)}] and type {type} holds {data.LongLength} bytes");
             if (isFortran && shape.Count(size => size > 1) > 1)
                 throw new ContentError("numpy array is in Fortran (column-major) order; only C order is supported");
-            Array = new NdArray(type, shape, data);
+            return new NdArray(type, shape, data);
         }
 
-        private static long[] Shape(object? value)
+        internal static long[] Shape(object? value)
         {
-            if (value is not object[] sizes) throw new ContentError("numpy array state without a shape tuple");
+            if (value is not object[] sizes) throw new ContentError("numpy array without a shape tuple");
             return sizes.Select(size => size switch
             {
                 int number => number,
