@@ -19,9 +19,13 @@ public static class CifarPickle
     public static (Dataset Train, Dataset Test) Load(string dir)
     {
         DataFiles.RequireDirectory(dir, "pass the folder extracted from cifar-10-python.tar.gz or cifar-100-python.tar.gz");
-        foreach (var child in new[] { "cifar-10-batches-py", "cifar-100-python" })
-            if (!IsCifar10(dir) && !IsCifar100(dir) && Directory.Exists(Path.Combine(dir, child)))
-                dir = Path.Combine(dir, child);
+        if (!IsCifar10(dir) && !IsCifar100(dir))
+        {
+            var extracted = new[] { "cifar-10-batches-py", "cifar-100-python" }.Select(child => Path.Combine(dir, child)).Where(Directory.Exists).ToArray();
+            if (extracted.Length > 1)
+                throw UserError.At(dir, "holds both cifar-10-batches-py and cifar-100-python", "pass the one folder you want");
+            if (extracted.Length == 1) dir = extracted[0];
+        }
         bool cifar10 = IsCifar10(dir), cifar100 = IsCifar100(dir);
         if (cifar10 && cifar100)
             throw UserError.At(dir, "holds both CIFAR-10 (batches.meta) and CIFAR-100 (meta) files", "keep each dataset in its own folder");

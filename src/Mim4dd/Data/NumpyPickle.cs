@@ -64,6 +64,8 @@ internal static class NumpyPickle
         _ => null,
     };
 
+    private static bool IsLatin1(string text) => text.AsSpan().IndexOfAnyExceptInRange('\u0000', '\u00ff') < 0;
+
     /// <summary>Bad content met while building objects; becomes a <see cref="UserError"/> naming the file.</summary>
     private sealed class ContentError(string message) : Exception(message);
 
@@ -111,7 +113,7 @@ internal static class NumpyPickle
                 throw new ContentError("_codecs.encode takes a string and an encoding");
             return encoding.ToLowerInvariant() switch
             {
-                "latin1" or "latin-1" or "iso-8859-1" when text.All(c => c <= 0xff) => Encoding.Latin1.GetBytes(text),
+                "latin1" or "latin-1" or "iso-8859-1" when IsLatin1(text) => Encoding.Latin1.GetBytes(text),
                 "utf-8" or "utf8" => Encoding.UTF8.GetBytes(text),
                 _ => throw new ContentError($"_codecs.encode with encoding '{encoding}' is not supported"),
             };
@@ -155,7 +157,7 @@ internal static class NumpyPickle
             var data = raw switch
             {
                 byte[] bytes => bytes,
-                string text when text.All(c => c <= 0xff) => Encoding.Latin1.GetBytes(text),
+                string text when IsLatin1(text) => Encoding.Latin1.GetBytes(text),
                 _ => throw new ContentError("numpy array without raw data (object arrays are not supported)"),
             };
             long count = NdArray.ElementCount(shape, type.Size);
