@@ -12,6 +12,13 @@ public static class TorchRuntime
     [DllImport("libc.so.6")]
     private static extern int mallopt(int param, int value);
 
+    /// <summary>
+    /// $MIM4DD_THREADS, when set: two LibTorch processes whose OpenMP threads outnumber the cores slow each
+    /// other down many times over (spinning barriers), so parallel jobs should split the cores between them.
+    /// </summary>
+    private static int? ThreadsFromEnvironment() =>
+        int.TryParse(Environment.GetEnvironmentVariable("MIM4DD_THREADS"), out var n) && n > 0 ? n : null;
+
     /// <summary>Tunes malloc and sets the intra-op thread count. Idempotent; call before the first tensor op.</summary>
     public static void Start(int? threads = null)
     {
@@ -25,7 +32,7 @@ public static class TorchRuntime
                 mallopt(-4, 0);             // M_MMAP_MAX = 0
                 mallopt(-1, int.MaxValue);  // M_TRIM_THRESHOLD: never give the heap top back
             }
-            torch.set_num_threads(threads ?? Environment.ProcessorCount);
+            torch.set_num_threads(threads ?? ThreadsFromEnvironment() ?? Environment.ProcessorCount);
             started = true;
         }
     }
