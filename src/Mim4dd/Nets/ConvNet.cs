@@ -12,7 +12,7 @@ public static class ConvNet
         if (depth < 1 || depth > 4) throw new ArgumentOutOfRangeException(nameof(depth), depth, "ConvNet depth must be 1-4");
         var features = new Sequence();
         long channels = input.Channels;
-        long size = input.Height == 28 ? 32 : input.Height;
+        long size = input.Channels == 1 ? input.Height + 4 : input.Height;   // padding 3 on a 1-channel input grows 28 → 32
         for (int d = 0; d < depth; d++)
         {
             long padding = d == 0 && input.Channels == 1 ? 3 : 1;

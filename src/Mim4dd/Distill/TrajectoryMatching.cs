@@ -1,0 +1,160 @@
+using Mim4dd.Augment;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mim4dd.Distill;
+
+/// <summary>One trajectory-matching problem: unroll the student from <see cref="Start"/> on the synthetic set and compare with <see cref="Target"/>.</summary>
+/// <param name="Start">θ*_t, the expert's flat parameters at the start epoch.</param>
+/// <param name="Target">θ*_{t+M}, the expert's flat parameters M epochs later.</param>
+/// <param name="Images">Synthetic images [n, C, H, W] (a leaf; gradients are returned, not accumulated).</param>
+/// <param name="Seed">Fixes the minibatch order and the augmentation of every student step.</param>
+public sealed record Unroll(Net Net, Tensor Start, Tensor Target, Tensor Images, Tensor Labels, Tensor LearningRate,
+    int Steps, int BatchSize, IAugment? Augment, long Seed);
+
+/// <summary>The matching loss and its gradients w.r.t. the synthetic images and the student learning rate.</summary>
+public sealed record UnrollGradients(double Loss, Tensor Images, Tensor LearningRate, Tensor FinalParameters) : IDisposable
+{
+    public void Dispose()
+    {
+        Images.Dispose();
+        LearningRate.Dispose();
+        FinalParameters.Dispose();
+    }
+}
+
+/// <summary>
+/// MTT's matching loss L = ‖θ_N − θ*‖² / ‖θ_0 − θ*‖² after N student steps θ_{i+1} = θ_i − α·∇ℓ(θ_i; X_i),
+/// differentiated w.r.t. the images X and α. <see cref="Reverse"/> is exact in constant activation memory
+/// (one step's graph alive at a time); <see cref="Naive"/> keeps the whole unroll's graph, as the reference does.
+/// </summary>
+public static class TrajectoryMatching
+{
+    /// <summary>
+    /// Forward without graph storing θ_0..θ_N, then for i = N−1…0 rebuild step i and take one double-backward of
+    /// ⟨g_i, a_{i+1}⟩: dX −= α(∂g_i/∂X)ᵀa_{i+1}; dα −= ⟨g_i, a_{i+1}⟩; a_i = a_{i+1} − α·H_i·a_{i+1}.
+    /// </summary>
+    public static UnrollGradients Reverse(Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null)
+    {
+        Check(u);
+        var batches = Schedule(u);
+        var alpha = u.LearningRate.detach();
+        var thetas = new List<Tensor> { u.Start.detach().clone() };
+        using (var noGradImages = u.Images.detach())
+        {
+            for (int i = 0; i < u.Steps; i++)
+            {
+                using var scope = NewDisposeScope();
+                var theta = thetas[i].clone().requires_grad_();
+                var g = StepGradient(u, theta, noGradImages, batches[i], i, createGraph: false);
+                thetas.Add((theta.detach() - alpha * g).DetachFromDisposeScope());
+            }
+        }
+        var final = thetas[^1];
+        double lossValue;
+        Tensor adjoint;   // a_N = ∂L/∂θ_N
+        using (var scope = NewDisposeScope())
+        {
+            var denominator = (u.Start - u.Target).pow(2).sum();
+            lossValue = ((final - u.Target).pow(2).sum() / denominator).item<double>();
+            adjoint = (2 * (final - u.Target) / denominator).DetachFromDisposeScope();
+        }
+        var imageGrad = zeros_like(u.Images);
+        if (extraLossOnFinal is not null)
+        {
+            using var scope = NewDisposeScope();
+            var leaf = final.clone().requires_grad_();
+            var extra = extraLossOnFinal(leaf);
+            var grads = autograd.grad(new[] { extra }, new[] { leaf, u.Images }, allow_unused: true);
+            adjoint.add_(grads[0]);
+            if (grads[1] is { IsInvalid: false }) imageGrad.add_(grads[1]);
+            lossValue += extra.item<double>();
+        }
+        var lrGrad = zeros_like(alpha);
+        for (int i = u.Steps - 1; i >= 0; i--)
+        {
+            using var scope = NewDisposeScope();
+            var theta = thetas[i].requires_grad_();
+            var g = StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
+            var dot = (g * adjoint).sum();
+            var grads = autograd.grad(new[] { dot }, new[] { theta, u.Images });
+            using (no_grad())
+            {
+                imageGrad.sub_(grads[1] * alpha);
+                lrGrad.sub_(dot.detach());
+                adjoint.sub_(grads[0] * alpha);
+            }
+            theta.requires_grad_(false);
+        }
+        foreach (var t in thetas.Take(u.Steps)) t.Dispose();
+        adjoint.Dispose();
+        return new UnrollGradients(lossValue, imageGrad, lrGrad, final);
+    }
+
+    /// <summary>Backpropagation through the whole unroll (memory grows with the step count); the reference for <see cref="Reverse"/>.</summary>
+    public static UnrollGradients Naive(Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null)
+    {
+        Check(u);
+        var batches = Schedule(u);
+        using var scope = NewDisposeScope();
+        var alpha = u.LearningRate.detach().clone().requires_grad_();
+        var theta = u.Start.detach().clone().requires_grad_();
+        var start = theta;
+        for (int i = 0; i < u.Steps; i++)
+            theta = theta - alpha * StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
+        var loss = (theta - u.Target).pow(2).sum() / (u.Start - u.Target).pow(2).sum();
+        if (extraLossOnFinal is not null) loss = loss + extraLossOnFinal(theta);
+        var grads = autograd.grad(new[] { loss }, new[] { u.Images, alpha });
+        return new UnrollGradients(loss.item<double>(), grads[0].detach().MoveToOuterDisposeScope(),
+            grads[1].detach().MoveToOuterDisposeScope(), theta.detach().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>g_i = ∇θ CE(f_θ(A_i(X[b_i])), y[b_i]); the augmentation A_i is reproduced from (seed, i).</summary>
+    private static Tensor StepGradient(Unroll u, Tensor theta, Tensor images, Tensor batch, int step, bool createGraph)
+    {
+        var x = images.index_select(0, batch);
+        if (u.Augment is not null)
+        {
+            using var generator = Rng.Torch(u.Seed, 1_000_000 + step);
+            x = u.Augment.Apply(x, generator);
+        }
+        var loss = F.cross_entropy(u.Net.Forward(FlatParameters.Unflatten(theta, u.Net), x), u.Labels.index_select(0, batch));
+        return autograd.grad(new[] { loss }, new[] { theta }, retain_graph: createGraph, create_graph: createGraph)[0];
+    }
+
+    /// <summary>MTT's minibatches: chunks of a fresh random permutation, a new permutation when one is used up.</summary>
+    private static List<Tensor> Schedule(Unroll u)
+    {
+        long n = u.Images.shape[0];
+        int batch = (int)Math.Min(u.BatchSize, n);
+        using var generator = Rng.Torch(u.Seed, 7);
+        var batches = new List<Tensor>();
+        Tensor? permutation = null;
+        long position = n;
+        for (int i = 0; i < u.Steps; i++)
+        {
+            if (position + batch > n)
+            {
+                permutation?.Dispose();
+                permutation = randperm(n, generator: generator);
+                position = 0;
+            }
+            batches.Add(permutation!.narrow(0, position, batch).clone());
+            position += batch;
+        }
+        permutation?.Dispose();
+        return batches;
+    }
+
+    private static void Check(Unroll u)
+    {
+        if (u.Net.HasBatchNorm) throw UserError.At($"--arch {u.Net.Name}", "trajectory matching needs a network without batch-norm buffers", "use ConvNet (instance norm)");
+        if (u.Start.dim() != 1 || u.Start.shape[0] != u.Net.ParameterCount || !u.Target.shape.SequenceEqual(u.Start.shape))
+            throw UserError.At("expert trajectory", $"snapshots have {u.Start.numel()} values but {u.Net.Name} has {u.Net.ParameterCount} parameters", "use experts trained for this network and dataset");
+        if (u.Steps < 1) throw UserError.At("--syn-steps", $"must be at least 1, got {u.Steps}", "pass e.g. --syn-steps 20");
+        if (u.Labels.shape[0] != u.Images.shape[0]) throw new ArgumentException($"{u.Labels.shape[0]} labels for {u.Images.shape[0]} images");
+    }
+}

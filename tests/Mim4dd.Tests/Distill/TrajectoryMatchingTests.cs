@@ -1,0 +1,77 @@
+using Mim4dd.Augment;
+using Mim4dd.Distill;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Tests.Distill;
+
+public class TrajectoryMatchingTests
+{
+    /// <summary>A small float64 problem: ConvNet-1 (width 4) on 12 noise images of 1×8×8, 3 classes.</summary>
+    private static Unroll Problem(int steps, int batch, IAugment? augment, long seed = 5)
+    {
+        TorchRuntime.Start();
+        var net = ConvNet.Build("tiny", new InputShape(1, 8, 8), 3, depth: 1, width: 4);
+        using var w0 = net.Initialize(Rng.Torch(seed, 1), ScalarType.Float64);
+        using var w1 = net.Initialize(Rng.Torch(seed, 2), ScalarType.Float64);
+        var start = FlatParameters.Flatten(w0.Parameters).detach();
+        var target = (start + 0.05 * (FlatParameters.Flatten(w1.Parameters).detach() - start)).detach();
+        var images = randn(new long[] { 12, 1, 8, 8 }, ScalarType.Float64, generator: Rng.Torch(seed, 3)).requires_grad_();
+        var labels = arange(12).remainder(3);
+        return new Unroll(net, start, target, images, labels, tensor(0.05, ScalarType.Float64), steps, batch, augment, seed);
+    }
+
+    private static double RelativeError(Tensor a, Tensor b) =>
+        (a - b).norm().item<double>() / Math.Max(b.norm().item<double>(), 1e-300);
+
+    [Theory]
+    [InlineData(5, 12, false)]
+    [InlineData(5, 5, false)]
+    [InlineData(5, 4, true)]
+    public void Reverse_EqualsNaiveAutograd_InFloat64(int steps, int batch, bool augment)
+    {
+        var u = Problem(steps, batch, augment ? new Dsa(Dsa.NoFlip) : null);
+        using var naive = TrajectoryMatching.Naive(u);
+        using var reverse = TrajectoryMatching.Reverse(u);
+        Assert.Equal(naive.Loss, reverse.Loss, 12);
+        Assert.True(naive.Images.abs().max().item<double>() > 0, "the image gradient is not trivially zero");
+        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5, $"image gradient rel. error {RelativeError(reverse.Images, naive.Images):E2}");
+        Assert.True(RelativeError(reverse.LearningRate, naive.LearningRate) < 1e-5, $"lr gradient rel. error {RelativeError(reverse.LearningRate, naive.LearningRate):E2}");
+        Assert.True(RelativeError(reverse.FinalParameters, naive.FinalParameters) < 1e-12);
+    }
+
+    [Fact]
+    public void Reverse_WithAnExtraLossOnTheFinalStudent_EqualsNaive()
+    {
+        var u = Problem(4, 6, null);
+        var probe = randn(new long[] { 3, 1, 8, 8 }, ScalarType.Float64, generator: Rng.Torch(9));
+        // An add-on that depends on θ_N and directly on the images (as MIM's student features do).
+        Tensor Extra(Tensor final) =>
+            0.3 * u.Net.Forward(FlatParameters.Unflatten(final, u.Net), cat(new[] { probe, u.Images.narrow(0, 0, 3) }, 0)).pow(2).mean();
+        using var naive = TrajectoryMatching.Naive(u, Extra);
+        using var reverse = TrajectoryMatching.Reverse(u, Extra);
+        Assert.Equal(naive.Loss, reverse.Loss, 12);
+        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5);
+        Assert.True(RelativeError(reverse.LearningRate, naive.LearningRate) < 1e-5);
+    }
+
+    [Fact]
+    public void LossGradient_MatchesAFiniteDifferenceInTheLearningRate()
+    {
+        var u = Problem(3, 12, null);
+        using var reverse = TrajectoryMatching.Reverse(u);
+        const double eps = 1e-6;
+        double LossAt(double lr) => TrajectoryMatching.Reverse(u with { LearningRate = tensor(lr, ScalarType.Float64) }).Loss;
+        double numeric = (LossAt(0.05 + eps) - LossAt(0.05 - eps)) / (2 * eps);
+        Assert.Equal(numeric, reverse.LearningRate.item<double>(), 6);
+    }
+
+    [Fact]
+    public void WrongSizedExpert_IsAUserError()
+    {
+        var u = Problem(2, 12, null);
+        var e = Assert.Throws<UserError>(() => TrajectoryMatching.Reverse(u with { Start = zeros(10, ScalarType.Float64), Target = zeros(10, ScalarType.Float64) }));
+        Assert.Contains("parameters", e.Message);
+    }
+}
