@@ -22,6 +22,9 @@ public static class Cli
 
     public static Option<string?> Out() => new("--out") { Description = "Run directory to write (default runs/<generated name>)" };
 
+    public static Option<string> Augment(string defaultName = "dsa") => new("--augment")
+    { Description = "Augmentation while training: dsa (DSA with the dataset's strategy, as DSA/DM/MTT evaluate) or none", DefaultValueFactory = _ => defaultName };
+
     public static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 
     /// <summary>Runs a verb body: UserError → one line on stderr, exit 2; anything else → one line, exit 1.</summary>

@@ -17,13 +17,14 @@ public static class CoresetCommand
         var ipc = new Option<int>("--ipc") { Description = "Images per class (the papers use 1, 10, 50)", DefaultValueFactory = _ => 10 };
         var arch = new Option<string>("--arch") { Description = "Evaluation network", DefaultValueFactory = _ => "ConvNet" };
         var repeats = new Option<int>("--repeats") { Description = "Evaluation networks trained from different seeds", DefaultValueFactory = _ => 5 };
-        var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); DC protocol without augmentation: 300", DefaultValueFactory = _ => 300 };
+        var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); the papers: 1000 with augmentation, 300 without", DefaultValueFactory = _ => 1000 };
+        var augment = Cli.Augment();
         var featureEpochs = new Option<int>("--feature-epochs") { Description = "Herding: epochs to train the ConvNet whose features are herded", DefaultValueFactory = _ => 1 };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = Cli.Out();
         var command = new Command("coreset", "Select real images per class (random or herding), evaluate them with the protocol, write a run directory")
-        { method, dataset, dataDir, cacheDir, ipc, arch, repeats, epochs, featureEpochs, seed, threads, outDir };
+        { method, dataset, dataDir, cacheDir, ipc, arch, repeats, epochs, augment, featureEpochs, seed, threads, outDir };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
@@ -32,12 +33,13 @@ public static class CoresetCommand
             Cli.Require(parse.GetValue(epochs) >= 1, "--epochs", $"must be at least 1, got {parse.GetValue(epochs)}", "pass --epochs 300");
             Cli.Require(parse.GetValue(featureEpochs) >= 1, "--feature-epochs", $"must be at least 1, got {parse.GetValue(featureEpochs)}", "pass --feature-epochs 1");
             Cli.Require(parse.GetValue(ipc) >= 1, "--ipc", $"must be at least 1, got {parse.GetValue(ipc)}", "pass --ipc 1, 10 or 50");
+            Augment.Augmentations.Create(parse.GetValue(augment)!, "mnist");
             Nets.NetRegistry.Build(parse.GetValue(arch)!, new Nets.InputShape(1, 28, 28), 10);   // unknown names fail before data loads
             var name = $"coreset-{m}-{parse.GetValue(dataset)}-ipc{parse.GetValue(ipc)}-s{parse.GetValue(seed)}";
             var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", name));
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var config = new CoresetRun.Config(m, data.Name, parse.GetValue(ipc), parse.GetValue(arch)!, parse.GetValue(repeats),
-                parse.GetValue(epochs), parse.GetValue(seed), "ConvNet", parse.GetValue(featureEpochs), MachineInfo.Current().Version, MachineInfo.Current().ToString());
+                parse.GetValue(epochs), parse.GetValue(augment)!.ToLowerInvariant(), parse.GetValue(seed), "ConvNet", parse.GetValue(featureEpochs), MachineInfo.Current().Version, MachineInfo.Current().ToString());
             CoresetRun.Run(data, config, run, CacheDirectory.Resolve(parse.GetValue(cacheDir)), line =>
             {
                 Cli.Log(line);

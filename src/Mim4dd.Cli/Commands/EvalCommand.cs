@@ -12,13 +12,14 @@ public static class EvalCommand
         var target = new Argument<string>("set") { Description = "A run directory (with syn.safetensors) or a .safetensors synthetic set" };
         var arch = new Option<string>("--arch") { Description = "Comma-separated evaluation networks", DefaultValueFactory = _ => "ConvNet" };
         var repeats = new Option<int>("--repeats") { Description = "Evaluation networks per architecture", DefaultValueFactory = _ => 5 };
-        var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1)", DefaultValueFactory = _ => 300 };
+        var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); the papers: 1000 with augmentation, 300 without", DefaultValueFactory = _ => 1000 };
+        var augment = Cli.Augment();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var command = new Command("eval", "Train fresh networks on a saved synthetic set and test them on the real test set")
-        { target, arch, repeats, epochs, dataDir, cacheDir, seed, threads };
+        { target, arch, repeats, epochs, augment, dataDir, cacheDir, seed, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
@@ -35,7 +36,7 @@ public static class EvalCommand
             Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
                 $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}", "pass the dataset the set was made from");
             using var testImages = data.Test.Floats(data.Normalization);
-            var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = set.LearningRate };
+            var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
             var results = new List<EvalResult>();
             foreach (var a in archs)
             {
@@ -52,7 +53,7 @@ public static class EvalCommand
             if (isDir)
             {
                 var run = new RunDirectory(path);
-                run.WriteJson(Path.Combine(run.Path, "eval.json"), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, seed = parse.GetValue(seed), results });
+                run.WriteJson(Path.Combine(run.Path, "eval.json"), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results });
             }
             return 0;
         }));

@@ -32,7 +32,7 @@ public static class QuickstartCommand
             foreach (var method in CoresetRun.Methods)
             {
                 var run = new RunDirectory(Path.Combine(root, $"{method}-ipc10"));
-                var config = new CoresetRun.Config(method, "mnist", 10, "ConvNet", parse.GetValue(repeats), 300, parse.GetValue(seed), "ConvNet", 1, machine.Version, machine.ToString());
+                var config = new CoresetRun.Config(method, "mnist", 10, "ConvNet", parse.GetValue(repeats), 300, "none", parse.GetValue(seed), "ConvNet", 1, machine.Version, machine.ToString());
                 results.Add(CoresetRun.Run(data, config, run, cache, line => { Cli.Log(line); run.AppendLog(line); }));
             }
             var report = Report(results, machine, parse.GetValue(seed));

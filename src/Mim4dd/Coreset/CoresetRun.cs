@@ -10,7 +10,7 @@ namespace Mim4dd.Coreset;
 /// <summary>Select a coreset, evaluate it with the protocol and record everything in a run directory.</summary>
 public static class CoresetRun
 {
-    public sealed record Config(string Method, string Dataset, int ImagesPerClass, string Arch, int Repeats, int Epochs,
+    public sealed record Config(string Method, string Dataset, int ImagesPerClass, string Arch, int Repeats, int Epochs, string Augment,
         long Seed, string FeatureArch, int FeatureEpochs, string Version, string Machine);
 
     public sealed record Result(Config Config, long[] Indices, double[] Accuracies, double Mean, double Std, double EvalSeconds, double TotalSeconds);
@@ -30,9 +30,9 @@ public static class CoresetRun
         using var images = data.Train.Floats(data.Normalization, indices);
         using var labels = data.Train.Labels.index_select(0, indices);
         using (var set = new SyntheticSet(images.alias(), labels.alias(), data.Name, 0.01)) set.Save(run.Synthetic);
-        log($"{config.Method}: {indices.shape[0]} images selected; evaluating {config.Repeats}× {config.Arch} for {config.Epochs} epochs ...");
+        log($"{config.Method}: {indices.shape[0]} images selected; evaluating {config.Repeats}× {config.Arch} for {config.Epochs} epochs (augment {config.Augment}) ...");
         using var testImages = data.Test.Floats(data.Normalization);
-        var protocol = new EvalProtocol { Repeats = config.Repeats, Epochs = config.Epochs };
+        var protocol = new EvalProtocol { Repeats = config.Repeats, Epochs = config.Epochs, Augment = Augment.Augmentations.Create(config.Augment, data.Name) };
         var eval = protocol.Run(config.Arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses, config.Seed,
             (r, acc) => log($"  eval {r + 1}/{config.Repeats}: {100 * acc:F2} %  ({clock.Elapsed.TotalMinutes:F1} min)"));
         var result = new Result(config, indices.data<long>().ToArray(), eval.Accuracies, eval.Mean, eval.Std, eval.Seconds, clock.Elapsed.TotalSeconds);
