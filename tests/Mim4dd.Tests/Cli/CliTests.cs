@@ -35,7 +35,7 @@ public class CliTests
     [InlineData("not found", "eval", "/nonexistent/run")]
     [InlineData("cannot be fetched", "data", "get", "cifar100")]
     [InlineData("--epochs", "train", "--epochs", "0")]
-    [InlineData("unknown augmentation", "eval", "/tmp", "--augment", "mixup")]
+    [InlineData("unknown augmentation", "coreset", "--augment", "mixup")]
     [InlineData("cannot parse", "coreset", "--ipc", "ten")]
     public void BadInput_ExitsTwoWithOneLineError(string expected, params string[] args)
     {
