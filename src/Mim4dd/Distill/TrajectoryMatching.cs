@@ -16,8 +16,10 @@ public sealed record Unroll(Net Net, Tensor Start, Tensor Target, Tensor Images,
     int Steps, int BatchSize, IAugment? Augment, long Seed);
 
 /// <summary>The matching loss and its gradients w.r.t. the synthetic images and the student learning rate.</summary>
-public sealed record UnrollGradients(double Loss, Tensor Images, Tensor LearningRate, Tensor FinalParameters) : IDisposable
+public sealed record UnrollGradients(double MatchLoss, double ExtraLoss, Tensor Images, Tensor LearningRate, Tensor FinalParameters) : IDisposable
 {
+    public double Loss => MatchLoss + ExtraLoss;
+
     public void Dispose()
     {
         Images.Dispose();
@@ -54,7 +56,7 @@ public static class TrajectoryMatching
             }
         }
         var final = thetas[^1];
-        double lossValue;
+        double lossValue, extraValue = 0;
         Tensor adjoint;   // a_N = ∂L/∂θ_N
         using (var scope = NewDisposeScope())
         {
@@ -71,7 +73,7 @@ public static class TrajectoryMatching
             var grads = autograd.grad(new[] { extra }, new[] { leaf, u.Images }, allow_unused: true);
             adjoint.add_(grads[0]);
             if (grads[1] is { IsInvalid: false }) imageGrad.add_(grads[1]);
-            lossValue += extra.item<double>();
+            extraValue = extra.item<double>();
         }
         var lrGrad = zeros_like(alpha);
         for (int i = u.Steps - 1; i >= 0; i--)
@@ -91,7 +93,7 @@ public static class TrajectoryMatching
         }
         foreach (var t in thetas.Take(u.Steps)) t.Dispose();
         adjoint.Dispose();
-        return new UnrollGradients(lossValue, imageGrad, lrGrad, final);
+        return new UnrollGradients(lossValue, extraValue, imageGrad, lrGrad, final);
     }
 
     /// <summary>Backpropagation through the whole unroll (memory grows with the step count); the reference for <see cref="Reverse"/>.</summary>
@@ -105,10 +107,10 @@ public static class TrajectoryMatching
         var start = theta;
         for (int i = 0; i < u.Steps; i++)
             theta = theta - alpha * StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
-        var loss = (theta - u.Target).pow(2).sum() / (u.Start - u.Target).pow(2).sum();
-        if (extraLossOnFinal is not null) loss = loss + extraLossOnFinal(theta);
-        var grads = autograd.grad(new[] { loss }, new[] { u.Images, alpha });
-        return new UnrollGradients(loss.item<double>(), grads[0].detach().MoveToOuterDisposeScope(),
+        var match = (theta - u.Target).pow(2).sum() / (u.Start - u.Target).pow(2).sum();
+        var extra = extraLossOnFinal is null ? zeros_like(match) : extraLossOnFinal(theta);
+        var grads = autograd.grad(new[] { match + extra }, new[] { u.Images, alpha });
+        return new UnrollGradients(match.item<double>(), extra.item<double>(), grads[0].detach().MoveToOuterDisposeScope(),
             grads[1].detach().MoveToOuterDisposeScope(), theta.detach().MoveToOuterDisposeScope());
     }
 

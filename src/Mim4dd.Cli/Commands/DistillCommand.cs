@@ -1,0 +1,96 @@
+using System.CommandLine;
+using Mim4dd.Data;
+using Mim4dd.Distill;
+using Mim4dd.IO;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+
+namespace Mim4dd.Cli.Commands;
+
+/// <summary>`mim4dd distill`: MTT (and MTT + MIM = MIM4DD) on expert trajectories, as a resumable run directory.</summary>
+public static class DistillCommand
+{
+    public static Command Create()
+    {
+        var method = new Option<string>("--method") { Description = "mtt, or mim4dd (= mtt + λ·MIM)", DefaultValueFactory = _ => "mim4dd" };
+        var preset = new Option<string?>("--preset") { Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override" };
+        var dataset = Cli.Dataset();
+        var dataDir = Cli.DataDir();
+        var cacheDir = Cli.CacheDir();
+        var experts = new Option<string?>("--experts") { Description = "Expert store directory (default: the one `mim4dd experts` writes for this dataset)" };
+        var ipc = new Option<int?>("--ipc") { Description = "Images per class" };
+        var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" };
+        var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" };
+        var maxStart = new Option<int?>("--max-start-epoch") { Description = "Start epochs drawn from 0..T⁺−1" };
+        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images (momentum 0.5)" };
+        var lrLr = new Option<double?>("--lr-lr") { Description = "SGD lr of the learnable student lr (momentum 0.5)" };
+        var lrTeacher = new Option<double?>("--lr-teacher") { Description = "Initial student lr (the experts' lr)" };
+        var batchSyn = new Option<int?>("--batch-syn") { Description = "Synthetic minibatch per student step (default: all)" };
+        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (the paper: 5000)" };
+        var pixInit = new Option<string?>("--pix-init") { Description = "real or noise" };
+        var unroll = new Option<string?>("--unroll") { Description = "reverse (exact, constant memory; default) or naive (whole graph)" };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations (0 = only at the end)", DefaultValueFactory = _ => 500 };
+        var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
+        var evalEpochs = new Option<int>("--eval-epochs") { Description = "Epochs E of each evaluation network (the papers: 1000)", DefaultValueFactory = _ => 1000 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write the checkpoint every k iterations", DefaultValueFactory = _ => 50 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
+        var seed = Cli.Seed();
+        var threads = Cli.Threads();
+        var outDir = Cli.Out();
+        var command = new Command("distill", "Distil a synthetic set by trajectory matching (MTT) with the MIM4DD term")
+        {
+            method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrLr, lrTeacher, batchSyn,
+            iterations, pixInit, unroll, evalEvery, evalRepeats, evalEpochs, checkpointEvery, resume, seed, threads, outDir,
+        };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            var m = parse.GetValue(method)!.ToLowerInvariant();
+            Cli.Require(m is "mtt" or "mim4dd", $"--method {m}", "unknown method", "use mtt or mim4dd");
+            var name = parse.GetValue(dataset)!;
+            var baseOptions = parse.GetValue(preset) is { } p ? MttPresets.Find(p).Options : new MttOptions();
+            var options = baseOptions with
+            {
+                ImagesPerClass = parse.GetValue(ipc) ?? baseOptions.ImagesPerClass,
+                SynSteps = parse.GetValue(synSteps) ?? baseOptions.SynSteps,
+                ExpertEpochs = parse.GetValue(expertEpochs) ?? baseOptions.ExpertEpochs,
+                MaxStartEpoch = parse.GetValue(maxStart) ?? baseOptions.MaxStartEpoch,
+                LrImg = parse.GetValue(lrImg) ?? baseOptions.LrImg,
+                LrLr = parse.GetValue(lrLr) ?? baseOptions.LrLr,
+                LrTeacher = parse.GetValue(lrTeacher) ?? baseOptions.LrTeacher,
+                BatchSyn = parse.GetValue(batchSyn) ?? baseOptions.BatchSyn,
+                Iterations = parse.GetValue(iterations) ?? baseOptions.Iterations,
+                PixInit = parse.GetValue(pixInit) ?? baseOptions.PixInit,
+                Unroll = parse.GetValue(unroll) ?? baseOptions.Unroll,
+                Seed = parse.GetValue(seed),
+            };
+            options.Validate();
+            var schedule = new RunSchedule(CheckpointEvery: parse.GetValue(checkpointEvery), EvalEvery: parse.GetValue(evalEvery),
+                EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
+            Cli.Require(schedule.CheckpointEvery >= 1, "--checkpoint-every", $"must be at least 1, got {schedule.CheckpointEvery}", "pass e.g. 50");
+            Cli.Require(schedule.EvalEvery >= 0, "--eval-every", $"must be 0 or more, got {schedule.EvalEvery}", "pass e.g. 500");
+            Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
+            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
+            using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
+            var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
+            var net = NetRegistry.Build("ConvNet", input, data.Train.NumClasses);
+            var store = parse.GetValue(experts) ?? Path.Combine(CacheDirectory.Resolve(parse.GetValue(cacheDir)), ExpertStore.DefaultDirectory(data.Name, "ConvNet", options.Zca));
+            var trajectories = ExpertStore.LoadAll(store, net, data.Name);
+            Cli.Log($"{trajectories.Count} expert trajectories from {store}");
+            var (train, test) = ExpertStore.PrepareImages(data, options.Zca, store, Cli.Log);
+            using (train)
+            using (test)
+            {
+                var runner = new DistillRun(run, data, test, "ConvNet", schedule, line => { Cli.Log(line); run.AppendLog(line); });
+                var config = new { method = m, dataset = data.Name, experts = store, options, schedule, machine = MachineInfo.Current() };
+                using var state = runner.Start(config, options with { Iterations = 0 }, options.Iterations, parse.GetValue(resume),
+                    () => Mtt.Initialize(data.Train, train, options));
+                Cli.Log($"{m}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}; run directory {run.Path}");
+                Mtt.Run(net, trajectories, state, options, data.Name, runner);
+                runner.Finish(state);
+            }
+            foreach (var t in trajectories) t.Dispose();
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Mim4dd.Augment;
+using Mim4dd.Data;
+using Mim4dd.IO;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using Mim4dd.Train;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>How often a run logs, checkpoints and evaluates, and with which protocol.</summary>
+public sealed record RunSchedule(int LogEvery = 10, int CheckpointEvery = 50, int EvalEvery = 500, int EvalRepeats = 5, int EvalEpochs = 1000);
+
+/// <summary>
+/// A distillation as a run directory: config.json, metrics.jsonl (one line per iteration), evals.jsonl,
+/// checkpoint.safetensors (atomic), syn.safetensors at the end; --resume continues from the checkpoint.
+/// </summary>
+public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string arch, RunSchedule schedule, Action<string> log) : IDistillObserver
+{
+    public string Checkpoint => Path.Combine(run.Path, "checkpoint.safetensors");
+    public string Metrics => Path.Combine(run.Path, "metrics.jsonl");
+    public string Evals => Path.Combine(run.Path, "evals.jsonl");
+    public List<(int Iteration, EvalResult Result)> Evaluations { get; } = new();
+    public string ConfigHash { get; private set; } = "";
+    private int iterations;
+    private DateTime started = DateTime.UtcNow;
+
+    /// <summary>Writes config.json and returns the state to start from: the checkpoint when resuming, else a fresh one.</summary>
+    public DistillState Start(object config, object shapeDefiningOptions, int totalIterations, bool resume, Func<DistillState> fresh)
+    {
+        iterations = totalIterations;
+        ConfigHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shapeDefiningOptions))));
+        if (resume && File.Exists(Checkpoint))
+        {
+            var state = DistillState.Load(Checkpoint, ConfigHash);
+            log($"resuming from iteration {state.Iteration} ({Checkpoint})");
+            return state;
+        }
+        if (!resume && File.Exists(Checkpoint))
+            throw UserError.At(run.Path, "already holds a distillation checkpoint", "pass --resume to continue it, or --out with a new directory");
+        foreach (var file in new[] { Metrics, Evals }) if (File.Exists(file)) File.Delete(file);
+        run.WriteJson(run.Config, config);
+        return fresh();
+    }
+
+    public void Iteration(IterationMetrics m, DistillState state)
+    {
+        File.AppendAllText(Metrics, JsonSerializer.Serialize(new
+        {
+            iteration = m.Iteration, loss = m.Loss, match_loss = m.MatchLoss, extra_loss = m.ExtraLoss, image_grad_norm = m.ImageGradNorm,
+            lr = m.LearningRate, expert = m.Expert, start_epoch = m.StartEpoch, seconds = m.Seconds,
+            rss_mb = Environment.WorkingSet / 1048576,
+        }) + "\n");
+        int done = m.Iteration + 1;
+        if (done % schedule.LogEvery == 0 || done == 1 || done == iterations)
+        {
+            var elapsed = DateTime.UtcNow - started;
+            log($"iter {done}/{iterations}  loss {m.Loss:F4} (match {m.MatchLoss:F4}, add-on {m.ExtraLoss:F4})  lr {m.LearningRate:G4}  {m.Seconds:F2} s/it");
+        }
+        if (done % schedule.CheckpointEvery == 0 || done == iterations) state.Save(Checkpoint, ConfigHash);
+        if (schedule.EvalEvery > 0 && (done % schedule.EvalEvery == 0 || done == iterations)) Evaluate(state, done);
+    }
+
+    public EvalResult Evaluate(DistillState state, int iteration)
+    {
+        var protocol = new EvalProtocol
+        {
+            Repeats = schedule.EvalRepeats, Epochs = schedule.EvalEpochs, LearningRate = state.LearningRate.item<float>(),
+            Augment = new Dsa(Dsa.StrategyFor(data.Name)),
+        };
+        log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4} ...");
+        using var images = state.Images.detach().clone();
+        var result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, iteration);
+        Evaluations.Add((iteration, result));
+        File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, mean = result.Mean, std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
+        log($"iteration {iteration}: {arch} {result}  ({result.Seconds / 60:F1} min)");
+        return result;
+    }
+
+    /// <summary>The final synthetic set with its learned lr, for `mim4dd eval`.</summary>
+    public void Finish(DistillState state)
+    {
+        using var images = state.Images.detach().clone();
+        using var set = new SyntheticSet(images.alias(), state.Labels.alias(), data.Name, state.LearningRate.item<float>());
+        set.Save(run.Synthetic);
+        log($"synthetic set: {run.Synthetic}");
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using Mim4dd.IO;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>
+/// Everything a distillation needs to continue exactly where it stopped: the synthetic images, the learned
+/// student lr, both optimisers' momentum buffers, extra trained tensors (e.g. MIM heads) and the next
+/// iteration. All randomness is derived from (seed, iteration), so no generator state is stored.
+/// </summary>
+public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRate, int iteration) : IDisposable
+{
+    public Tensor Images { get; } = images;
+    public Tensor Labels { get; } = labels;
+    public Tensor LearningRate { get; } = learningRate;
+    public Tensor? ImageVelocity { get; set; }
+    public Tensor? LearningRateVelocity { get; set; }
+    public Dictionary<string, Tensor> Extra { get; } = new();
+    public int Iteration { get; set; } = iteration;
+
+    public void Save(string path, string configHash)
+    {
+        var tensors = new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["learning_rate"] = LearningRate };
+        if (ImageVelocity is not null) tensors["image_velocity"] = ImageVelocity;
+        if (LearningRateVelocity is not null) tensors["lr_velocity"] = LearningRateVelocity;
+        foreach (var (name, t) in Extra) tensors[$"extra.{name}"] = t;
+        SafeTensors.Save(path, tensors, new Dictionary<string, string>
+        {
+            ["iteration"] = Iteration.ToString(CultureInfo.InvariantCulture),
+            ["config_hash"] = configHash,
+        });
+    }
+
+    public static DistillState Load(string path, string configHash)
+    {
+        var (tensors, metadata) = SafeTensors.Load(path);
+        const string fix = "delete the run directory to start again, or pass the options it was started with";
+        if (!metadata.TryGetValue("config_hash", out var hash) || hash != configHash)
+            throw UserError.At(path, "checkpoint was written with different options", fix);
+        if (!metadata.TryGetValue("iteration", out var text) || !int.TryParse(text, CultureInfo.InvariantCulture, out var iteration) || iteration < 0)
+            throw UserError.At(path, "checkpoint has no valid iteration", fix);
+        Tensor Need(string name) => tensors.TryGetValue(name, out var t) ? t : throw UserError.At(path, $"checkpoint lacks '{name}'", fix);
+        var state = new DistillState(Need("images").requires_grad_(), Need("labels"), Need("learning_rate"), iteration)
+        {
+            ImageVelocity = tensors.GetValueOrDefault("image_velocity"),
+            LearningRateVelocity = tensors.GetValueOrDefault("lr_velocity"),
+        };
+        foreach (var (name, t) in tensors.Where(kv => kv.Key.StartsWith("extra.")))
+            state.Extra[name["extra.".Length..]] = t;
+        return state;
+    }
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+        LearningRate.Dispose();
+        ImageVelocity?.Dispose();
+        LearningRateVelocity?.Dispose();
+        foreach (var t in Extra.Values) t.Dispose();
+    }
+}

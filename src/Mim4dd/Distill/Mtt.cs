@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Mim4dd.Augment;
+using Mim4dd.Coreset;
+using Mim4dd.Data;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>What one distillation iteration reports to its observer.</summary>
+public sealed record IterationMetrics(int Iteration, double Loss, double MatchLoss, double ExtraLoss, double ImageGradNorm,
+    double LearningRate, int Expert, int StartEpoch, double Seconds);
+
+/// <summary>Receives progress; logging, evaluation and checkpoints live there, not in the method.</summary>
+public interface IDistillObserver
+{
+    void Iteration(IterationMetrics metrics, DistillState state);
+}
+
+/// <summary>
+/// Matching Training Trajectories (Cazenavette et al., CVPR 2022), the loop in the paper's order:
+/// init the synthetic set from real images, then per iteration pick an expert segment θ*_t → θ*_{t+M},
+/// unroll N student steps on the synthetic set, and step images and the student lr on the matching loss.
+/// An add-on loss on the final student (MIM) enters through <paramref name="addOn"/>.
+/// </summary>
+public static class Mtt
+{
+    /// <summary>Creates the initial state: IPC real images per class (or Gaussian noise), lr = lr_teacher.</summary>
+    public static DistillState Initialize(Dataset train, Tensor trainImages, MttOptions options)
+    {
+        using var scope = NewDisposeScope();
+        var indices = CoresetSelection.Random(train, options.ImagesPerClass, Rng.Torch(options.Seed, 10));
+        var labels = train.Labels.index_select(0, indices);
+        var images = options.PixInit == "real"
+            ? trainImages.index_select(0, indices).clone()
+            : randn(new[] { indices.shape[0], trainImages.shape[1], trainImages.shape[2], trainImages.shape[3] }, generator: Rng.Torch(options.Seed, 11));
+        var lr = tensor(options.LrTeacher, ScalarType.Float32);
+        return new DistillState(images.detach().requires_grad_().DetachFromDisposeScope(), labels.DetachFromDisposeScope(), lr.DetachFromDisposeScope(), 0);
+    }
+
+    /// <summary>Runs iterations state.Iteration … options.Iterations−1, updating <paramref name="state"/> in place.</summary>
+    public static void Run(Net net, IReadOnlyList<ExpertTrajectory> experts, DistillState state, MttOptions options, string dataset,
+        IDistillObserver observer, Func<Tensor, int, Tensor>? addOn = null, CancellationToken cancel = default)
+    {
+        options.Validate();
+        if (experts.Count == 0) throw UserError.At("--experts", "no expert trajectories", "run `mim4dd experts` first");
+        int epochs = experts.Min(e => e.Epochs);
+        if (options.MaxStartEpoch + options.ExpertEpochs > epochs)
+            throw UserError.At("--max-start-epoch", $"{options.MaxStartEpoch} + expert epochs {options.ExpertEpochs} exceeds the {epochs} epochs the experts were trained for",
+                $"pass --max-start-epoch {Math.Max(1, epochs - options.ExpertEpochs)} or train longer experts");
+        var augment = new Dsa(Dsa.StrategyFor(dataset));
+        int batch = options.BatchSyn ?? (int)state.Images.shape[0];
+        for (int it = state.Iteration; it < options.Iterations && !cancel.IsCancellationRequested; it++)
+        {
+            var clock = Stopwatch.StartNew();
+            var (expert, start) = Segment(options, experts.Count, it);
+            var unroll = new Unroll(net, experts[expert].Snapshot(start), experts[expert].Snapshot(start + options.ExpertEpochs),
+                state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
+            Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn(final, it);
+            using var grads = options.Unroll == "naive" ? TrajectoryMatching.Naive(unroll, extra) : TrajectoryMatching.Reverse(unroll, extra);
+            if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
+                throw new InvalidOperationException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr");
+            using (no_grad())
+            {
+                state.ImageVelocity = MomentumStep(state.Images, grads.Images, state.ImageVelocity, options.LrImg);
+                state.LearningRateVelocity = MomentumStep(state.LearningRate, grads.LearningRate, state.LearningRateVelocity, options.LrLr);
+            }
+            state.Iteration = it + 1;
+            observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
+                state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds), state);
+        }
+    }
+
+    /// <summary>The reference's choice per iteration: experts in a shuffled order per pass, start epoch ~ U{0..T⁺−1}.</summary>
+    public static (int Expert, int Start) Segment(MttOptions options, int expertCount, int iteration)
+    {
+        int pass = iteration / expertCount;
+        var order = Enumerable.Range(0, expertCount).ToArray();
+        Rng.Managed(options.Seed, 500_000 + pass).Shuffle(order);
+        return (order[iteration % expertCount], Rng.Managed(options.Seed, 600_000 + iteration).Next(0, options.MaxStartEpoch));
+    }
+
+    /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>
+    private static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
+    {
+        velocity = velocity is null ? grad.detach().clone() : velocity.mul_(0.5).add_(grad);
+        parameter.sub_(velocity * lr);
+        return velocity;
+    }
+}
