@@ -1,0 +1,56 @@
+using System.CommandLine;
+using Mim4dd.Data;
+using Mim4dd.Distill;
+using Mim4dd.Runtime;
+
+namespace Mim4dd.Cli.Commands;
+
+public static class ExpertsCommand
+{
+    public static Command Create()
+    {
+        var dataset = Cli.Dataset();
+        var dataDir = Cli.DataDir();
+        var cacheDir = Cli.CacheDir();
+        var numExperts = new Option<int>("--num-experts") { Description = "Experts in the store (indices 0..N−1); a larger N later extends it", DefaultValueFactory = _ => 100 };
+        var epochs = new Option<int>("--train-epochs") { Description = "Epochs per expert; one snapshot at init and after each", DefaultValueFactory = _ => 50 };
+        var zca = new Option<bool?>("--zca") { Description = "Train on ZCA-whitened images (default: on for cifar10/cifar100, off otherwise; --zca false turns it off)" };
+        var shard = new Option<string?>("--shard") { Description = "Train only experts with index % n == i, given as i/n (for parallel processes or array jobs)" };
+        var arch = new Option<string>("--arch") { Description = "Network (see NetRegistry names)", DefaultValueFactory = _ => "ConvNet" };
+        var lrTeacher = new Option<double>("--lr-teacher") { Description = "SGD learning rate (no momentum, no weight decay, no decay)", DefaultValueFactory = _ => 0.01 };
+        var batch = new Option<int>("--batch-train") { Description = "Minibatch size", DefaultValueFactory = _ => 256 };
+        var seed = Cli.Seed();
+        var threads = Cli.Threads();
+        var outDir = new Option<string?>("--out") { Description = "Expert store directory (default runs/experts/<dataset>-<arch>[-zca])" };
+        var command = new Command("experts", "Train MTT expert trajectories on the real training set (resumable; --shard for parallel runs)")
+        { dataset, dataDir, cacheDir, numExperts, epochs, zca, shard, arch, lrTeacher, batch, seed, threads, outDir };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            var entry = DatasetCatalog.Find(parse.GetValue(dataset)!);
+            var options = new ExpertOptions
+            {
+                NumExperts = parse.GetValue(numExperts),
+                Epochs = parse.GetValue(epochs),
+                LearningRate = parse.GetValue(lrTeacher),
+                BatchSize = parse.GetValue(batch),
+                Zca = parse.GetValue(zca) ?? ExpertOptions.ZcaByDefault(entry.Name),
+                Seed = parse.GetValue(seed),
+            };
+            options.Validate();
+            var slice = parse.GetValue(shard) is { } text ? Shard.Parse(text) : Shard.All;
+            var archName = Nets.NetRegistry.Get(parse.GetValue(arch)!).Name;   // unknown names fail before data loads
+            var directory = Path.GetFullPath(parse.GetValue(outDir) ?? ExpertStore.DefaultDirectory(entry.Name, archName, options.Zca));
+            using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
+            Cli.Log($"{archName} experts: {options.Epochs} epochs each, lr {options.LearningRate}, batch {options.BatchSize}, zca {(options.Zca ? "on" : "off")}, seed {options.Seed}, shard {slice}");
+            var logPath = Path.Combine(directory, "log.txt");
+            var summary = ExpertStore.RunAll(data, archName, options, directory, slice, line =>
+            {
+                Cli.Log(line);
+                File.AppendAllText(logPath, $"[{DateTime.Now:yyyy-MM-dd HH:mm:ss}] [shard {slice}] {line}{Environment.NewLine}");
+            });
+            Cli.Log($"trained {summary.Trained.Count}, already finished {summary.Skipped.Count}; store: {directory}");
+            return 0;
+        }));
+        return command;
+    }
+}

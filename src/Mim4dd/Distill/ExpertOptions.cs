@@ -1,0 +1,40 @@
+using Mim4dd.Runtime;
+using Mim4dd.Train;
+
+namespace Mim4dd.Distill;
+
+/// <summary>How expert trajectories are trained: MTT's teacher settings (spec/baselines.md §6.1) by default.</summary>
+public sealed record ExpertOptions
+{
+    public int NumExperts { get; init; } = 100;
+    public int Epochs { get; init; } = 50;
+    public double LearningRate { get; init; } = 0.01;
+    public int BatchSize { get; init; } = 256;
+    public bool Zca { get; init; }
+    public long Seed { get; init; }
+
+    /// <summary>MTT whitens CIFAR-10/100 and nothing else.</summary>
+    public static bool ZcaByDefault(string dataset) =>
+        dataset.Equals("cifar10", StringComparison.OrdinalIgnoreCase) || dataset.Equals("cifar100", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Throws a <see cref="UserError"/> naming the first bad option by its command-line name.</summary>
+    public void Validate()
+    {
+        if (NumExperts < 1) throw UserError.At("--num-experts", $"must be at least 1, got {NumExperts}", "pass e.g. --num-experts 100");
+        if (Epochs < 1) throw UserError.At("--train-epochs", $"must be at least 1, got {Epochs}", "pass e.g. --train-epochs 50");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
+            throw UserError.At("--lr-teacher", $"must be a positive number, got {LearningRate}", "pass e.g. --lr-teacher 0.01");
+        if (BatchSize < 1) throw UserError.At("--batch-train", $"must be at least 1, got {BatchSize}", "pass e.g. --batch-train 256");
+    }
+
+    /// <summary>Plain SGD: no momentum, no weight decay, no learning-rate decay, as MTT's teachers.</summary>
+    public TrainOptions ToTrainOptions() => new()
+    {
+        Epochs = Epochs,
+        LearningRate = LearningRate,
+        Momentum = 0,
+        WeightDecay = 0,
+        BatchSize = BatchSize,
+        DecayAfterEpoch = -1,
+    };
+}
