@@ -48,7 +48,7 @@ public class MimTests
         double r = 1 / Math.Sqrt(2), tau = 0.5;
         static double LogSigmoid(double x) => -Math.Log(1 + Math.Exp(-x));
         // Positives (0,0) and (1,1), P = 2; negatives (0,1) and (1,0).
-        double perLayer = -(LogSigmoid(1 / tau) + LogSigmoid(r / tau)) / 2 - (LogSigmoid(-r / tau) + LogSigmoid(-0 / tau)) / 2;
+        double perLayer = -(LogSigmoid(1 / tau) + LogSigmoid(r / tau)) / 2 - (LogSigmoid(-r / tau) + LogSigmoid(-0.0 / tau)) / 2;
 
         var loss = mim.Loss(new[] { syn, syn }, Labels(0, 1), new[] { real, real }, Labels(0, 1)).item<double>();
 
