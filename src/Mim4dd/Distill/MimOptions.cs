@@ -1,0 +1,50 @@
+using Mim4dd.Runtime;
+
+namespace Mim4dd.Distill;
+
+/// <summary>
+/// Options of the MIM4DD term (spec/mim4dd.md §2.3–2.5 and §5; every default is inferred, the paper's
+/// values were not recovered).
+/// </summary>
+/// <remarks>
+/// There is no "symmetric" option: in the in-batch binary NCE form (N/M = 1) anchoring on real samples
+/// and contrasting against synthetic ones scores the same (synthetic, real) pairs with the same
+/// similarity, the same labels and the same P, so both directions give the same number. A symmetric
+/// variant only differs for a softmax (InfoNCE) form, which this term does not implement.
+/// </remarks>
+public sealed record MimOptions
+{
+    /// <summary>λ in L = L_DD + λ·L_MIM (spec §2.5). 0 turns the term off: callers then skip it entirely.</summary>
+    public double Lambda { get; init; } = 0.1;
+
+    /// <summary>τ: pair scores are cosine similarity / τ (CRD's default, spec §2.3).</summary>
+    public double Temperature { get; init; } = 0.1;
+
+    /// <summary>Output size of each embedding head (spec §2.3: 128).</summary>
+    public int HeadDim { get; init; } = 128;
+
+    /// <summary>Feature taps to contrast, in this order; null uses every tap of the network (ConvNet-3: its three blocks).</summary>
+    public IReadOnlyList<string>? Layers { get; init; }
+
+    /// <summary>Learning rate of the heads' own SGD (momentum 0.5); 0 keeps the random heads fixed.</summary>
+    public double HeadLearningRate { get; init; } = 0.01;
+
+    /// <summary>Whether the term contributes at all; when false, build no <see cref="Mim"/> and call nothing.</summary>
+    public bool Enabled => Lambda > 0;
+
+    /// <summary>Throws a <see cref="UserError"/> naming the first option outside its valid range.</summary>
+    public void Validate()
+    {
+        // Negated comparisons so that NaN is rejected too.
+        if (!(Lambda >= 0))
+            throw UserError.At("--lambda", $"must be ≥ 0, got {Lambda}", "pass --lambda 0.1, or 0 to turn MIM off");
+        if (!(Temperature > 0))
+            throw UserError.At("--tau", $"must be > 0, got {Temperature}", "pass --tau 0.1 (CRD's default)");
+        if (HeadDim < 1)
+            throw UserError.At("--head-dim", $"must be at least 1, got {HeadDim}", "pass --head-dim 128");
+        if (!(HeadLearningRate >= 0))
+            throw UserError.At("--head-lr", $"must be ≥ 0, got {HeadLearningRate}", "pass --head-lr 0.01, or 0 to keep the heads fixed");
+        if (Layers is { Count: 0 })
+            throw UserError.At("--mim-layers", "names no layer", "leave it out to use every feature tap, or name taps such as block0,block2");
+    }
+}
