@@ -33,6 +33,12 @@ public static class DistillCommand
         var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
         var evalEpochs = new Option<int>("--eval-epochs") { Description = "Epochs E of each evaluation network (the papers: 1000)", DefaultValueFactory = _ => 1000 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write the checkpoint every k iterations", DefaultValueFactory = _ => 50 };
+        var lambda = new Option<double>("--lambda") { Description = "MIM weight λ (mim4dd only; 0 = plain MTT, bit-identical)", DefaultValueFactory = _ => 0.1 };
+        var tau = new Option<double>("--tau") { Description = "MIM temperature τ", DefaultValueFactory = _ => 0.1 };
+        var headDim = new Option<int>("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => 128 };
+        var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
+        var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
+        var batchReal = new Option<int>("--batch-real") { Description = "Real images per class per iteration for MIM", DefaultValueFactory = _ => 32 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
@@ -40,7 +46,8 @@ public static class DistillCommand
         var command = new Command("distill", "Distil a synthetic set by trajectory matching (MTT) with the MIM4DD term")
         {
             method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrLr, lrTeacher, batchSyn,
-            iterations, pixInit, unroll, evalEvery, evalRepeats, evalEpochs, checkpointEvery, resume, seed, threads, outDir,
+            iterations, pixInit, unroll, lambda, tau, headDim, headLr, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
+            checkpointEvery, resume, seed, threads, outDir,
         };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
@@ -64,6 +71,14 @@ public static class DistillCommand
                 Seed = parse.GetValue(seed),
             };
             options.Validate();
+            var mimOptions = new MimOptions
+            {
+                Lambda = m == "mim4dd" ? parse.GetValue(lambda) : 0, Temperature = parse.GetValue(tau), HeadDim = parse.GetValue(headDim),
+                HeadLearningRate = parse.GetValue(headLr),
+                Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            };
+            mimOptions.Validate();
+            Cli.Require(parse.GetValue(batchReal) >= 1, "--batch-real", $"must be at least 1, got {parse.GetValue(batchReal)}", "pass e.g. --batch-real 32");
             var schedule = new RunSchedule(CheckpointEvery: parse.GetValue(checkpointEvery), EvalEvery: parse.GetValue(evalEvery),
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
             Cli.Require(schedule.CheckpointEvery >= 1, "--checkpoint-every", $"must be at least 1, got {schedule.CheckpointEvery}", "pass e.g. 50");
@@ -81,11 +96,15 @@ public static class DistillCommand
             using (test)
             {
                 var runner = new DistillRun(run, data, test, "ConvNet", schedule, line => { Cli.Log(line); run.AppendLog(line); });
-                var config = new { method = m, dataset = data.Name, experts = store, options, schedule, machine = MachineInfo.Current() };
-                using var state = runner.Start(config, options with { Iterations = 0 }, options.Iterations, parse.GetValue(resume),
-                    () => Mtt.Initialize(data.Train, train, options));
+                var config = new { method = m, dataset = data.Name, experts = store, options, mim = mimOptions, batchReal = parse.GetValue(batchReal), schedule, machine = MachineInfo.Current() };
+                using var state = runner.Start(config, new { options = options with { Iterations = 0 }, mimOptions, batchReal = parse.GetValue(batchReal) },
+                    options.Iterations, parse.GetValue(resume), () => Mtt.Initialize(data.Train, train, options));
+                // λ = 0 builds no add-on at all, so the run is bit-identical to --method mtt (spec: MIM4DD with λ = 0 is MTT).
+                using var addOn = mimOptions.Enabled
+                    ? new MimAddOn(net, trajectories[0].Snapshot(0), data.Train, train, mimOptions, parse.GetValue(batchReal), options.Seed, data.Name)
+                    : null;
                 Cli.Log($"{m}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}; run directory {run.Path}");
-                Mtt.Run(net, trajectories, state, options, data.Name, runner);
+                Mtt.Run(net, trajectories, state, options, data.Name, runner, addOn);
                 runner.Finish(state);
             }
             foreach (var t in trajectories) t.Dispose();

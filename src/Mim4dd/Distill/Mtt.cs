@@ -41,7 +41,7 @@ public static class Mtt
 
     /// <summary>Runs iterations state.Iteration … options.Iterations−1, updating <paramref name="state"/> in place.</summary>
     public static void Run(Net net, IReadOnlyList<ExpertTrajectory> experts, DistillState state, MttOptions options, string dataset,
-        IDistillObserver observer, Func<Tensor, int, Tensor>? addOn = null, CancellationToken cancel = default)
+        IDistillObserver observer, IAddOn? addOn = null, CancellationToken cancel = default)
     {
         options.Validate();
         if (experts.Count == 0) throw UserError.At("--experts", "no expert trajectories", "run `mim4dd experts` first");
@@ -55,9 +55,10 @@ public static class Mtt
         {
             var clock = Stopwatch.StartNew();
             var (expert, start) = Segment(options, experts.Count, it);
-            var unroll = new Unroll(net, experts[expert].Snapshot(start), experts[expert].Snapshot(start + options.ExpertEpochs),
+            var target = experts[expert].Snapshot(start + options.ExpertEpochs);
+            var unroll = new Unroll(net, experts[expert].Snapshot(start), target,
                 state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
-            Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn(final, it);
+            Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             using var grads = options.Unroll == "naive" ? TrajectoryMatching.Naive(unroll, extra) : TrajectoryMatching.Reverse(unroll, extra);
             if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
                 throw new InvalidOperationException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr");
@@ -66,6 +67,7 @@ public static class Mtt
                 state.ImageVelocity = MomentumStep(state.Images, grads.Images, state.ImageVelocity, options.LrImg);
                 state.LearningRateVelocity = MomentumStep(state.LearningRate, grads.LearningRate, state.LearningRateVelocity, options.LrLr);
             }
+            addOn?.Step();
             state.Iteration = it + 1;
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
                 state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds), state);

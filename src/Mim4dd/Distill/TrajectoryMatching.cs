@@ -61,7 +61,7 @@ public static class TrajectoryMatching
         using (var scope = NewDisposeScope())
         {
             var denominator = (u.Start - u.Target).pow(2).sum();
-            lossValue = ((final - u.Target).pow(2).sum() / denominator).item<double>();
+            lossValue = ((final - u.Target).pow(2).sum() / denominator).ToDouble();
             adjoint = (2 * (final - u.Target) / denominator).DetachFromDisposeScope();
         }
         var imageGrad = zeros_like(u.Images);
@@ -73,7 +73,7 @@ public static class TrajectoryMatching
             var grads = autograd.grad(new[] { extra }, new[] { leaf, u.Images }, allow_unused: true);
             adjoint.add_(grads[0]);
             if (grads[1] is { IsInvalid: false }) imageGrad.add_(grads[1]);
-            extraValue = extra.item<double>();
+            extraValue = extra.ToDouble();
         }
         var lrGrad = zeros_like(alpha);
         for (int i = u.Steps - 1; i >= 0; i--)
@@ -110,7 +110,7 @@ public static class TrajectoryMatching
         var match = (theta - u.Target).pow(2).sum() / (u.Start - u.Target).pow(2).sum();
         var extra = extraLossOnFinal is null ? zeros_like(match) : extraLossOnFinal(theta);
         var grads = autograd.grad(new[] { match + extra }, new[] { u.Images, alpha });
-        return new UnrollGradients(match.item<double>(), extra.item<double>(), grads[0].detach().MoveToOuterDisposeScope(),
+        return new UnrollGradients(match.ToDouble(), extra.ToDouble(), grads[0].detach().MoveToOuterDisposeScope(),
             grads[1].detach().MoveToOuterDisposeScope(), theta.detach().MoveToOuterDisposeScope());
     }
 

@@ -1,0 +1,87 @@
+using Mim4dd.Augment;
+using Mim4dd.Data;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>A loss term added to a trajectory-matching iteration, evaluated on the final student θ_N.</summary>
+public interface IAddOn
+{
+    /// <summary>λ·L for iteration <paramref name="iteration"/>; <paramref name="target"/> is the expert's θ*_{t+M}.</summary>
+    Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration);
+
+    /// <summary>Updates the add-on's own parameters after the iteration's gradients are taken.</summary>
+    void Step();
+}
+
+/// <summary>
+/// MIM4DD on MTT (spec/mim4dd.md §3–4): real images (n_r per class) go through the expert at θ*_{t+M}
+/// (frozen, no gradient), the synthetic set through the final student θ_N; both batches get the same
+/// siamese DSA transform; λ·L_MIM over the taps of every conv block. The heads are trained by the same
+/// loss with their own SGD.
+/// </summary>
+public sealed class MimAddOn : IAddOn, IDisposable
+{
+    private readonly Net net;
+    private readonly Mim mim;
+    private readonly Dataset train;
+    private readonly Tensor trainImages;
+    private readonly int realPerClass;
+    private readonly long seed;
+    private readonly Dsa augment;
+    private IList<Tensor>? pendingHeadGradients;
+
+    public MimAddOn(Net net, Tensor someParameters, Dataset train, Tensor trainImages, MimOptions options, int realPerClass, long seed, string dataset)
+    {
+        options.Validate();
+        if (realPerClass < 1) throw UserError.At("--batch-real", $"must be at least 1 per class, got {realPerClass}", "pass e.g. --batch-real 32");
+        this.net = net;
+        this.train = train;
+        this.trainImages = trainImages;
+        this.realPerClass = realPerClass;
+        this.seed = seed;
+        augment = new Dsa(Dsa.StrategyFor(dataset));
+        var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
+        var sizes = Mim.LayerSizes(net, FlatParameters.Unflatten(someParameters, net), input);
+        mim = new Mim(sizes, options, Rng.Torch(seed, 900_000));
+    }
+
+    public Mim Mim => mim;
+
+    public Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration)
+    {
+        var (realImages, realLabels) = RealBatch(iteration);
+        long siameseSeed = (long)Rng.Mix(seed, 800_000 + iteration);
+        var realTap = new FeatureTap();
+        using (no_grad())
+            net.Forward(FlatParameters.Unflatten(target, net), augment.ApplySiamese(realImages, siameseSeed), tap: realTap);
+        var synTap = new FeatureTap();
+        net.Forward(FlatParameters.Unflatten(final, net), augment.ApplySiamese(synImages, siameseSeed), tap: synTap);
+        var loss = mim.Loss(mim.FeaturesOf(synTap), synLabels, mim.FeaturesOf(realTap).Select(f => f.detach()).ToList(), realLabels)
+            .mul(mim.Options.Lambda);
+        // The heads' gradients are taken now (the graph is kept for the caller) and applied in Step(),
+        // after the caller's own backward: stepping them in place earlier would invalidate that graph.
+        pendingHeadGradients = autograd.grad(new[] { loss }, mim.HeadParameters.ToList(), retain_graph: true)
+            .Select(g => g.detach().clone().DetachFromDisposeScope()).ToList();
+        return loss;
+    }
+
+    public void Step()
+    {
+        if (pendingHeadGradients is null) return;
+        mim.StepHeads(pendingHeadGradients.ToList());
+        foreach (var g in pendingHeadGradients) g.Dispose();
+        pendingHeadGradients = null;
+    }
+
+    /// <summary>n_r random real images of every class, drawn from (seed, iteration).</summary>
+    private (Tensor Images, Tensor Labels) RealBatch(int iteration)
+    {
+        var indices = Coreset.CoresetSelection.Random(train, realPerClass, Rng.Torch(seed, 700_000 + iteration));
+        return (trainImages.index_select(0, indices), train.Labels.index_select(0, indices));
+    }
+
+    public void Dispose() => mim.Dispose();
+}
