@@ -103,6 +103,7 @@ public static class DistillCommand
                 using var addOn = mimOptions.Enabled
                     ? new MimAddOn(net, trajectories[0].Snapshot(0), data.Train, train, mimOptions, parse.GetValue(batchReal), options.Seed, data.Name)
                     : null;
+                addOn?.RestoreFrom(state);
                 Cli.Log($"{m}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}; run directory {run.Path}");
                 Mtt.Run(net, trajectories, state, options, data.Name, runner, addOn);
                 runner.Finish(state);

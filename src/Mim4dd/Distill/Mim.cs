@@ -57,6 +57,23 @@ public sealed class Mim : IDisposable
 
     public MimOptions Options { get; }
 
+    /// <summary>The heads' optimiser state (null until the first step), for checkpoints.</summary>
+    public IReadOnlyList<Tensor?> HeadVelocity => velocity;
+
+    /// <summary>Restores heads and optimiser state from a checkpoint (same order as <see cref="HeadParameters"/>).</summary>
+    public void Restore(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor?> velocities)
+    {
+        if (parameters.Count != heads.Count || velocities.Count != heads.Count)
+            throw new ArgumentException($"checkpoint holds {parameters.Count} head tensors, this MIM has {heads.Count}");
+        using var noGrad = no_grad();
+        for (int i = 0; i < heads.Count; i++)
+        {
+            heads[i].copy_(parameters[i]);
+            velocity[i]?.Dispose();
+            velocity[i] = velocities[i]?.detach().clone();
+        }
+    }
+
     /// <summary>Names of the contrasted feature taps, in the order <see cref="Loss"/> expects features.</summary>
     public IReadOnlyList<string> Layers { get; }
 

@@ -12,8 +12,8 @@ public interface IAddOn
     /// <summary>λ·L for iteration <paramref name="iteration"/>; <paramref name="target"/> is the expert's θ*_{t+M}.</summary>
     Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration);
 
-    /// <summary>Updates the add-on's own parameters after the iteration's gradients are taken.</summary>
-    void Step();
+    /// <summary>Updates the add-on's own parameters after the iteration's gradients are taken and records them in the state.</summary>
+    void Step(DistillState state);
 }
 
 /// <summary>
@@ -68,10 +68,11 @@ public sealed class MimAddOn : IAddOn, IDisposable
         return loss;
     }
 
-    public void Step()
+    public void Step(DistillState state)
     {
         if (pendingHeadGradients is null) return;
         mim.StepHeads(pendingHeadGradients.ToList());
+        SaveTo(state);
         foreach (var g in pendingHeadGradients) g.Dispose();
         pendingHeadGradients = null;
     }
@@ -81,6 +82,32 @@ public sealed class MimAddOn : IAddOn, IDisposable
     {
         var indices = Coreset.CoresetSelection.Random(train, realPerClass, Rng.Torch(seed, 700_000 + iteration));
         return (trainImages.index_select(0, indices), train.Labels.index_select(0, indices));
+    }
+
+    /// <summary>Puts the heads and their momentum into the checkpoint, so a resumed run continues exactly.</summary>
+    public void SaveTo(DistillState state)
+    {
+        for (int i = 0; i < mim.HeadParameters.Count; i++)
+        {
+            Replace(state, $"mim.head.{i}", mim.HeadParameters[i]);
+            if (mim.HeadVelocity[i] is { } v) Replace(state, $"mim.velocity.{i}", v);
+        }
+    }
+
+    /// <summary>Takes the heads back from a checkpoint written by <see cref="SaveTo"/>; a fresh state has none.</summary>
+    public void RestoreFrom(DistillState state)
+    {
+        int count = mim.HeadParameters.Count;
+        if (!state.Extra.ContainsKey("mim.head.0")) return;
+        var parameters = Enumerable.Range(0, count).Select(i => state.Extra.TryGetValue($"mim.head.{i}", out var t) ? t
+            : throw UserError.At("checkpoint", $"lacks MIM head {i}", "start the run again")).ToList();
+        mim.Restore(parameters, Enumerable.Range(0, count).Select(i => state.Extra.GetValueOrDefault($"mim.velocity.{i}")).ToList());
+    }
+
+    private static void Replace(DistillState state, string name, Tensor value)
+    {
+        if (state.Extra.Remove(name, out var old)) old.Dispose();
+        state.Extra[name] = value.detach().clone();
     }
 
     public void Dispose() => mim.Dispose();

@@ -67,7 +67,7 @@ public static class Mtt
                 state.ImageVelocity = MomentumStep(state.Images, grads.Images, state.ImageVelocity, options.LrImg);
                 state.LearningRateVelocity = MomentumStep(state.LearningRate, grads.LearningRate, state.LearningRateVelocity, options.LrLr);
             }
-            addOn?.Step();
+            addOn?.Step(state);
             state.Iteration = it + 1;
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
                 state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds), state);

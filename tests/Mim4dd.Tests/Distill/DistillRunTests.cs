@@ -86,16 +86,18 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-2 * Math.Abs(b[i]), $"iteration {i}: {a[i]} vs {b[i]}");
     }
 
-    [Fact]
-    public void KilledRun_ResumesToTheSameResultAsAnUnbrokenOne()
+    [Theory]
+    [InlineData("mtt")]
+    [InlineData("mim4dd")]
+    public void KilledRun_ResumesToTheSameResultAsAnUnbrokenOne(string method)
     {
-        var unbroken = store.Dir.File("unbroken");
-        Assert.Equal(0, store.Distill(unbroken, "--method", "mtt", "--iterations", "6").Code);
+        var unbroken = store.Dir.File($"unbroken-{method}");
+        Assert.Equal(0, store.Distill(unbroken, "--method", method, "--iterations", "6").Code);
 
-        var killed = store.Dir.File("killed");
+        var killed = store.Dir.File($"killed-{method}");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
-        foreach (var a in store.DistillArguments(killed, "--method", "mtt", "--iterations", "6")) info.ArgumentList.Add(a);
+        foreach (var a in store.DistillArguments(killed, "--method", method, "--iterations", "6")) info.ArgumentList.Add(a);
         using (var process = Process.Start(info)!)
         {
             var metrics = Path.Combine(killed, "metrics.jsonl");
@@ -107,7 +109,7 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
             process.WaitForExit();
         }
         Assert.False(File.Exists(Path.Combine(killed, "syn.safetensors")));
-        var (code, _, stderr) = store.Distill(killed, "--method", "mtt", "--iterations", "6", "--resume");
+        var (code, _, stderr) = store.Distill(killed, "--method", method, "--iterations", "6", "--resume");
         Assert.True(code == 0, stderr);
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(killed));
     }
