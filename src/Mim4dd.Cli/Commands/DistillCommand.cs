@@ -95,7 +95,7 @@ public static class DistillCommand
             using (train)
             using (test)
             {
-                var runner = new DistillRun(run, data, test, "ConvNet", schedule, line => { Cli.Log(line); run.AppendLog(line); });
+                var runner = new DistillRun(run, data, test, options.Zca ? store : null, "ConvNet", schedule, line => { Cli.Log(line); run.AppendLog(line); });
                 var config = new { method = m, dataset = data.Name, experts = store, options, mim = mimOptions, batchReal = parse.GetValue(batchReal), schedule, machine = MachineInfo.Current() };
                 using var state = runner.Start(config, new { options = options with { Iterations = 0 }, mimOptions, batchReal = parse.GetValue(batchReal) },
                     options.Iterations, parse.GetValue(resume), () => Mtt.Initialize(data.Train, train, options));

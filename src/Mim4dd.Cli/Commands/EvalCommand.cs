@@ -35,7 +35,7 @@ public static class EvalCommand
             using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
             Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
                 $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}", "pass the dataset the set was made from");
-            using var testImages = data.Test.Floats(data.Normalization);
+            using var testImages = TestImages(data, set.ZcaDirectory);
             var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
             var results = new List<EvalResult>();
             foreach (var a in archs)
@@ -58,5 +58,14 @@ public static class EvalCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The test set in the space the synthetic images live in: normalised, or whitened with the run's ZCA.</summary>
+    private static TorchSharp.torch.Tensor TestImages(DataSplit data, string? zcaDirectory)
+    {
+        if (zcaDirectory is null) return data.Test.Floats(data.Normalization);
+        var (train, test) = Distill.ExpertStore.PrepareImages(data, zca: true, zcaDirectory, Cli.Log);
+        train.Dispose();
+        return test;
     }
 }

@@ -18,7 +18,7 @@ public sealed record RunSchedule(int LogEvery = 10, int CheckpointEvery = 50, in
 /// A distillation as a run directory: config.json, metrics.jsonl (one line per iteration), evals.jsonl,
 /// checkpoint.safetensors (atomic), syn.safetensors at the end; --resume continues from the checkpoint.
 /// </summary>
-public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string arch, RunSchedule schedule, Action<string> log) : IDistillObserver
+public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string? zcaDirectory, string arch, RunSchedule schedule, Action<string> log) : IDistillObserver
 {
     public string Checkpoint => Path.Combine(run.Path, "checkpoint.safetensors");
     public string Metrics => Path.Combine(run.Path, "metrics.jsonl");
@@ -84,7 +84,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     public void Finish(DistillState state)
     {
         using var images = state.Images.detach().clone();
-        using var set = new SyntheticSet(images.alias(), state.Labels.alias(), data.Name, state.LearningRate.item<float>());
+        using var set = new SyntheticSet(images.alias(), state.Labels.alias(), data.Name, state.LearningRate.item<float>(), zcaDirectory);
         set.Save(run.Synthetic);
         log($"synthetic set: {run.Synthetic}");
     }

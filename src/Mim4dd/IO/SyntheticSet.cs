@@ -8,8 +8,11 @@ namespace Mim4dd.IO;
 /// A distilled or selected set: images in the dataset's normalised space [N, C, H, W], labels [N],
 /// and what it came from. Stored as safetensors (<c>syn.safetensors</c>).
 /// </summary>
-public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, double learningRate) : IDisposable
+public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, double learningRate, string? zcaDirectory = null) : IDisposable
 {
+    /// <summary>Where the ZCA whitening the images live in is stored (zca.bin); null = mean/std-normalised space.</summary>
+    public string? ZcaDirectory { get; } = zcaDirectory;
+
     public Tensor Images { get; } = images;
     public Tensor Labels { get; } = labels;
     public string Dataset { get; } = dataset;
@@ -23,6 +26,8 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
         {
             ["dataset"] = Dataset,
             ["learning_rate"] = LearningRate.ToString("R", CultureInfo.InvariantCulture),
+            ["space"] = ZcaDirectory is null ? "normalized" : "zca",
+            ["zca_directory"] = ZcaDirectory ?? "",
         });
 
     public static SyntheticSet Load(string path)
@@ -40,7 +45,10 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
         var lr = metadata.TryGetValue("learning_rate", out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0.01;
         if (!double.IsFinite(lr) || lr <= 0) throw UserError.At(path, $"learning_rate {text} is not a positive number", fix);
         if (!images.isfinite().all().item<bool>()) throw UserError.At(path, "images contain NaN or Inf", fix);
-        return new SyntheticSet(images, labels, dataset, lr);
+        var zca = metadata.GetValueOrDefault("space") == "zca" ? metadata.GetValueOrDefault("zca_directory") : null;
+        if (zca is not null && !File.Exists(Path.Combine(zca, "zca.bin")))
+            throw UserError.At(path, $"the images are ZCA-whitened but {Path.Combine(zca, "zca.bin")} is missing", "keep the expert store the set was distilled from");
+        return new SyntheticSet(images, labels, dataset, lr, zca);
     }
 
     public void Dispose()
