@@ -88,7 +88,7 @@ public static class DistillCommand
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
             var net = NetRegistry.Build("ConvNet", input, data.Train.NumClasses);
-            var store = parse.GetValue(experts) ?? Path.Combine(CacheDirectory.Resolve(parse.GetValue(cacheDir)), ExpertStore.DefaultDirectory(data.Name, "ConvNet", options.Zca));
+            var store = Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, "ConvNet", options.Zca));
             var trajectories = ExpertStore.LoadAll(store, net, data.Name);
             Cli.Log($"{trajectories.Count} expert trajectories from {store}");
             var (train, test) = ExpertStore.PrepareImages(data, options.Zca, store, Cli.Log);
