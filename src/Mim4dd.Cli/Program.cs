@@ -8,6 +8,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(CoresetCommand.Create());
 root.Subcommands.Add(ExpertsCommand.Create());
 root.Subcommands.Add(DistillCommand.Create());
+root.Subcommands.Add(PresetsCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 

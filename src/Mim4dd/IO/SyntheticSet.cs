@@ -20,7 +20,15 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
     /// <summary>The lr evaluation nets train with (MTT learns it; 0.01 for everything else).</summary>
     public double LearningRate { get; } = learningRate;
 
-    public void Save(string path) => SafeTensors.Save(path,
+    /// <summary>Writes <paramref name="path"/> (safetensors) and the same arrays as a numpy .npz beside it (x, y, lr).</summary>
+    public void Save(string path)
+    {
+        SaveSafeTensors(path);
+        using var lr = tensor(new[] { LearningRate });
+        NpzWriter.Save(Path.ChangeExtension(path, ".npz"), new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr });
+    }
+
+    private void SaveSafeTensors(string path) => SafeTensors.Save(path,
         new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels },
         new Dictionary<string, string>
         {

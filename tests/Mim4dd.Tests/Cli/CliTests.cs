@@ -22,7 +22,7 @@ public class CliTests
     {
         var (code, stdout, _) = Run("--help");
         Assert.Equal(0, code);
-        foreach (var verb in new[] { "quickstart", "data", "train", "coreset", "eval", "bench" }) Assert.Contains(verb, stdout);
+        foreach (var verb in new[] { "quickstart", "data", "train", "coreset", "experts", "distill", "presets", "eval", "bench" }) Assert.Contains(verb, stdout);
     }
 
     [Theory]

@@ -45,3 +45,24 @@ public class SafeTensorsTests
         Assert.Contains("NaN", Assert.Throws<UserError>(() => SyntheticSet.Load(path)).Message);
     }
 }
+
+public class NpzWriterTests
+{
+    [Fact]
+    public void SyntheticSet_AlsoWritesAnNpzThatTheNpyReaderParses()
+    {
+        using var dir = new TestData.TempDir();
+        using var images = randn(new long[] { 4, 1, 3, 3 }, generator: Rng.Torch(2));
+        using var labels = tensor(new long[] { 0, 1, 2, 3 });
+        new SyntheticSet(images, labels, "mnist", 0.02).Save(dir.File("syn.safetensors"));
+        using var zip = System.IO.Compression.ZipFile.OpenRead(dir.File("syn.npz"));
+        Assert.Equal(new[] { "lr.npy", "x.npy", "y.npy" }, zip.Entries.Select(e => e.Name).Order().ToArray());
+        var x = zip.GetEntry("x.npy")!;
+        using var stream = x.Open();
+        var array = Mim4dd.Data.Npy.Read(stream, x.Length, "x.npy");
+        Assert.Equal(new long[] { 4, 1, 3, 3 }, array.Shape);
+        var floats = new float[36];
+        Buffer.BlockCopy(array.Data, 0, floats, 0, 144);
+        Assert.Equal(images.data<float>().ToArray(), floats);
+    }
+}
