@@ -49,9 +49,11 @@ public static class Cli
         }
     }
 
-    public static DataSplit LoadData(ParseResult parse, Option<string> dataset, Option<string?> cacheDir, Option<string?> dataDir)
+    public static DataSplit LoadData(ParseResult parse, Option<string> dataset, Option<string?> cacheDir, Option<string?> dataDir) =>
+        LoadData(parse, parse.GetValue(dataset)!, cacheDir, dataDir);
+
+    public static DataSplit LoadData(ParseResult parse, string name, Option<string?> cacheDir, Option<string?> dataDir)
     {
-        var name = parse.GetValue(dataset)!;
         Log($"loading {name} ...");
         var split = DatasetCatalog.Load(name, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
         Log($"{name}: {split.Train.Count} train / {split.Test.Count} test, {split.Train.Channels}×{split.Train.Height}×{split.Train.Width}, {split.Train.NumClasses} classes");

@@ -53,8 +53,12 @@ public static class DistillCommand
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
             Cli.Require(m is "mtt" or "mim4dd", $"--method {m}", "unknown method", "use mtt or mim4dd");
-            var name = parse.GetValue(dataset)!;
-            var baseOptions = parse.GetValue(preset) is { } p ? MttPresets.Find(p).Options : new MttOptions();
+            var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
+            bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
+            var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
+            Cli.Require(chosen is null || string.Equals(chosen.Dataset, name, StringComparison.OrdinalIgnoreCase), $"--preset {parse.GetValue(preset)}",
+                $"is a {chosen?.Dataset} preset but --dataset is {name}", $"drop --dataset or pick a {name} preset (`mim4dd presets`)");
+            var baseOptions = chosen?.Options ?? new MttOptions();
             var options = baseOptions with
             {
                 ImagesPerClass = parse.GetValue(ipc) ?? baseOptions.ImagesPerClass,
@@ -85,7 +89,7 @@ public static class DistillCommand
             Cli.Require(schedule.EvalEvery >= 0, "--eval-every", $"must be 0 or more, got {schedule.EvalEvery}", "pass e.g. 500");
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
             var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
-            using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
+            using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
             var net = NetRegistry.Build("ConvNet", input, data.Train.NumClasses);
             var store = Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, "ConvNet", options.Zca));

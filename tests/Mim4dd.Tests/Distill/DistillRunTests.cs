@@ -129,6 +129,7 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
 
     [Theory]
     [InlineData("--preset", "mnist-ipc99", "unknown preset")]
+    [InlineData("--preset", "cifar10-ipc10", "is a cifar10 preset")]
     [InlineData("--tau", "0", "--tau")]
     [InlineData("--syn-steps", "0", "--syn-steps")]
     [InlineData("--expert-epochs", "3", "exceeds")]
