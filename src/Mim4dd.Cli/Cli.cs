@@ -42,7 +42,12 @@ public static class Cli
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (RunFailedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Exception e)
         {
             Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (this is a bug or an environment problem; please report it with the command line)");
             return 1;

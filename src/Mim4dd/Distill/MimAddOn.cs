@@ -107,7 +107,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
     private static void Replace(DistillState state, string name, Tensor value)
     {
         if (state.Extra.Remove(name, out var old)) old.Dispose();
-        state.Extra[name] = value.detach().clone();
+        state.Extra[name] = value.detach().clone().DetachFromDisposeScope();
     }
 
     public void Dispose() => mim.Dispose();

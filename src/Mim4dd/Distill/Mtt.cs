@@ -46,13 +46,15 @@ public static class Mtt
         options.Validate();
         if (experts.Count == 0) throw UserError.At("--experts", "no expert trajectories", "run `mim4dd experts` first");
         int epochs = experts.Min(e => e.Epochs);
-        if (options.MaxStartEpoch + options.ExpertEpochs > epochs)
-            throw UserError.At("--max-start-epoch", $"{options.MaxStartEpoch} + expert epochs {options.ExpertEpochs} exceeds the {epochs} epochs the experts were trained for",
-                $"pass --max-start-epoch {Math.Max(1, epochs - options.ExpertEpochs)} or train longer experts");
+        // The latest target is epoch (T⁺ − 1) + M, which must exist.
+        if (options.MaxStartEpoch - 1 + options.ExpertEpochs > epochs)
+            throw UserError.At("--max-start-epoch", $"{options.MaxStartEpoch} − 1 + expert epochs {options.ExpertEpochs} exceeds the {epochs} epochs the experts were trained for",
+                $"pass --max-start-epoch {Math.Max(1, epochs - options.ExpertEpochs + 1)} or train longer experts");
         var augment = new Dsa(Dsa.StrategyFor(dataset));
         int batch = options.BatchSyn ?? (int)state.Images.shape[0];
         for (int it = state.Iteration; it < options.Iterations && !cancel.IsCancellationRequested; it++)
         {
+            using var scope = NewDisposeScope();   // every temporary of the iteration; state tensors are detached from it
             var clock = Stopwatch.StartNew();
             var (expert, start) = Segment(options, experts.Count, it);
             var target = experts[expert].Snapshot(start + options.ExpertEpochs);
@@ -61,7 +63,7 @@ public static class Mtt
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             using var grads = options.Unroll == "naive" ? TrajectoryMatching.Naive(unroll, extra) : TrajectoryMatching.Reverse(unroll, extra);
             if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
-                throw new InvalidOperationException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr");
+                throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr and --resume");
             using (no_grad())
             {
                 state.ImageVelocity = MomentumStep(state.Images, grads.Images, state.ImageVelocity, options.LrImg);
@@ -86,8 +88,8 @@ public static class Mtt
     /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>
     private static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
     {
-        velocity = velocity is null ? grad.detach().clone() : velocity.mul_(0.5).add_(grad);
-        parameter.sub_(velocity * lr);
+        velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.mul_(0.5).add_(grad);
+        parameter.add_(velocity, alpha: -lr);
         return velocity;
     }
 }

@@ -90,7 +90,7 @@ public static class SafeTensors
                 tensors[name] = t;
             }
         }
-        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or OverflowException or KeyNotFoundException)
+        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or OverflowException or KeyNotFoundException or ArgumentException)
         {
             foreach (var t in tensors.Values) t.Dispose();
             throw UserError.At(path, $"bad header entry ({e.Message})", fix);

@@ -132,7 +132,7 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
     [InlineData("--preset", "cifar10-ipc10", "is a cifar10 preset")]
     [InlineData("--tau", "0", "--tau")]
     [InlineData("--syn-steps", "0", "--syn-steps")]
-    [InlineData("--expert-epochs", "3", "exceeds")]
+    [InlineData("--expert-epochs", "4", "exceeds")]
     public void BadDistillOptions_ExitTwo(string option, string value, string expected)
     {
         var (code, _, stderr) = store.Distill(store.Dir.File($"bad-{option}-{value}"), "--iterations", "1", option, value);
