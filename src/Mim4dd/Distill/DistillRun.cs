@@ -37,6 +37,9 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         {
             var state = DistillState.Load(Checkpoint, ConfigHash);
             log($"resuming from iteration {state.Iteration} ({Checkpoint})");
+            // Lines written after the checkpoint belong to iterations that will run again.
+            DropLinesAfter(Metrics, "iteration", state.Iteration - 1);
+            DropLinesAfter(Evals, "iteration", state.Iteration);
             return state;
         }
         if (!resume && File.Exists(Checkpoint))
@@ -44,6 +47,13 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         foreach (var file in new[] { Metrics, Evals }) if (File.Exists(file)) File.Delete(file);
         run.WriteJson(run.Config, config);
         return fresh();
+    }
+
+    private static void DropLinesAfter(string file, string key, int last)
+    {
+        if (!File.Exists(file)) return;
+        var kept = File.ReadAllLines(file).Where(line => JsonDocument.Parse(line).RootElement.GetProperty(key).GetInt32() <= last);
+        AtomicFile.WriteAllText(file, string.Concat(kept.Select(line => line + "\n")));
     }
 
     public void Iteration(IterationMetrics m, DistillState state)

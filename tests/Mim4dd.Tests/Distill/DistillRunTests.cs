@@ -112,6 +112,7 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
         var (code, _, stderr) = store.Distill(killed, "--method", method, "--iterations", "6", "--resume");
         Assert.True(code == 0, stderr);
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(killed));
+        Assert.Equal(Losses(unbroken, "loss"), Losses(killed, "loss"));   // one line per iteration, no duplicates
     }
 
     [Fact]
