@@ -90,32 +90,9 @@ public static class DistillCommand
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
             var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
-            var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
-            var net = NetRegistry.Build("ConvNet", input, data.Train.NumClasses);
-            var store = Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, "ConvNet", options.Zca));
-            var trajectories = ExpertStore.LoadAll(store, net, data.Name);
-            Cli.Log($"{trajectories.Count} expert trajectories from {store}");
-            Cli.Require(trajectories[0].Metadata.Zca == options.Zca, store,
-                $"the experts were trained {(trajectories[0].Metadata.Zca ? "with" : "without")} ZCA but this run distils {(options.Zca ? "with" : "without")} it",
-                $"pass --experts with a store made by `mim4dd experts --zca {options.Zca.ToString().ToLowerInvariant()}`");
-            var (train, test) = ExpertStore.PrepareImages(data, options.Zca, store, Cli.Log);
-            using (train)
-            using (test)
-            {
-                var runner = new DistillRun(run, data, test, options.Zca ? store : null, "ConvNet", schedule, options.Seed, line => { Cli.Log(line); run.AppendLog(line); });
-                var config = new { method = m, dataset = data.Name, experts = store, options, mim = mimOptions, batchReal = parse.GetValue(batchReal), schedule, machine = MachineInfo.Current() };
-                using var state = runner.Start(config, new { options = options with { Iterations = 0 }, mimOptions, batchReal = parse.GetValue(batchReal) },
-                    options.Iterations, parse.GetValue(resume), () => Mtt.Initialize(data.Train, train, options));
-                // λ = 0 builds no add-on at all, so the run is bit-identical to --method mtt (spec: MIM4DD with λ = 0 is MTT).
-                using var addOn = mimOptions.Enabled
-                    ? new MimAddOn(net, trajectories[0].Snapshot(0), data.Train, train, mimOptions, parse.GetValue(batchReal), options.Seed, data.Name)
-                    : null;
-                addOn?.RestoreFrom(state);
-                Cli.Log($"{m}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}; run directory {run.Path}");
-                Mtt.Run(net, trajectories, state, options, data.Name, runner, addOn);
-                runner.Finish(state);
-            }
-            foreach (var t in trajectories) t.Dispose();
+            var store = Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, MttDistillation.Arch, options.Zca));
+            var settings = new MttDistillationSettings(m, options, mimOptions, parse.GetValue(batchReal), schedule, store);
+            MttDistillation.Run(data, settings, run, parse.GetValue(resume), line => { Cli.Log(line); run.AppendLog(line); }, MachineInfo.Current());
             return 0;
         }));
         return command;
