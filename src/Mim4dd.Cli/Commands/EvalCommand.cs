@@ -13,13 +13,14 @@ public static class EvalCommand
         var arch = new Option<string>("--arch") { Description = "Comma-separated evaluation networks", DefaultValueFactory = _ => "ConvNet" };
         var repeats = new Option<int>("--repeats") { Description = "Evaluation networks per architecture", DefaultValueFactory = _ => 5 };
         var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); the papers: 1000 with augmentation, 300 without", DefaultValueFactory = _ => 1000 };
+        var lr = new Option<double?>("--lr") { Description = "Training lr of the evaluation networks (default: the set's own, e.g. MTT's learned lr; 0.01 for coresets)" };
         var augment = Cli.Augment();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var command = new Command("eval", "Train fresh networks on a saved synthetic set and test them on the real test set")
-        { target, arch, repeats, epochs, augment, dataDir, cacheDir, seed, threads };
+        { target, arch, repeats, epochs, lr, augment, dataDir, cacheDir, seed, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
@@ -28,6 +29,7 @@ public static class EvalCommand
             Cli.Require(File.Exists(file), file, "synthetic set not found", "pass a run directory written by mim4dd or a .safetensors file");
             Cli.Require(parse.GetValue(repeats) >= 1, "--repeats", $"must be at least 1, got {parse.GetValue(repeats)}", "pass --repeats 5");
             Cli.Require(parse.GetValue(epochs) >= 1, "--epochs", $"must be at least 1, got {parse.GetValue(epochs)}", "pass --epochs 300");
+            Cli.Require(parse.GetValue(lr) is not { } l || (l > 0 && double.IsFinite(l)), "--lr", $"must be a positive number, got {parse.GetValue(lr)}", "pass e.g. --lr 0.01");
             using var set = SyntheticSet.Load(file);
             var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var input = new Nets.InputShape(set.Images.shape[1], set.Images.shape[2], set.Images.shape[3]);
@@ -36,7 +38,7 @@ public static class EvalCommand
             Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
                 $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}", "pass the dataset the set was made from");
             using var testImages = TestImages(data, set.ZcaDirectory);
-            var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
+            var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(lr) ?? set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
             var results = new List<EvalResult>();
             foreach (var a in archs)
             {
@@ -53,7 +55,7 @@ public static class EvalCommand
             if (isDir)
             {
                 var run = new RunDirectory(path);
-                run.WriteJson(Path.Combine(run.Path, "eval.json"), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results });
+                run.WriteJson(Path.Combine(run.Path, parse.GetValue(lr) is null ? "eval.json" : $"eval-lr{protocol.LearningRate}.json"), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results });
             }
             return 0;
         }));

@@ -95,7 +95,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     {
         using var images = state.Images.detach().clone();
         using var set = new SyntheticSet(images.alias(), state.Labels.alias(), data.Name, state.LearningRate.item<float>(), zcaDirectory);
-        set.Save(run.Synthetic);
-        log($"synthetic set: {run.Synthetic}");
+        set.Save(run.Synthetic, data.Normalization);
+        log($"synthetic set: {run.Synthetic} (also .npz, .pt and grid.png)");
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mim4dd.Data;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
@@ -20,13 +21,23 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
     /// <summary>The lr evaluation nets train with (MTT learns it; 0.01 for everything else).</summary>
     public double LearningRate { get; } = learningRate;
 
-    /// <summary>Writes <paramref name="path"/> (safetensors) and the same arrays as a numpy .npz beside it (x, y, lr).</summary>
-    public void Save(string path)
+    /// <summary>
+    /// Writes <paramref name="path"/> (safetensors) and beside it the same arrays as numpy <c>.npz</c> (x, y, lr), as a
+    /// PyTorch <c>.pt</c> (images, labels, lr) and <c>grid.png</c> (de-normalised with <paramref name="normalization"/>
+    /// when the images live in that space).
+    /// </summary>
+    public void Save(string path, Normalization? normalization = null)
     {
         SaveSafeTensors(path);
-        using var lr = tensor(new[] { LearningRate });
-        NpzWriter.Save(Path.ChangeExtension(path, ".npz"), new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr });
+        using var lr64 = tensor(new[] { LearningRate });
+        NpzWriter.Save(Path.ChangeExtension(path, ".npz"), new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr64 });
+        using var lr = tensor((float)LearningRate);
+        PtExport.Save(Path.ChangeExtension(path, ".pt"), new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["lr"] = lr });
+        int classes = Labels.numel() == 0 ? 0 : (int)Labels.max().item<long>() + 1;
+        ImageGrid.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, GridFileName), Images, Labels, classes, ZcaDirectory is null ? normalization : null);
     }
+
+    public const string GridFileName = "grid.png";
 
     private void SaveSafeTensors(string path) => SafeTensors.Save(path,
         new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels },

@@ -1,0 +1,59 @@
+using Mim4dd.Data;
+using StbImageWriteSharp;
+using static TorchSharp.torch;
+
+namespace Mim4dd.IO;
+
+/// <summary>A PNG of a synthetic set: one row per class, up to <see cref="MaxColumns"/> images each.</summary>
+public static class ImageGrid
+{
+    public const int MaxColumns = 10;
+    private const int Gap = 2;
+
+    /// <param name="normalization">Undoes the dataset's mean/std; null (e.g. ZCA-whitened images, which have no
+    /// per-pixel inverse worth showing) scales each image to its own min…max instead.</param>
+    public static void Save(string path, Tensor images, Tensor labels, int numClasses, Normalization? normalization)
+    {
+        using var scope = NewDisposeScope();
+        var pixels = ToUnitRange(images.detach().to_type(ScalarType.Float32), normalization).mul(255).round().clamp(0, 255).to_type(ScalarType.Byte);
+        long channels = pixels.shape[1], height = pixels.shape[2], width = pixels.shape[3];
+        int scale = height <= 32 && width <= 32 ? 2 : 1;   // small images are unreadable at 1:1
+        var byClass = Enumerable.Range(0, numClasses)
+            .Select(c => labels.eq(c).nonzero().view(-1).data<long>().Take(MaxColumns).ToArray()).ToArray();
+        int columns = Math.Max(1, byClass.Max(ix => ix.Length));
+        int cell = (int)height * scale, cellW = (int)width * scale;
+        int gridW = columns * (cellW + Gap) + Gap, gridH = numClasses * (cell + Gap) + Gap;
+        var rgb = new byte[gridW * gridH * 3];
+        Array.Fill(rgb, (byte)255);
+        var hwc = pixels.permute(0, 2, 3, 1).contiguous().data<byte>().ToArray();
+        long imageBytes = height * width * channels;
+        for (int c = 0; c < numClasses; c++)
+            for (int k = 0; k < byClass[c].Length; k++)
+            {
+                long offset = byClass[c][k] * imageBytes;
+                int top = Gap + c * (cell + Gap), left = Gap + k * (cellW + Gap);
+                for (int y = 0; y < cell; y++)
+                    for (int x = 0; x < cellW; x++)
+                    {
+                        long source = offset + ((y / scale) * width + x / scale) * channels;
+                        int target = ((top + y) * gridW + left + x) * 3;
+                        for (int ch = 0; ch < 3; ch++) rgb[target + ch] = hwc[source + (channels == 1 ? 0 : ch)];
+                    }
+            }
+        AtomicFile.Write(path, stream => new ImageWriter().WritePng(rgb, gridW, gridH, ColorComponents.RedGreenBlue, stream));
+    }
+
+    private static Tensor ToUnitRange(Tensor images, Normalization? normalization)
+    {
+        if (normalization is not null)
+        {
+            var mean = tensor(normalization.Mean).view(1, -1, 1, 1);
+            var std = tensor(normalization.Std).view(1, -1, 1, 1);
+            return images.mul(std).add(mean).clamp(0, 1);
+        }
+        var flat = images.flatten(1);
+        var low = flat.amin(new long[] { 1 }, keepdim: true);
+        var high = flat.amax(new long[] { 1 }, keepdim: true);
+        return flat.sub(low).div(high.sub(low).clamp_min(1e-12)).view_as(images);
+    }
+}
