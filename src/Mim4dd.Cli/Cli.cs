@@ -69,4 +69,13 @@ public static class Cli
     {
         if (!condition) throw UserError.At(option, problem, fix);
     }
+
+    /// <summary>"10,20,40" → [10, 20, 40]; every entry a positive integer.</summary>
+    public static int[] IntList(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = parts.Select(p => int.TryParse(p, out int v) && v >= 1 ? v : -1).ToArray();
+        Require(values.Length > 0 && values.All(v => v >= 1), option, $"'{text}' is not a comma-separated list of positive integers", $"pass e.g. {option} 10,20,40");
+        return values;
+    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using Mim4dd.Bench;
 
 namespace Mim4dd.Cli.Commands;
@@ -8,23 +9,94 @@ public static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench", "Benchmarks that write JSON (machine, threads, versions, min/median figures) under bench/results/");
+        bench.Subcommands.Add(ConvNet());
+        bench.Subcommands.Add(Unroll());
+        bench.Subcommands.Add(Distill());
+        return bench;
+    }
+
+    private static Option<string?> Output(string name) => new("--output") { Description = $"JSON file to write (default bench/results/{name}-<utc time>.json)" };
+
+    private static void Save(BenchReport report, string? output)
+    {
+        var path = output ?? Path.Combine("bench", "results", $"{report.Benchmark}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+        report.Save(path);
+        Cli.Log($"machine: {report.Machine}");
+        Cli.Log($"wrote {path}");
+    }
+
+    private static Command ConvNet()
+    {
         var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => 256 };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps)", DefaultValueFactory = _ => 10 };
-        var output = new Option<string?>("--output") { Description = "JSON file to write (default bench/results/convnet-<utc time>.json)" };
+        var output = Output("convnet");
         var threads = Cli.Threads();
-        var convnet = new Command("convnet", "ConvNet-3 forward+backward images/s and GFLOP/s for 1×28×28 and 3×32×32") { batch, steps, output, threads };
-        convnet.SetAction(parse => Cli.Guard(parse, threads, () =>
+        var command = new Command("convnet", "ConvNet-3 forward+backward images/s and GFLOP/s for 1×28×28 and 3×32×32") { batch, steps, output, threads };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             Cli.Require(parse.GetValue(batch) >= 1, "--batch", $"must be at least 1, got {parse.GetValue(batch)}", "pass --batch 256");
             Cli.Require(parse.GetValue(steps) >= 1, "--steps", $"must be at least 1, got {parse.GetValue(steps)}", "pass --steps 10");
-            var report = ConvNetBench.Run(parse.GetValue(batch), parse.GetValue(steps), Cli.Log);
-            var path = parse.GetValue(output) ?? Path.Combine("bench", "results", $"convnet-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
-            report.Save(path);
-            Cli.Log($"machine: {report.Machine}");
-            Cli.Log($"wrote {path}");
+            Save(ConvNetBench.Run(parse.GetValue(batch), parse.GetValue(steps), Cli.Log), parse.GetValue(output));
             return 0;
         }));
-        bench.Subcommands.Add(convnet);
-        return bench;
+        return command;
+    }
+
+    private static Command Unroll()
+    {
+        var steps = new Option<string>("--steps") { Description = "Comma-separated syn-steps N", DefaultValueFactory = _ => "10,20,40,80" };
+        var shape = new Option<string>("--shape") { Description = "Data shape: cifar10 (3×32×32) or mnist (1×28×28); generated tensors", DefaultValueFactory = _ => "cifar10" };
+        var ipc = new Option<int>("--ipc") { Description = "Images per class (batch-syn = all)", DefaultValueFactory = _ => 10 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed gradients per configuration (after one warm-up)", DefaultValueFactory = _ => 2 };
+        var single = new Option<string?>("--single") { Description = "Internal: measure one path:steps in this process and print JSON", Hidden = true };
+        var output = Output("unroll");
+        var threads = Cli.Threads();
+        var command = new Command("unroll", "Naive vs reverse trajectory-matching gradient: seconds and peak memory per syn-steps (each in its own process)")
+        { steps, shape, ipc, repeats, single, output, threads };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            var counts = Cli.IntList(parse.GetValue(steps)!, "--steps");
+            Cli.Require(parse.GetValue(ipc) >= 1 && parse.GetValue(repeats) >= 1, "--ipc/--repeats", "must be at least 1", "pass e.g. --ipc 10 --repeats 2");
+            if (parse.GetValue(single) is { } one)
+            {
+                var parts = one.Split(':');
+                Cli.Require(parts.Length == 2 && int.TryParse(parts[1], out int n) && n >= 1, "--single", $"'{one}' is not path:steps", "pass e.g. reverse:20");
+                var m = UnrollBench.Measure(parts[0], int.Parse(parts[1]), parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats));
+                Console.WriteLine(JsonSerializer.Serialize(m));
+                return 0;
+            }
+            Save(UnrollBench.Run(counts, parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats), SelfCommand(), Cli.Log), parse.GetValue(output));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Distill()
+    {
+        var method = new Option<string>("--method") { Description = "Comma-separated methods: mtt, mim4dd", DefaultValueFactory = _ => "mtt,mim4dd" };
+        var synSteps = new Option<int>("--syn-steps") { Description = "Student steps N per iteration", DefaultValueFactory = _ => 20 };
+        var iterations = new Option<int>("--iterations") { Description = "Timed iterations per method and shape (after one warm-up)", DefaultValueFactory = _ => 3 };
+        var output = Output("distill");
+        var threads = Cli.Threads();
+        var command = new Command("distill", "Seconds per distillation iteration at IPC 10, MNIST and CIFAR-10 shapes, and MIM's overhead over MTT")
+        { method, synSteps, iterations, output, threads };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            var methods = parse.GetValue(method)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var m in methods) Cli.Require(DistillBench.Methods.Contains(m), $"--method {m}", "unknown method", $"use {string.Join(", ", DistillBench.Methods)}");
+            Cli.Require(parse.GetValue(synSteps) >= 1 && parse.GetValue(iterations) >= 1, "--syn-steps/--iterations", "must be at least 1", "pass e.g. --syn-steps 20 --iterations 3");
+            Save(DistillBench.Run(methods, parse.GetValue(synSteps), parse.GetValue(iterations), Cli.Log), parse.GetValue(output));
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>How to start this CLI again: the apphost itself, or `dotnet Mim4dd.Cli.dll` when run through dotnet.</summary>
+    private static string[] SelfCommand()
+    {
+        var process = Environment.ProcessPath!;
+        return Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? [process, typeof(BenchCommand).Assembly.Location]
+            : [process];
     }
 }

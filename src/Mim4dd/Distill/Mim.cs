@@ -92,10 +92,10 @@ public sealed class Mim : IDisposable
             .Select(b => b.Init == InitKind.Ones ? ones(b.Shape, dtype, device) : zeros(b.Shape, dtype, device))
             .ToList();
         var tap = new FeatureTap();
-        // Two images, not one: LibTorch routes single-image CPU convolutions to NNPACK, which warns on CPUs it does not know.
-        net.Forward(parameters, zeros(new long[] { 2, input.Channels, input.Height, input.Width }, dtype, device),
+        const int batch = Net.ProbeBatch;
+        net.Forward(parameters, zeros(new long[] { batch, input.Channels, input.Height, input.Width }, dtype, device),
             training: false, buffers, tap);
-        return tap.Features.Select(f => (f.Name, f.Value.numel() / 2)).ToList();
+        return tap.Features.Select(f => (f.Name, f.Value.numel() / batch)).ToList();
     }
 
     /// <summary>The features of <see cref="Layers"/> from a tap filled by one forward pass, in order.</summary>

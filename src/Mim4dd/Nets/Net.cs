@@ -86,6 +86,12 @@ public sealed class Net
         return f.reshape(f.shape[0], -1);
     }
 
+    /// <summary>
+    /// Batch size of shape-probing passes. LibTorch sends CPU convolutions of fewer than 16 images to NNPACK,
+    /// which prints a warning on every CPU it does not know; probes never need fewer.
+    /// </summary>
+    public const int ProbeBatch = 16;
+
     /// <summary>FLOPs (2 × multiply-adds of conv and linear layers) of one forward pass on one input of this shape.</summary>
     public long ForwardFlops(InputShape input)
     {
@@ -93,8 +99,8 @@ public sealed class Net
         using var noGrad = no_grad();
         using var weights = Initialize(new Generator(0));
         var pass = new ForwardPass(weights.Parameters, weights.Buffers, false, null);
-        classifier.Forward(pass, features.Forward(pass, zeros(1, input.Channels, input.Height, input.Width)));
-        return pass.Flops;
+        classifier.Forward(pass, features.Forward(pass, zeros(ProbeBatch, input.Channels, input.Height, input.Width)));
+        return pass.Flops / ProbeBatch;
     }
 
     public Tensor Forward(NetWeights weights, Tensor x, bool training = true, FeatureTap? tap = null) =>

@@ -1,0 +1,56 @@
+using Mim4dd.Distill;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Bench;
+
+/// <summary>Seconds per distillation iteration (MTT, and MTT + MIM = MIM4DD) at IPC 10 on MNIST- and CIFAR-10-shaped data.</summary>
+public static class DistillBench
+{
+    public sealed record Row(string Shape, string Method, int Ipc, int SynSteps, int Iterations, double SecondsMin, double SecondsMedian,
+        double GigaFlops, double AchievedGflops);
+
+    public static readonly string[] Methods = ["mtt", "mim4dd"];
+
+    public static BenchReport Run(IReadOnlyList<string> methods, int synSteps, int iterations, Action<string> log)
+    {
+        var rows = new List<Row>();
+        foreach (var shape in new[] { "mnist", "cifar10" })
+        {
+            using var work = new MatchingWorkload(shape, 10);
+            foreach (var method in methods)
+            {
+                var seconds = Iterate(work, method, synSteps, iterations + 1).Skip(1).ToArray();   // the first is warm-up
+                var (min, median) = BenchReport.Summarize(seconds);
+                double flops = work.GigaFlops("reverse", synSteps);
+                rows.Add(new Row(shape, method, 10, synSteps, iterations, min, median, flops, flops / median));
+                log($"{shape,-7} {method,-6} IPC 10, N={synSteps}: {median:F2} s/iteration (min {min:F2}), {flops / median:F1} GFLOP/s (unroll FLOPs only)");
+            }
+            var mtt = rows.FirstOrDefault(r => r.Shape == shape && r.Method == "mtt");
+            var mim = rows.FirstOrDefault(r => r.Shape == shape && r.Method == "mim4dd");
+            if (mtt is not null && mim is not null) log($"{shape}: MIM adds {100 * (mim.SecondsMedian / mtt.SecondsMedian - 1):F0} % to an MTT iteration");
+        }
+        var overhead = rows.GroupBy(r => r.Shape).Where(g => g.Count() == 2)
+            .ToDictionary(g => g.Key, g => g.Single(r => r.Method == "mim4dd").SecondsMedian / g.Single(r => r.Method == "mtt").SecondsMedian);
+        return new BenchReport("distill", DateTime.UtcNow, MachineInfo.Current(),
+            new { methods, ipc = 10, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead }, rows.Cast<object>().ToList());
+    }
+
+    private static List<double> Iterate(MatchingWorkload work, string method, int synSteps, int iterations)
+    {
+        var options = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1, Iterations = iterations };
+        using var state = new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0);
+        using var addOn = method == "mim4dd"
+            ? new MimAddOn(work.Net, work.Expert.Snapshot(0), work.Real, work.RealImages, new MimOptions(), 32, 0, work.Dataset)
+            : null;
+        var observer = new Timer();
+        Mtt.Run(work.Net, [work.Expert], state, options, work.Dataset, observer, addOn);
+        return observer.Seconds;
+    }
+
+    private sealed class Timer : IDistillObserver
+    {
+        public List<double> Seconds { get; } = new();
+        public void Iteration(IterationMetrics metrics, DistillState state) => Seconds.Add(metrics.Seconds);
+    }
+}

@@ -1,0 +1,65 @@
+using Mim4dd.Augment;
+using Mim4dd.Data;
+using Mim4dd.Distill;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Bench;
+
+/// <summary>
+/// A trajectory-matching problem of real size from generated tensors (no download): ConvNet-3, a synthetic set of
+/// IPC × 10 images, a generated two-epoch "expert" and 10 × 256 generated real images for MIM.
+/// </summary>
+public sealed class MatchingWorkload : IDisposable
+{
+    public MatchingWorkload(string shape, int imagesPerClass)
+    {
+        Dataset = shape switch { "mnist" => "mnist", "cifar10" => "cifar10", _ => throw UserError.At("--shape", $"unknown shape '{shape}'", "use mnist or cifar10") };
+        Input = shape == "mnist" ? new InputShape(1, 28, 28) : new InputShape(3, 32, 32);
+        Net = ConvNet.Build("ConvNet", Input, 10);
+        using var start = Net.Initialize(Rng.Torch(0));
+        var first = FlatParameters.Flatten(start.Parameters);
+        // A plausible segment: the target a small random step away from the start.
+        var snapshots = stack(new[] { first, first + 0.01 * randn(first.shape, generator: Rng.Torch(1)), first + 0.02 * randn(first.shape, generator: Rng.Torch(2)) });
+        var metadata = new ExpertMetadata(Dataset, Net.Name, Net.ParameterCount, 3, 0.01, 256, false, Dsa.StrategyFor(Dataset), 0, 0, "bench", [], null);
+        Expert = new ExpertTrajectory(metadata, snapshots.DetachFromDisposeScope());
+        int n = 10 * imagesPerClass;
+        Images = randn(new long[] { n, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(3)).requires_grad_();
+        Labels = arange(n).remainder(10);
+        var realLabels = arange(2560).remainder(10);
+        Real = new Dataset(randint(0, 256, new long[] { 2560, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(4)).to_type(ScalarType.Byte), realLabels,
+            Enumerable.Range(0, 10).Select(c => c.ToString()).ToArray());
+        RealImages = Real.Floats(new Normalization(Enumerable.Repeat(0.5f, (int)Input.Channels).ToArray(), Enumerable.Repeat(0.25f, (int)Input.Channels).ToArray()));
+    }
+
+    public string Dataset { get; }
+    public InputShape Input { get; }
+    public Net Net { get; }
+    public ExpertTrajectory Expert { get; }
+    public Tensor Images { get; }
+    public Tensor Labels { get; }
+    public Dataset Real { get; }
+    public Tensor RealImages { get; }
+
+    public Unroll Unroll(int steps, long seed) => new(Net, Expert.Snapshot(0), Expert.Snapshot(2), Images, Labels,
+        tensor(0.01f), steps, (int)Images.shape[0], new Dsa(Dsa.StrategyFor(Dataset)), seed);
+
+    /// <summary>Analytic FLOPs of one gradient evaluation through the unroll, from the forward FLOPs F per image:
+    /// naive = N steps × (forward+backward 3F, kept) + backward through them all (≈ 2 × 3F);
+    /// reverse = N × (3F without graph) + N × (3F with graph + double-backward ≈ 2 × 3F).</summary>
+    public double GigaFlops(string path, int steps)
+    {
+        double perImage = Net.ForwardFlops(Input) / 1e9 * Images.shape[0];
+        return path == "naive" ? steps * 9 * perImage : steps * 12 * perImage;
+    }
+
+    public void Dispose()
+    {
+        Expert.Dispose();
+        Images.Dispose();
+        Labels.Dispose();
+        Real.Dispose();
+        RealImages.Dispose();
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using Mim4dd.Tests.Cli;
+
+namespace Mim4dd.Tests.Bench;
+
+/// <summary>The benchmarks run end to end at toy sizes and write the JSON they promise (their figures are not checked here).</summary>
+public class BenchTests
+{
+    [Fact]
+    public void Unroll_MeasuresEveryPathAndStepCount_InChildProcesses()
+    {
+        using var dir = new TestData.TempDir();
+        var (code, stdout, stderr) = CliTests.Run("bench", "unroll", "--steps", "1,2", "--shape", "mnist", "--ipc", "1", "--repeats", "1", "--threads", "1",
+            "--output", dir.File("unroll.json"));
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("unroll.json")));
+        var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.Equal(new[] { "naive:1", "naive:2", "reverse:1", "reverse:2" },
+            rows.Select(r => $"{r.GetProperty("Path").GetString()}:{r.GetProperty("Steps").GetInt32()}"));
+        // Each child reports its own peak, at least what it held when it started.
+        Assert.All(rows, r => Assert.True(r.GetProperty("PeakRssMb").GetDouble() > 50 && r.GetProperty("SecondsMedian").GetDouble() > 0));
+        Assert.Contains("reverse: peak RSS", stdout);
+    }
+
+    [Fact]
+    public void Distill_ReportsMimOverheadOverMtt()
+    {
+        using var dir = new TestData.TempDir();
+        var (code, _, stderr) = CliTests.Run("bench", "distill", "--syn-steps", "1", "--iterations", "1", "--threads", "1", "--output", dir.File("distill.json"));
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("distill.json")));
+        Assert.Equal(4, json.RootElement.GetProperty("Rows").GetArrayLength());
+        var overhead = json.RootElement.GetProperty("Settings").GetProperty("mim_over_mtt");
+        Assert.True(overhead.GetProperty("mnist").GetDouble() > 1 && overhead.GetProperty("cifar10").GetDouble() > 1);
+    }
+
+    [Theory]
+    [InlineData("--steps", "bench", "unroll", "--steps", "10,x")]
+    [InlineData("--shape", "bench", "unroll", "--shape", "imagenet", "--steps", "1")]
+    [InlineData("unknown method", "bench", "distill", "--method", "dc")]
+    public void BadOptions_ExitTwo(string expected, params string[] args)
+    {
+        var (code, _, stderr) = CliTests.Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+    }
+}
