@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using Mim4dd.Data;
 using Mim4dd.Runtime;
@@ -47,6 +48,11 @@ public static class Cli
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
+        catch (RunStoppedException e)
+        {
+            Console.Error.WriteLine($"stopped: {e.Message}");
+            return 130;
+        }
         catch (Exception e)
         {
             Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (this is a bug or an environment problem; please report it with the command line)");
@@ -64,6 +70,27 @@ public static class Cli
         Log($"{name}: {split.Train.Count} train / {split.Test.Count} test, {split.Train.Channels}×{split.Train.Height}×{split.Train.Width}, {split.Train.NumClasses} classes");
         return split;
     }
+
+    /// <summary>
+    /// Cancelled by the first Ctrl-C or SIGTERM, so a long run can stop after its current iteration and save a
+    /// checkpoint; a second Ctrl-C ends the process at once.
+    /// </summary>
+    public static CancellationToken StopRequests()
+    {
+        var stop = new CancellationTokenSource();
+        void Handle(PosixSignalContext context)
+        {
+            if (stop.IsCancellationRequested) return;
+            context.Cancel = true;
+            stop.Cancel();
+            Log("stopping after the current iteration (press Ctrl-C again to quit at once) ...");
+        }
+        signalHandlers.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle));
+        signalHandlers.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle));
+        return stop.Token;
+    }
+
+    private static readonly List<PosixSignalRegistration> signalHandlers = new();
 
     public static void Require(bool condition, string option, string problem, string fix)
     {

@@ -92,7 +92,7 @@ public static class DistillCommand
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var store = Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, MttDistillation.Arch, options.Zca));
             var settings = new MttDistillationSettings(m, options, mimOptions, parse.GetValue(batchReal), schedule, store);
-            MttDistillation.Run(data, settings, run, parse.GetValue(resume), line => { Cli.Log(line); run.AppendLog(line); }, MachineInfo.Current());
+            MttDistillation.Run(data, settings, run, parse.GetValue(resume), line => { Cli.Log(line); run.AppendLog(line); }, MachineInfo.Current(), Cli.StopRequests());
             return 0;
         }));
         return command;

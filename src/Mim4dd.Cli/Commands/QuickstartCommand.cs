@@ -100,7 +100,7 @@ public static class QuickstartCommand
         var schedule = new RunSchedule(CheckpointEvery: 10, EvalEvery: 0, EvalRepeats: repeats, EvalEpochs: budget.EvalEpochs);
         var settings = new MttDistillationSettings("mim4dd", options, new MimOptions(), 32, schedule, store);
         MttDistillation.Run(data, settings, run, resume: File.Exists(Path.Combine(directory, "checkpoint.safetensors")),
-            line => { Cli.Log(line); run.AppendLog(line); });
+            line => { Cli.Log(line); run.AppendLog(line); }, stop: Cli.StopRequests());
         // The final evaluation is the last line of evals.jsonl (also when an earlier quickstart finished it).
         var last = JsonDocument.Parse(File.ReadAllLines(Path.Combine(directory, "evals.jsonl")).Last()).RootElement;
         using var set = SyntheticSet.Load(run.Synthetic);

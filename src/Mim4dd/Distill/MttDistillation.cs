@@ -18,7 +18,7 @@ public static class MttDistillation
     public const string Arch = "ConvNet";
 
     public static IReadOnlyList<(int Iteration, EvalResult Result)> Run(DataSplit data, MttDistillationSettings settings, RunDirectory run, bool resume,
-        Action<string> log, object? machine = null)
+        Action<string> log, object? machine = null, CancellationToken stop = default)
     {
         var (method, options, mimOptions) = (settings.Method, settings.Options, settings.Mim);
         options.Validate();
@@ -47,7 +47,12 @@ public static class MttDistillation
                     : null;
                 addOn?.RestoreFrom(state);
                 log($"{method}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}; run directory {run.Path}");
-                Mtt.Run(net, trajectories, state, options, data.Name, runner, addOn);
+                Mtt.Run(net, trajectories, state, options, data.Name, runner, addOn, stop);
+                if (state.Iteration < options.Iterations)
+                {
+                    state.Save(runner.Checkpoint, runner.ConfigHash);
+                    throw new RunStoppedException($"after iteration {state.Iteration} of {options.Iterations}; checkpoint {runner.Checkpoint} saved — run the same command with --resume to continue");
+                }
                 runner.Finish(state);
                 return runner.Evaluations;
             }
