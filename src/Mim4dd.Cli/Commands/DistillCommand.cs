@@ -12,7 +12,7 @@ public static class DistillCommand
 {
     public static Command Create()
     {
-        var method = new Option<string>("--method") { Description = "mtt, or mim4dd (= mtt + λ·MIM)", DefaultValueFactory = _ => "mim4dd" };
+        var method = new Option<string>("--method") { Description = "mim4dd (= mtt + λ·MIM), mtt, or dm", DefaultValueFactory = _ => "mim4dd" };
         var preset = new Option<string?>("--preset") { Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override" };
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
@@ -22,11 +22,11 @@ public static class DistillCommand
         var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" };
         var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" };
         var maxStart = new Option<int?>("--max-start-epoch") { Description = "Start epochs drawn from 0..T⁺−1" };
-        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images (momentum 0.5)" };
+        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images (momentum 0.5; DM: 1)" };
         var lrLr = new Option<double?>("--lr-lr") { Description = "SGD lr of the learnable student lr (momentum 0.5)" };
         var lrTeacher = new Option<double?>("--lr-teacher") { Description = "Initial student lr (the experts' lr)" };
         var batchSyn = new Option<int?>("--batch-syn") { Description = "Synthetic minibatch per student step (default: all)" };
-        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (the paper: 5000)" };
+        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (MTT: 5000; DM: 20000)" };
         var pixInit = new Option<string?>("--pix-init") { Description = "real or noise" };
         var unroll = new Option<string?>("--unroll") { Description = "reverse (exact, constant memory; default) or naive (whole graph)" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations and at the end (0 = only at the end)", DefaultValueFactory = _ => 500 };
@@ -38,7 +38,7 @@ public static class DistillCommand
         var headDim = new Option<int>("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => 128 };
         var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
-        var batchReal = new Option<int>("--batch-real") { Description = "Real images per class per iteration for MIM", DefaultValueFactory = _ => 32 };
+        var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM: 256)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
@@ -52,7 +52,7 @@ public static class DistillCommand
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            Cli.Require(m is "mtt" or "mim4dd", $"--method {m}", "unknown method", "use mtt or mim4dd");
+            Cli.Require(m is "mtt" or "mim4dd" or "dm", $"--method {m}", "unknown method", "use mim4dd, mtt or dm");
             var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
             bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
             var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
@@ -82,17 +82,27 @@ public static class DistillCommand
                 Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             mimOptions.Validate();
-            Cli.Require(parse.GetValue(batchReal) >= 1, "--batch-real", $"must be at least 1, got {parse.GetValue(batchReal)}", "pass e.g. --batch-real 32");
+            int realPerClass = parse.GetValue(batchReal) ?? (m == "dm" ? 256 : 32);
+            Cli.Require(realPerClass >= 1, "--batch-real", $"must be at least 1, got {realPerClass}", "pass e.g. --batch-real 32");
             var schedule = new RunSchedule(CheckpointEvery: parse.GetValue(checkpointEvery), EvalEvery: parse.GetValue(evalEvery),
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
             Cli.Require(schedule.CheckpointEvery >= 1, "--checkpoint-every", $"must be at least 1, got {schedule.CheckpointEvery}", "pass e.g. 50");
             Cli.Require(schedule.EvalEvery >= 0, "--eval-every", $"must be 0 or more, got {schedule.EvalEvery}", "pass e.g. 500");
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
             var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
+            var dmOptions = new DmOptions
+            {
+                ImagesPerClass = options.ImagesPerClass, Iterations = parse.GetValue(iterations) ?? new DmOptions().Iterations,
+                LrImg = parse.GetValue(lrImg) ?? new DmOptions().LrImg, BatchReal = realPerClass, PixInit = options.PixInit, Seed = options.Seed,
+            };
+            if (m == "dm") dmOptions.Validate();
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
-            var store = Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, MttDistillation.Arch, options.Zca));
-            var settings = new MttDistillationSettings(m, options, mimOptions, parse.GetValue(batchReal), schedule, store);
-            MttDistillation.Run(data, settings, run, parse.GetValue(resume), line => { Cli.Log(line); run.AppendLog(line); }, MachineInfo.Current(), Cli.StopRequests());
+            var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
+            using IDistillMethod distiller = m == "dm"
+                ? new DmMethod(data, dmOptions, MachineInfo.Current())
+                : new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
+                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current());
+            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests());
             return 0;
         }));
         return command;

@@ -85,7 +85,7 @@ public static class QuickstartCommand
             new Dataset(data.Train.ImagesU8.index_select(0, indices), data.Train.Labels.index_select(0, indices), data.Train.ClassNames),
             new Dataset(data.Test.ImagesU8.alias(), data.Test.Labels.alias(), data.Test.ClassNames), data.Normalization);
         var options = new ExpertOptions { NumExperts = budget.Experts, Epochs = budget.ExpertEpochs, Seed = seed };
-        ExpertStore.RunAll(slice, MttDistillation.Arch, options, store, Shard.All, Cli.Log);
+        ExpertStore.RunAll(slice, DistillSession.Arch, options, store, Shard.All, Cli.Log);
     }
 
     private static (double Mean, double Std, double Lr) Distil(DataSplit data, Budget budget, string store, string directory, int repeats, long seed)
@@ -98,9 +98,9 @@ public static class QuickstartCommand
             MaxStartEpoch = budget.ExpertEpochs - preset.ExpertEpochs + 1, Seed = seed,
         };
         var schedule = new RunSchedule(CheckpointEvery: 10, EvalEvery: 0, EvalRepeats: repeats, EvalEpochs: budget.EvalEpochs);
-        var settings = new MttDistillationSettings("mim4dd", options, new MimOptions(), 32, schedule, store);
-        MttDistillation.Run(data, settings, run, resume: File.Exists(Path.Combine(directory, "checkpoint.safetensors")),
-            line => { Cli.Log(line); run.AppendLog(line); }, stop: Cli.StopRequests());
+        var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
+        using (var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, new MimOptions(), 32, store), log, MachineInfo.Current()))
+            DistillSession.Run(data, method, run, schedule, resume: File.Exists(Path.Combine(directory, "checkpoint.safetensors")), log, Cli.StopRequests());
         // The final evaluation is the last line of evals.jsonl (also when an earlier quickstart finished it).
         var last = JsonDocument.Parse(File.ReadAllLines(Path.Combine(directory, "evals.jsonl")).Last()).RootElement;
         using var set = SyntheticSet.Load(run.Synthetic);

@@ -86,7 +86,7 @@ public static class Mtt
     }
 
     /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>
-    private static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
+    internal static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
     {
         velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.mul_(0.5).add_(grad);
         parameter.add_(velocity, alpha: -lr);

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using Mim4dd.Augment;
+using Mim4dd.Coreset;
+using Mim4dd.Data;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>DM's hyper-parameters (Zhao &amp; Bilen, WACV 2023, §4 and the public code's defaults).</summary>
+public sealed record DmOptions
+{
+    public int ImagesPerClass { get; init; } = 10;
+    public int Iterations { get; init; } = 20000;
+
+    /// <summary>SGD lr of the images (momentum 0.5), the paper's 1.0.</summary>
+    public double LrImg { get; init; } = 1.0;
+
+    /// <summary>Real images per class per iteration, the paper's 256.</summary>
+    public int BatchReal { get; init; } = 256;
+
+    public string PixInit { get; init; } = "real";
+    public long Seed { get; init; }
+
+    public void Validate()
+    {
+        if (ImagesPerClass < 1) throw UserError.At("--ipc", $"must be at least 1, got {ImagesPerClass}", "pass e.g. --ipc 10");
+        if (Iterations < 1) throw UserError.At("--iterations", $"must be at least 1, got {Iterations}", "pass e.g. --iterations 20000");
+        if (!(LrImg > 0) || !double.IsFinite(LrImg)) throw UserError.At("--lr-img", $"must be a positive number, got {LrImg}", "pass e.g. --lr-img 1");
+        if (BatchReal < 1) throw UserError.At("--batch-real", $"must be at least 1, got {BatchReal}", "pass e.g. --batch-real 256");
+        if (PixInit is not ("real" or "noise")) throw UserError.At("--pix-init", $"must be real or noise, got '{PixInit}'", "pass --pix-init real");
+    }
+}
+
+/// <summary>
+/// Distribution Matching: each iteration draws a freshly initialised network and moves the synthetic images so
+/// that, class by class, the mean embedding of (augmented) synthetic images equals that of a real batch:
+/// L = Σ_c ‖mean φ(A_c(real_c)) − mean φ(A_c(syn_c))‖², with the same augmentation A_c on both sides.
+/// </summary>
+public static class Dm
+{
+    public static DistillState Initialize(Dataset train, Tensor trainImages, DmOptions options) =>
+        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalLearningRate });
+
+    /// <summary>DM learns no lr: its sets are evaluated with the protocol's 0.01.</summary>
+    public const double EvalLearningRate = 0.01;
+
+    public static void Run(Net net, Dataset train, Tensor trainImages, DistillState state, DmOptions options, string dataset,
+        IDistillObserver observer, CancellationToken stop = default)
+    {
+        options.Validate();
+        var augment = new Dsa(Dsa.StrategyFor(dataset));
+        int classes = train.NumClasses;
+        for (int it = state.Iteration; it < options.Iterations && !stop.IsCancellationRequested; it++)
+        {
+            using var scope = NewDisposeScope();
+            var clock = Stopwatch.StartNew();
+            using var weights = net.Initialize(Rng.Torch(options.Seed, 1_000_000 + it));
+            var parameters = weights.Parameters.Select(p => p.detach()).ToList();
+            var realIndices = CoresetSelection.Random(train, options.BatchReal, Rng.Torch(options.Seed, 2_000_000 + it));
+            var real = trainImages.index_select(0, realIndices);   // class by class, BatchReal each
+            // One augmentation per class, shared by that class's real and synthetic images (DM's siamese DSA).
+            // The real side runs class by class: one forward over all classes' real batches would hold
+            // C × 256 × 128 × H × W activations (1.3 GB for MNIST) and run several times slower.
+            var realMeans = new List<Tensor>();
+            var synAugmented = new List<Tensor>();
+            for (int c = 0; c < classes; c++)
+            {
+                long seed = (long)Rng.Mix(options.Seed, 3_000_000 + (long)it * classes + c);
+                using (no_grad())
+                    realMeans.Add(net.Embed(parameters, augment.ApplySiamese(real.narrow(0, (long)c * options.BatchReal, options.BatchReal), seed)).mean(new long[] { 0 }));
+                synAugmented.Add(augment.ApplySiamese(state.Images.index_select(0, state.Labels.eq(c).nonzero().view(-1)), seed));
+            }
+            var synEmbedding = net.Embed(parameters, cat(synAugmented, 0));
+            var loss = ClassMeans(synEmbedding, options.ImagesPerClass, classes).sub(stack(realMeans)).pow(2).sum();
+            var grad = autograd.grad(new[] { loss }, new[] { state.Images })[0];
+            double lossValue = loss.ToDouble();
+            if (!double.IsFinite(lossValue) || !grad.isfinite().all().item<bool>())
+                throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {lossValue}); the last checkpoint is kept — lower --lr-img and --resume");
+            using (no_grad())
+                state.ImageVelocity = Mtt.MomentumStep(state.Images, grad, state.ImageVelocity, options.LrImg);
+            state.Iteration = it + 1;
+            observer.Iteration(new IterationMetrics(it, lossValue, lossValue, 0, grad.norm().ToDouble(), EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
+        }
+    }
+
+    /// <summary>Per-class means of embeddings laid out class by class, <paramref name="perClass"/> rows each.</summary>
+    public static Tensor ClassMeans(Tensor embeddings, int perClass, int classes) =>
+        embeddings.reshape(classes, perClass, -1).mean(new long[] { 1 });
+}
+
+/// <summary>DM on one dataset as an <see cref="IDistillMethod"/> (mean/std-normalised images, a fresh ConvNet per iteration).</summary>
+public sealed class DmMethod : IDistillMethod
+{
+    private readonly DataSplit data;
+    private readonly DmOptions options;
+    private readonly Net net;
+    private readonly Tensor train;
+
+    public DmMethod(DataSplit data, DmOptions options, object? machine = null)
+    {
+        options.Validate();
+        CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
+        long fewest = data.Train.ClassCounts().Min();
+        if (options.BatchReal > fewest)
+            throw UserError.At("--batch-real", $"{options.BatchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
+        this.data = data;
+        this.options = options;
+        net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
+        train = data.Train.Floats(data.Normalization);
+        TestImages = data.Test.Floats(data.Normalization);
+        Config = new { method = "dm", dataset = data.Name, options, machine };
+    }
+
+    public string Name => "dm";
+    public int Iterations => options.Iterations;
+    public long Seed => options.Seed;
+    public object Config { get; }
+    public object ShapeDefiningOptions => new { method = "dm", options = options with { Iterations = 0 } };
+    public Tensor TestImages { get; }
+    public string? ZcaDirectory => null;
+
+    public DistillState Initialize() => Dm.Initialize(data.Train, train, options);
+    public void Restore(DistillState state) { }
+    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dm.Run(net, data.Train, train, state, options, data.Name, observer, stop);
+
+    public void Dispose()
+    {
+        train.Dispose();
+        TestImages.Dispose();
+    }
+}

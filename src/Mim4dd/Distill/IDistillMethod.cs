@@ -1,0 +1,60 @@
+using Mim4dd.Data;
+using Mim4dd.IO;
+using Mim4dd.Runtime;
+using Mim4dd.Train;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>
+/// A distillation method ready to run on one dataset: it owns what it prepared (images in its space, experts,
+/// add-ons) and knows how to start a synthetic set and improve it one iteration at a time.
+/// </summary>
+public interface IDistillMethod : IDisposable
+{
+    string Name { get; }
+    int Iterations { get; }
+    long Seed { get; }
+
+    /// <summary>Every effective option, written to config.json.</summary>
+    object Config { get; }
+
+    /// <summary>The options a checkpoint depends on (hashed; --resume refuses a run whose hash differs).</summary>
+    object ShapeDefiningOptions { get; }
+
+    /// <summary>The real test images in the space the synthetic images live in (normalised, or ZCA-whitened).</summary>
+    Tensor TestImages { get; }
+
+    /// <summary>Where the run's ZCA lives (zca.bin), or null for mean/std-normalised images.</summary>
+    string? ZcaDirectory { get; }
+
+    DistillState Initialize();
+
+    /// <summary>Takes back anything beyond images and lr the method keeps in <see cref="DistillState.Extra"/>.</summary>
+    void Restore(DistillState state);
+
+    /// <summary>Iterations state.Iteration … <see cref="Iterations"/>−1, reporting each to <paramref name="observer"/>.</summary>
+    void Run(DistillState state, IDistillObserver observer, CancellationToken stop);
+}
+
+/// <summary>Runs any <see cref="IDistillMethod"/> as a run directory: start or resume, iterate, stop cleanly or finish.</summary>
+public static class DistillSession
+{
+    public const string Arch = "ConvNet";
+
+    public static IReadOnlyList<(int Iteration, EvalResult Result)> Run(DataSplit data, IDistillMethod method, RunDirectory run, RunSchedule schedule,
+        bool resume, Action<string> log, CancellationToken stop = default)
+    {
+        var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, Arch, schedule, method.Seed, log);
+        using var state = runner.Start(new { distill = method.Config, schedule }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize);
+        method.Restore(state);
+        method.Run(state, runner, stop);
+        if (state.Iteration < method.Iterations)
+        {
+            state.Save(runner.Checkpoint, runner.ConfigHash);
+            throw new RunStoppedException($"after iteration {state.Iteration} of {method.Iterations}; checkpoint {runner.Checkpoint} saved — run the same command with --resume to continue");
+        }
+        runner.Finish(state);
+        return runner.Evaluations;
+    }
+}
