@@ -74,6 +74,9 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         if (done == iterations || (schedule.EvalEvery > 0 && done % schedule.EvalEvery == 0)) Evaluate(state, done);
     }
 
+    public bool HasEvaluation(int iteration) => File.Exists(Evals)
+        && File.ReadLines(Evals).Any(line => JsonDocument.Parse(line).RootElement.GetProperty("iteration").GetInt32() == iteration);
+
     public EvalResult Evaluate(DistillState state, int iteration)
     {
         var protocol = new EvalProtocol

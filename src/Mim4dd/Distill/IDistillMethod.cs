@@ -54,6 +54,8 @@ public static class DistillSession
             state.Save(runner.Checkpoint, runner.ConfigHash);
             throw new RunStoppedException($"after iteration {state.Iteration} of {method.Iterations}; checkpoint {runner.Checkpoint} saved — run the same command with --resume to continue");
         }
+        // A run killed during its final evaluation resumes with every iteration done: evaluate it now.
+        if (!runner.HasEvaluation(method.Iterations)) runner.Evaluate(state, method.Iterations);
         runner.Finish(state);
         return runner.Evaluations;
     }

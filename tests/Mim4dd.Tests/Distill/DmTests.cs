@@ -54,6 +54,20 @@ public class DmTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
         Assert.Equal(Losses(unbroken), Losses(broken));
     }
 
+    [Fact]
+    public void RunKilledDuringItsFinalEvaluation_IsEvaluatedOnResume()
+    {
+        var run = store.Dir.File("dm-final-eval");
+        Assert.Equal(0, RunDm(run, "--iterations", "2").Code);
+        // What a kill during the final evaluation leaves: the last checkpoint, no evaluation line, no set.
+        File.Delete(Path.Combine(run, "evals.jsonl"));
+        File.Delete(Path.Combine(run, "syn.safetensors"));
+        var (code, _, stderr) = RunDm(run, "--iterations", "2", "--resume");
+        Assert.True(code == 0, stderr);
+        Assert.Single(File.ReadAllLines(Path.Combine(run, "evals.jsonl")));
+        Assert.True(File.Exists(Path.Combine(run, "syn.safetensors")));
+    }
+
     [Theory]
     [InlineData("--lr-img", "--lr-img", "0")]
     [InlineData("--batch-real", "--batch-real", "0")]
