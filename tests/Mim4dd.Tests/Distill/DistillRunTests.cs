@@ -118,30 +118,36 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
     [Fact]
     public async Task CtrlC_SavesACheckpointAndExits130_AndResumeMatchesAnUnbrokenRun()
     {
-        var unbroken = store.Dir.File("unbroken-sigint");
-        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--iterations", "6").Code);
-
+        // Far more iterations than can run before the signal lands, so the stop always comes mid-run.
         var stopped = store.Dir.File("stopped-sigint");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
-        foreach (var a in store.DistillArguments(stopped, "--method", "mim4dd", "--iterations", "6")) info.ArgumentList.Add(a);
+        foreach (var a in store.DistillArguments(stopped, "--method", "mim4dd", "--iterations", "100000")) info.ArgumentList.Add(a);
+        var metrics = Path.Combine(stopped, "metrics.jsonl");
         using (var process = Process.Start(info)!)
         {
+            var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
-            var metrics = Path.Combine(stopped, "metrics.jsonl");
             var deadline = DateTime.UtcNow.AddSeconds(120);
             while (!(File.Exists(metrics) && File.ReadAllLines(metrics).Length >= 1) && DateTime.UtcNow < deadline && !process.HasExited)
                 Thread.Sleep(50);
-            Assert.False(process.HasExited, "the run finished before it could be stopped");
+            Assert.False(process.HasExited, "the run ended before it could be stopped");
             using (var kill = Process.Start("kill", ["-INT", process.Id.ToString()])) kill.WaitForExit();
             process.WaitForExit();
+            await stdout;
             Assert.Equal(130, process.ExitCode);
             Assert.Contains("--resume", await stderr);
         }
         Assert.True(File.Exists(Path.Combine(stopped, "checkpoint.safetensors")));
         Assert.False(File.Exists(Path.Combine(stopped, "syn.safetensors")));
-        var (code, _, err) = store.Distill(stopped, "--method", "mim4dd", "--iterations", "6", "--resume");
+        int done = File.ReadAllLines(metrics).Length;
+
+        // Resuming to two iterations past the stop gives the bytes of an unbroken run of that length.
+        string total = (done + 2).ToString();
+        var (code, _, err) = store.Distill(stopped, "--method", "mim4dd", "--iterations", total, "--resume");
         Assert.True(code == 0, err);
+        var unbroken = store.Dir.File("unbroken-sigint");
+        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--iterations", total).Code);
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(stopped));
         Assert.Equal(Losses(unbroken, "loss"), Losses(stopped, "loss"));
     }
