@@ -14,8 +14,12 @@ public static class UnrollBench
 {
     public sealed record Measurement(string Path, int Steps, double[] Seconds, double BaselineRssMb, double PeakRssMb);
 
+    /// <summary>One configuration; <paramref name="Skipped"/> says why it was not measured (then the figures are 0).</summary>
     public sealed record Row(string Path, int Steps, double SecondsMin, double SecondsMedian, double PeakRssMb, double WorkingMb,
-        double GigaFlops, double AchievedGflops);
+        double GigaFlops, double AchievedGflops, string? Skipped = null);
+
+    /// <summary>A configuration whose predicted peak exceeds this share of RAM is skipped rather than left to the OOM killer.</summary>
+    private const double MemoryShare = 0.85;
 
     public static readonly string[] Paths = ["naive", "reverse"];
 
@@ -44,6 +48,15 @@ public static class UnrollBench
         foreach (var path in Paths)
             foreach (int steps in stepCounts)
             {
+                var measured = rows.Where(r => r.Path == path && r.Skipped is null).ToList();
+                double predicted = PredictPeakMb(measured, steps);
+                if (predicted > MemoryShare * MemoryTotalMb())
+                {
+                    var reason = $"predicted peak RSS {predicted / 1024:F1} GB (linear in N from the rows above) exceeds {MemoryShare:P0} of this machine's {MemoryTotalMb() / 1024:F1} GB";
+                    log($"{path,-7} N={steps,-3}: skipped, {reason}");
+                    rows.Add(new Row(path, steps, 0, 0, 0, 0, work.GigaFlops(path, steps), 0, reason));
+                    continue;
+                }
                 var m = RunChild(childCommand, $"{path}:{steps}", shape, imagesPerClass, repeats);
                 var (min, median) = BenchReport.Summarize(m.Seconds);
                 double flops = work.GigaFlops(path, steps);
@@ -53,10 +66,14 @@ public static class UnrollBench
             }
         var ratios = Paths.ToDictionary(p => p, p =>
         {
-            var own = rows.Where(r => r.Path == p).OrderBy(r => r.Steps).ToList();
+            var own = rows.Where(r => r.Path == p && r.Skipped is null).OrderBy(r => r.Steps).ToList();
             return own.Count > 1 ? own[^1].PeakRssMb / own[0].PeakRssMb : 1.0;
         });
-        foreach (var (p, ratio) in ratios) log($"{p}: peak RSS at N={stepCounts.Max()} is {ratio:F2}× that at N={stepCounts.Min()}");
+        foreach (var (p, ratio) in ratios)
+        {
+            var own = rows.Where(r => r.Path == p && r.Skipped is null).Select(r => r.Steps).ToList();
+            if (own.Count > 1) log($"{p}: peak RSS at N={own.Max()} is {ratio:F2}× that at N={own.Min()}");
+        }
         return new BenchReport("unroll", DateTime.UtcNow, MachineInfo.Current(),
             new { shape, ipc = imagesPerClass, batch_syn = "all", steps = stepCounts, repeats, peak_ratio_last_over_first = ratios }, rows.Cast<object>().ToList());
     }
@@ -74,6 +91,23 @@ public static class UnrollBench
         if (child.ExitCode != 0 || json is null)
             throw new RunFailedException($"bench child '{single}' failed (exit {child.ExitCode}): {stderr.Result.Trim().Split('\n').LastOrDefault()}");
         return JsonSerializer.Deserialize<Measurement>(json)!;
+    }
+
+    /// <summary>Peak RSS at <paramref name="steps"/> extrapolated linearly from the measured rows (0 with none).</summary>
+    public static double PredictPeakMb(IReadOnlyList<Row> measured, int steps)
+    {
+        if (measured.Count == 0) return 0;
+        var last = measured[^1];
+        if (measured.Count == 1) return last.PeakRssMb * steps / last.Steps;
+        var before = measured[^2];
+        double slope = (last.PeakRssMb - before.PeakRssMb) / (last.Steps - before.Steps);
+        return last.PeakRssMb + Math.Max(0, slope) * (steps - last.Steps);
+    }
+
+    private static double MemoryTotalMb()
+    {
+        var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
     /// <summary>A memory line of /proc/self/status in MB (VmRSS now, VmHWM = peak).</summary>

@@ -24,7 +24,7 @@ public static class Cli
     public static Option<string?> Out() => new("--out") { Description = "Run directory to write (default runs/<generated name>)" };
 
     public static Option<string> Augment(string defaultName = "dsa") => new("--augment")
-    { Description = "Augmentation while training: dsa (DSA with the dataset's strategy, as DSA/DM/MTT evaluate) or none", DefaultValueFactory = _ => defaultName };
+    { Description = "Augmentation while training: dsa (DSA with the dataset's strategy, as DSA/DM/MTT evaluate), dc (per-image crop/scale/rotate, as DC evaluates MNIST) or none", DefaultValueFactory = _ => defaultName };
 
     public static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 

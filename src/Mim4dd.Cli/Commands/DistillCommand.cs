@@ -12,7 +12,7 @@ public static class DistillCommand
 {
     public static Command Create()
     {
-        var method = new Option<string>("--method") { Description = "mim4dd (= mtt + λ·MIM), mtt, or dm", DefaultValueFactory = _ => "mim4dd" };
+        var method = new Option<string>("--method") { Description = "mim4dd (= mtt + λ·MIM), mtt, dm, dc or dsa", DefaultValueFactory = _ => "mim4dd" };
         var preset = new Option<string?>("--preset") { Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override" };
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
@@ -22,12 +22,13 @@ public static class DistillCommand
         var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" };
         var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" };
         var maxStart = new Option<int?>("--max-start-epoch") { Description = "Start epochs drawn from 0..T⁺−1" };
-        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images (momentum 0.5; DM: 1)" };
+        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images (momentum 0.5; DM: 1; DC/DSA: 0.1)" };
+        var lrNet = new Option<double>("--lr-net") { Description = "DC/DSA: SGD lr of the network trained on the synthetic set", DefaultValueFactory = _ => 0.01 };
         var lrLr = new Option<double?>("--lr-lr") { Description = "SGD lr of the learnable student lr (momentum 0.5)" };
         var lrTeacher = new Option<double?>("--lr-teacher") { Description = "Initial student lr (the experts' lr)" };
         var batchSyn = new Option<int?>("--batch-syn") { Description = "Synthetic minibatch per student step (default: all)" };
-        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (MTT: 5000; DM: 20000)" };
-        var pixInit = new Option<string?>("--pix-init") { Description = "real or noise" };
+        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (MTT: 5000; DM: 20000; DC/DSA: 1000)" };
+        var pixInit = new Option<string?>("--pix-init") { Description = "real or noise (default: noise for DC, real otherwise)" };
         var unroll = new Option<string?>("--unroll") { Description = "reverse (exact, constant memory; default) or naive (whole graph)" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations and at the end (0 = only at the end)", DefaultValueFactory = _ => 500 };
         var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
@@ -38,21 +39,21 @@ public static class DistillCommand
         var headDim = new Option<int>("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => 128 };
         var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
-        var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM: 256)" };
+        var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = Cli.Out();
         var command = new Command("distill", "Distil a synthetic set by trajectory matching (MTT) with the MIM4DD term")
         {
-            method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrLr, lrTeacher, batchSyn,
+            method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
             iterations, pixInit, unroll, lambda, tau, headDim, headLr, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, seed, threads, outDir,
         };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            Cli.Require(m is "mtt" or "mim4dd" or "dm", $"--method {m}", "unknown method", "use mim4dd, mtt or dm");
+            Cli.Require(m is "mtt" or "mim4dd" or "dm" or "dc" or "dsa", $"--method {m}", "unknown method", "use mim4dd, mtt, dm, dc or dsa");
             var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
             bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
             var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
@@ -82,7 +83,7 @@ public static class DistillCommand
                 Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             mimOptions.Validate();
-            int realPerClass = parse.GetValue(batchReal) ?? (m == "dm" ? 256 : 32);
+            int realPerClass = parse.GetValue(batchReal) ?? (m is "mtt" or "mim4dd" ? 32 : 256);
             Cli.Require(realPerClass >= 1, "--batch-real", $"must be at least 1, got {realPerClass}", "pass e.g. --batch-real 32");
             var schedule = new RunSchedule(CheckpointEvery: parse.GetValue(checkpointEvery), EvalEvery: parse.GetValue(evalEvery),
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
@@ -96,12 +97,22 @@ public static class DistillCommand
                 LrImg = parse.GetValue(lrImg) ?? new DmOptions().LrImg, BatchReal = realPerClass, PixInit = options.PixInit, Seed = options.Seed,
             };
             if (m == "dm") dmOptions.Validate();
+            var dcOptions = new DcOptions
+            {
+                ImagesPerClass = options.ImagesPerClass, Iterations = parse.GetValue(iterations) ?? new DcOptions().Iterations,
+                LrImg = parse.GetValue(lrImg) ?? new DcOptions().LrImg, LrNet = parse.GetValue(lrNet), BatchReal = realPerClass,
+                PixInit = parse.GetValue(pixInit) ?? (m == "dc" ? "noise" : "real"), Siamese = m == "dsa", Seed = options.Seed,
+            };
+            if (m is "dc" or "dsa") dcOptions.Validate();
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
-            using IDistillMethod distiller = m == "dm"
-                ? new DmMethod(data, dmOptions, MachineInfo.Current())
-                : new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
-                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current());
+            using IDistillMethod distiller = m switch
+            {
+                "dm" => new DmMethod(data, dmOptions, MachineInfo.Current()),
+                "dc" or "dsa" => new DcMethod(data, dcOptions, MachineInfo.Current()),
+                _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
+                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current()),
+            };
             DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests());
             return 0;
         }));

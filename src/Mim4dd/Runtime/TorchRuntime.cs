@@ -12,6 +12,12 @@ public static class TorchRuntime
     [DllImport("libc.so.6")]
     private static extern int mallopt(int param, int value);
 
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate IntPtr GlobalContext();
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void SetFlag(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
     /// <summary>
     /// $MIM4DD_THREADS, when set: two LibTorch processes whose OpenMP threads outnumber the cores slow each
     /// other down many times over (spinning barriers), so parallel jobs should split the cores between them.
@@ -33,7 +39,24 @@ public static class TorchRuntime
                 mallopt(-1, int.MaxValue);  // M_TRIM_THRESHOLD: never give the heap top back
             }
             torch.set_num_threads(threads ?? ThreadsFromEnvironment() ?? Environment.ProcessorCount);
+            DisableNnpack();
             started = true;
         }
+    }
+
+    /// <summary>
+    /// LibTorch tries NNPACK for some small convolutions (DC at IPC 1 has one image per class) and, on every CPU
+    /// NNPACK does not know, prints "Could not initialize NNPACK" each time before falling back, so a run's log
+    /// drowns in warnings while nothing runs on NNPACK. TorchSharp does not expose torch.backends.nnpack, so the
+    /// flag is switched off through LibTorch's own exports (at::globalContext().setUserEnabledNNPACK(false));
+    /// if they are missing the warnings stay and nothing else changes.
+    /// </summary>
+    private static void DisableNnpack()
+    {
+        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var library)) return;
+        if (!NativeLibrary.TryGetExport(library, "_ZN2at13globalContextEv", out var contextExport)
+            || !NativeLibrary.TryGetExport(library, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setExport)) return;
+        var context = Marshal.GetDelegateForFunctionPointer<GlobalContext>(contextExport)();
+        Marshal.GetDelegateForFunctionPointer<SetFlag>(setExport)(context, false);
     }
 }

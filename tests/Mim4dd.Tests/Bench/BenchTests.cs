@@ -1,11 +1,24 @@
 using System.Text.Json;
 using Mim4dd.Tests.Cli;
+using Mim4dd.Bench;
 
 namespace Mim4dd.Tests.Bench;
 
 /// <summary>The benchmarks run end to end at toy sizes and write the JSON they promise (their figures are not checked here).</summary>
 public class BenchTests
 {
+    [Fact]
+    public void UnrollPeakPrediction_ExtrapolatesLinearlyFromTheMeasuredRows()
+    {
+        static UnrollBench.Row Row(int steps, double peak) => new("naive", steps, 1, 1, peak, 0, 1, 1);
+        Assert.Equal(0, UnrollBench.PredictPeakMb([], 80));
+        Assert.Equal(28_000, UnrollBench.PredictPeakMb([Row(10, 7_000)], 40));
+        // 7 GB at N = 10 and 13 GB at N = 20: 0.6 GB per step, so 25 GB at N = 40.
+        Assert.Equal(25_000, UnrollBench.PredictPeakMb([Row(10, 7_000), Row(20, 13_000)], 40), 6);
+        // A flat (reverse) path stays flat.
+        Assert.Equal(880, UnrollBench.PredictPeakMb([Row(10, 900), Row(20, 880)], 80));
+    }
+
     [Fact]
     public void Unroll_MeasuresEveryPathAndStepCount_InChildProcesses()
     {

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Mim4dd.Augment;
+using Mim4dd.Coreset;
+using Mim4dd.Data;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using Mim4dd.Train;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mim4dd.Distill;
+
+/// <summary>DC's and DSA's hyper-parameters (spec/baselines.md §4, the public code's defaults).</summary>
+public sealed record DcOptions
+{
+    public int ImagesPerClass { get; init; } = 10;
+    public int Iterations { get; init; } = 1000;
+
+    /// <summary>SGD lr of the images (momentum 0.5).</summary>
+    public double LrImg { get; init; } = 0.1;
+
+    /// <summary>SGD lr (no momentum) of the network trained on the synthetic set between outer steps.</summary>
+    public double LrNet { get; init; } = 0.01;
+
+    public int BatchReal { get; init; } = 256;
+    public int BatchTrain { get; init; } = 256;
+
+    /// <summary>DC starts from Gaussian noise; the DSA README runs start from real images.</summary>
+    public string PixInit { get; init; } = "noise";
+
+    /// <summary>True: DSA (siamese DSA on both gradient sides, DSA while training the inner network).</summary>
+    public bool Siamese { get; init; }
+
+    public long Seed { get; init; }
+
+    /// <summary>(outer, inner) loop counts by IPC, as the reference fixes them.</summary>
+    public (int Outer, int Inner) Loops => ImagesPerClass switch
+    {
+        1 => (1, 1), 10 => (10, 50), 20 => (20, 25), 30 => (30, 20), 40 => (40, 15), 50 => (50, 10),
+        _ => throw UserError.At("--ipc", $"DC/DSA define their loops for IPC 1, 10, 20, 30, 40, 50 only, got {ImagesPerClass}", "pass one of those"),
+    };
+
+    public void Validate()
+    {
+        _ = Loops;
+        if (Iterations < 1) throw UserError.At("--iterations", $"must be at least 1, got {Iterations}", "pass e.g. --iterations 1000");
+        if (!(LrImg > 0) || !double.IsFinite(LrImg)) throw UserError.At("--lr-img", $"must be a positive number, got {LrImg}", "pass e.g. --lr-img 0.1");
+        if (!(LrNet > 0) || !double.IsFinite(LrNet)) throw UserError.At("--lr-net", $"must be a positive number, got {LrNet}", "pass e.g. --lr-net 0.01");
+        if (BatchReal < 1) throw UserError.At("--batch-real", $"must be at least 1, got {BatchReal}", "pass e.g. --batch-real 256");
+        if (BatchTrain < 1) throw UserError.At("--batch-train", $"must be at least 1, got {BatchTrain}", "pass e.g. --batch-train 256");
+        if (PixInit is not ("real" or "noise")) throw UserError.At("--pix-init", $"must be real or noise, got '{PixInit}'", "pass --pix-init noise");
+    }
+}
+
+/// <summary>
+/// Dataset Condensation with gradient matching (Zhao et al., ICLR 2021) and, with <see cref="DcOptions.Siamese"/>,
+/// its DSA version (Zhao &amp; Bilen, ICML 2021). Each iteration draws a fresh network; for each of the outer
+/// steps the images move so that, class by class, the gradient of the loss on the synthetic images matches the
+/// gradient on a real batch (layer-wise distance <see cref="Distance"/>); between outer steps the network trains
+/// on the synthetic set for the inner-loop epochs.
+/// </summary>
+public static class Dc
+{
+    /// <summary>DC learns no lr: its sets are evaluated with the protocol's 0.01.</summary>
+    public const double EvalLearningRate = 0.01;
+
+    public static DistillState Initialize(Dataset train, Tensor trainImages, DcOptions options) =>
+        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalLearningRate });
+
+    public static void Run(Net net, Dataset train, Tensor trainImages, DistillState state, DcOptions options, string dataset,
+        IDistillObserver observer, CancellationToken stop = default)
+    {
+        options.Validate();
+        if (net.HasBatchNorm)
+            throw UserError.At($"--arch {net.Name}", "DC/DSA with batch-norm networks are not supported", "use ConvNet (instance norm)");
+        var (outer, inner) = options.Loops;
+        var augment = options.Siamese ? new Dsa(Dsa.StrategyFor(dataset)) : null;
+        int classes = train.NumClasses;
+        var innerTraining = new TrainOptions { Epochs = inner, LearningRate = options.LrNet, Momentum = 0, WeightDecay = 0, BatchSize = options.BatchTrain, DecayAfterEpoch = -1 };
+        var synIndices = Enumerable.Range(0, classes).Select(c => state.Labels.eq(c).nonzero().view(-1).DetachFromDisposeScope()).ToList();
+        for (int it = state.Iteration; it < options.Iterations && !stop.IsCancellationRequested; it++)
+        {
+            using var scope = NewDisposeScope();
+            var clock = Stopwatch.StartNew();
+            using var weights = net.Initialize(Rng.Torch(options.Seed, 1_000_000 + it));
+            double lossSum = 0, gradNorm = 0;
+            for (int step = 0; step < outer; step++)
+            {
+                using var stepScope = NewDisposeScope();
+                long stream = (long)it * outer + step;
+                var realIndices = CoresetSelection.Random(train, options.BatchReal, Rng.Torch(options.Seed, 2_000_000_000 + stream));
+                var real = trainImages.index_select(0, realIndices);   // class by class, BatchReal each
+                Tensor? loss = null;
+                for (int c = 0; c < classes; c++)
+                {
+                    long seed = (long)Rng.Mix(options.Seed, 3_000_000_000 + stream * classes + c);
+                    var realC = real.narrow(0, (long)c * options.BatchReal, options.BatchReal);
+                    var synC = state.Images.index_select(0, synIndices[c]);
+                    if (augment is not null) { realC = augment.ApplySiamese(realC, seed); synC = augment.ApplySiamese(synC, seed); }
+                    var target = full(new long[] { options.BatchReal }, c, ScalarType.Int64);
+                    var realGrads = autograd.grad(new[] { F.cross_entropy(net.Forward(weights.Parameters, realC), target) }, weights.Parameters)
+                        .Select(g => g.detach()).ToList();
+                    var synTarget = full(new long[] { synC.shape[0] }, c, ScalarType.Int64);
+                    var synGrads = autograd.grad(new[] { F.cross_entropy(net.Forward(weights.Parameters, synC), synTarget) }, weights.Parameters, retain_graph: true, create_graph: true);
+                    var distance = Distance(realGrads, synGrads.ToList());
+                    loss = loss is null ? distance : loss.add(distance);
+                }
+                var grad = autograd.grad(new[] { loss! }, new[] { state.Images })[0];
+                double lossValue = loss!.ToDouble();
+                if (!double.IsFinite(lossValue) || !grad.isfinite().all().item<bool>())
+                    throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {lossValue}); the last checkpoint is kept — lower --lr-img and --resume");
+                using (no_grad())
+                    state.ImageVelocity = Mtt.MomentumStep(state.Images, grad, state.ImageVelocity, options.LrImg);
+                lossSum += lossValue;
+                gradNorm = grad.norm().ToDouble();
+                if (step == outer - 1) break;
+                Trainer.Train(net, weights, state.Images.detach(), state.Labels, innerTraining, Rng.Torch(options.Seed, 4_000_000_000 + stream), augment);
+            }
+            state.Iteration = it + 1;
+            double meanLoss = lossSum / (outer * classes);   // as the reference logs it
+            observer.Iteration(new IterationMetrics(it, meanLoss, meanLoss, 0, gradNorm, EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
+        }
+        foreach (var index in synIndices) index.Dispose();
+    }
+
+    /// <summary>
+    /// DC's layer-wise gradient distance ('ours'): for every weight tensor, Σ over output rows of
+    /// 1 − cos(g_real, g_syn) (conv weights flattened per output channel, 3-D tensors per first axis);
+    /// 1-D tensors (biases, norm scales and shifts) contribute nothing.
+    /// </summary>
+    public static Tensor Distance(IReadOnlyList<Tensor> real, IReadOnlyList<Tensor> synthetic)
+    {
+        if (real.Count != synthetic.Count)
+            throw new ArgumentException($"got {real.Count} real and {synthetic.Count} synthetic gradients");
+        Tensor? total = null;
+        for (int i = 0; i < real.Count; i++)
+        {
+            if (real[i].dim() <= 1) continue;
+            var r = real[i].reshape(real[i].shape[0], -1);
+            var s = synthetic[i].reshape(synthetic[i].shape[0], -1);
+            var cosine = (r * s).sum(1).div(r.norm(1).mul(s.norm(1)).add(1e-6));
+            var term = (1 - cosine).sum();
+            total = total is null ? term : total.add(term);
+        }
+        return total ?? throw new ArgumentException("no gradient tensor has two or more axes; DC's distance needs weight tensors");
+    }
+}
+
+/// <summary>DC or DSA on one dataset as an <see cref="IDistillMethod"/> (mean/std-normalised images, ConvNet).</summary>
+public sealed class DcMethod : IDistillMethod
+{
+    private readonly DataSplit data;
+    private readonly DcOptions options;
+    private readonly Net net;
+    private readonly Tensor train;
+
+    public DcMethod(DataSplit data, DcOptions options, object? machine = null)
+    {
+        options.Validate();
+        CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
+        long fewest = data.Train.ClassCounts().Min();
+        if (options.BatchReal > fewest)
+            throw UserError.At("--batch-real", $"{options.BatchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
+        this.data = data;
+        this.options = options;
+        net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
+        train = data.Train.Floats(data.Normalization);
+        TestImages = data.Test.Floats(data.Normalization);
+        Name = options.Siamese ? "dsa" : "dc";
+        Config = new { method = Name, dataset = data.Name, options, machine };
+    }
+
+    public string Name { get; }
+    public int Iterations => options.Iterations;
+    public long Seed => options.Seed;
+    public object Config { get; }
+    public object ShapeDefiningOptions => new { method = Name, options = options with { Iterations = 0 } };
+    public Tensor TestImages { get; }
+    public string? ZcaDirectory => null;
+
+    public DistillState Initialize() => Dc.Initialize(data.Train, train, options);
+    public void Restore(DistillState state) { }
+    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dc.Run(net, data.Train, train, state, options, data.Name, observer, stop);
+
+    public void Dispose()
+    {
+        train.Dispose();
+        TestImages.Dispose();
+    }
+}
