@@ -12,7 +12,7 @@ public static class DistillCommand
 {
     public static Command Create()
     {
-        var method = new Option<string>("--method") { Description = "mim4dd (= mtt + λ·MIM), mtt, dm, dc or dsa", DefaultValueFactory = _ => "mim4dd" };
+        var method = new Option<string>("--method") { Description = "mim4dd (= mtt + λ·MIM), mtt, bptt, dm, dc or dsa", DefaultValueFactory = _ => "mim4dd" };
         var preset = new Option<string?>("--preset") { Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override" };
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
@@ -40,6 +40,7 @@ public static class DistillCommand
         var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
         var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
+        var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to the method (bptt; mim4dd is mtt with it)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
@@ -47,13 +48,18 @@ public static class DistillCommand
         var command = new Command("distill", "Distil a synthetic set by trajectory matching (MTT) with the MIM4DD term")
         {
             method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
-            iterations, pixInit, unroll, lambda, tau, headDim, headLr, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
+            iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, seed, threads, outDir,
         };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
-            Cli.Require(m is "mtt" or "mim4dd" or "dm" or "dc" or "dsa", $"--method {m}", "unknown method", "use mim4dd, mtt, dm, dc or dsa");
+            Cli.Require(m is "mtt" or "mim4dd" or "bptt" or "dm" or "dc" or "dsa", $"--method {m}", "unknown method", "use mim4dd, mtt, bptt, dm, dc or dsa");
+            bool addMim = parse.GetValue(mimFlag);
+            Cli.Require(!addMim || m is "bptt", $"--mim with --method {m}",
+                m is "mtt" or "mim4dd" ? "is spelled --method mim4dd for trajectory matching" : "is not available for this method yet",
+                m is "mtt" or "mim4dd" ? "use --method mim4dd" : "use --method bptt --mim or --method mim4dd");
+            Cli.Require(parse.GetValue(preset) is null || m is "mtt" or "mim4dd", $"--preset with --method {m}", "presets hold MTT settings", "drop --preset, or use --method mtt/mim4dd");
             var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
             bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
             var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
@@ -78,19 +84,19 @@ public static class DistillCommand
             options.Validate();
             var mimOptions = new MimOptions
             {
-                Lambda = m == "mim4dd" ? parse.GetValue(lambda) : 0, Temperature = parse.GetValue(tau), HeadDim = parse.GetValue(headDim),
+                Lambda = m == "mim4dd" || addMim ? parse.GetValue(lambda) : 0, Temperature = parse.GetValue(tau), HeadDim = parse.GetValue(headDim),
                 HeadLearningRate = parse.GetValue(headLr),
                 Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             mimOptions.Validate();
-            int realPerClass = parse.GetValue(batchReal) ?? (m is "mtt" or "mim4dd" ? 32 : 256);
+            int realPerClass = parse.GetValue(batchReal) ?? (m is "mtt" or "mim4dd" or "bptt" ? 32 : 256);
             Cli.Require(realPerClass >= 1, "--batch-real", $"must be at least 1, got {realPerClass}", "pass e.g. --batch-real 32");
             var schedule = new RunSchedule(CheckpointEvery: parse.GetValue(checkpointEvery), EvalEvery: parse.GetValue(evalEvery),
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
             Cli.Require(schedule.CheckpointEvery >= 1, "--checkpoint-every", $"must be at least 1, got {schedule.CheckpointEvery}", "pass e.g. 50");
             Cli.Require(schedule.EvalEvery >= 0, "--eval-every", $"must be 0 or more, got {schedule.EvalEvery}", "pass e.g. 500");
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
-            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
+            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
             var dmOptions = new DmOptions
             {
                 ImagesPerClass = options.ImagesPerClass, Iterations = parse.GetValue(iterations) ?? new DmOptions().Iterations,
@@ -104,12 +110,22 @@ public static class DistillCommand
                 PixInit = parse.GetValue(pixInit) ?? (m == "dc" ? "noise" : "real"), Siamese = m == "dsa", Seed = options.Seed,
             };
             if (m is "dc" or "dsa") dcOptions.Validate();
+            var defaults = new BpttOptions();
+            var bpttOptions = new BpttOptions
+            {
+                ImagesPerClass = options.ImagesPerClass, SynSteps = parse.GetValue(synSteps) ?? defaults.SynSteps, LrImg = parse.GetValue(lrImg) ?? defaults.LrImg,
+                LrLr = parse.GetValue(lrLr) ?? defaults.LrLr, LrInit = parse.GetValue(lrTeacher) ?? defaults.LrInit, BatchSyn = parse.GetValue(batchSyn),
+                BatchReal = realPerClass, Iterations = parse.GetValue(iterations) ?? defaults.Iterations, PixInit = options.PixInit,
+                Unroll = options.Unroll, Seed = options.Seed,
+            };
+            if (m == "bptt") bpttOptions.Validate();
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
             using IDistillMethod distiller = m switch
             {
                 "dm" => new DmMethod(data, dmOptions, MachineInfo.Current()),
                 "dc" or "dsa" => new DcMethod(data, dcOptions, MachineInfo.Current()),
+                "bptt" => new BpttMethod(data, bpttOptions, mimOptions, realPerClass, MachineInfo.Current()),
                 _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
                     Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current()),
             };

@@ -7,12 +7,13 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Mim4dd.Distill;
 
-/// <summary>One trajectory-matching problem: unroll the student from <see cref="Start"/> on the synthetic set and compare with <see cref="Target"/>.</summary>
-/// <param name="Start">θ*_t, the expert's flat parameters at the start epoch.</param>
-/// <param name="Target">θ*_{t+M}, the expert's flat parameters M epochs later.</param>
+/// <summary>One unrolled training problem: the student starts at <see cref="Start"/>, trains on the synthetic set and is compared with <see cref="Target"/>.</summary>
+/// <param name="Start">θ*_t, the expert's flat parameters at the start epoch (BPTT: a fresh initialisation).</param>
+/// <param name="Target">θ*_{t+M}, the expert's flat parameters M epochs later; null for no matching term (BPTT,
+/// where the whole loss is the extra loss on the final student).</param>
 /// <param name="Images">Synthetic images [n, C, H, W] (a leaf; gradients are returned, not accumulated).</param>
 /// <param name="Seed">Fixes the minibatch order and the augmentation of every student step.</param>
-public sealed record Unroll(Net Net, Tensor Start, Tensor Target, Tensor Images, Tensor Labels, Tensor LearningRate,
+public sealed record Unroll(Net Net, Tensor Start, Tensor? Target, Tensor Images, Tensor Labels, Tensor LearningRate,
     int Steps, int BatchSize, IAugment? Augment, long Seed);
 
 /// <summary>The matching loss and its gradients w.r.t. the synthetic images and the student learning rate.</summary>
@@ -58,8 +59,14 @@ public static class TrajectoryMatching
         var final = thetas[^1];
         double lossValue, extraValue = 0;
         Tensor adjoint;   // a_N = ∂L/∂θ_N
-        using (var scope = NewDisposeScope())
+        if (u.Target is null)
         {
+            lossValue = 0;
+            adjoint = zeros_like(final);
+        }
+        else
+        {
+            using var scope = NewDisposeScope();
             var denominator = (u.Start - u.Target).pow(2).sum();
             lossValue = ((final - u.Target).pow(2).sum() / denominator).ToDouble();
             adjoint = (2 * (final - u.Target) / denominator).DetachFromDisposeScope();
@@ -107,7 +114,7 @@ public static class TrajectoryMatching
         var start = theta;
         for (int i = 0; i < u.Steps; i++)
             theta = theta - alpha * StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
-        var match = (theta - u.Target).pow(2).sum() / (u.Start - u.Target).pow(2).sum();
+        var match = u.Target is null ? tensor(0.0, theta.dtype) : (theta - u.Target).pow(2).sum() / (u.Start - u.Target).pow(2).sum();
         var extra = extraLossOnFinal is null ? zeros_like(match) : extraLossOnFinal(theta);
         var grads = autograd.grad(new[] { match + extra }, new[] { u.Images, alpha });
         return new UnrollGradients(match.ToDouble(), extra.ToDouble(), grads[0].detach().MoveToOuterDisposeScope(),
@@ -154,7 +161,7 @@ public static class TrajectoryMatching
     private static void Check(Unroll u)
     {
         if (u.Net.HasBatchNorm) throw UserError.At($"--arch {u.Net.Name}", "trajectory matching needs a network without batch-norm buffers", "use ConvNet (instance norm)");
-        if (u.Start.dim() != 1 || u.Start.shape[0] != u.Net.ParameterCount || !u.Target.shape.SequenceEqual(u.Start.shape))
+        if (u.Start.dim() != 1 || u.Start.shape[0] != u.Net.ParameterCount || (u.Target is not null && !u.Target.shape.SequenceEqual(u.Start.shape)))
             throw UserError.At("expert trajectory", $"snapshots have {u.Start.numel()} values but {u.Net.Name} has {u.Net.ParameterCount} parameters", "use experts trained for this network and dataset");
         if (u.Steps < 1) throw UserError.At("--syn-steps", $"must be at least 1, got {u.Steps}", "pass e.g. --syn-steps 20");
         if (u.Labels.shape[0] != u.Images.shape[0]) throw new ArgumentException($"{u.Labels.shape[0]} labels for {u.Images.shape[0]} images");

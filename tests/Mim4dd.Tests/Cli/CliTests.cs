@@ -5,6 +5,19 @@ namespace Mim4dd.Tests.Cli;
 /// <summary>Runs the real CLI in a child process and checks exit codes and the one-line errors.</summary>
 public class CliTests
 {
+    /// <summary>
+    /// Flag/value pairs from <paramref name="defaults"/> that <paramref name="extra"/> does not set, then
+    /// <paramref name="extra"/>: a single-value option given twice is a parse error, which would let a test of that
+    /// option's own validation pass for the wrong reason.
+    /// </summary>
+    public static string[] WithDefaults(string[] defaults, string[] extra)
+    {
+        var merged = new List<string>();
+        for (int i = 0; i < defaults.Length; i += 2)
+            if (!extra.Contains(defaults[i])) merged.AddRange(defaults.Skip(i).Take(2));
+        return [.. merged, .. extra];
+    }
+
     public static (int Code, string Stdout, string Stderr) Run(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -32,9 +32,10 @@ public sealed class TinyMnistExperts : IDisposable
 
     public string[] DistillArguments(string outDir, params string[] extra) =>
         [
-            "distill", "--dataset", "mnist", "--data-dir", DataDir, "--experts", Experts, "--ipc", "2", "--syn-steps", "4",
-            "--max-start-epoch", "1", "--lr-img", "100", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3",
-            "--checkpoint-every", "1", "--batch-real", "4", "--out", outDir, .. extra];
+            "distill", .. CliTests.WithDefaults([
+                "--dataset", "mnist", "--data-dir", DataDir, "--experts", Experts, "--ipc", "2", "--syn-steps", "4",
+                "--max-start-epoch", "1", "--lr-img", "100", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3",
+                "--checkpoint-every", "1", "--batch-real", "4", "--out", outDir], extra)];
 
     public void Dispose() => Dir.Dispose();
 }

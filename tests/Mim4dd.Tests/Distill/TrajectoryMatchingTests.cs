@@ -57,6 +57,24 @@ public class TrajectoryMatchingTests
     }
 
     [Fact]
+    public void Bptt_NoTargetAndARealLossOnTheFinalStudent_ReverseEqualsNaive()
+    {
+        // BPTT: no expert target; the whole loss is the cross-entropy of θ_N on a (real) batch, through every step.
+        var u = Problem(5, 4, new Dsa(Dsa.NoFlip)) with { Target = null };
+        var real = randn(new long[] { 6, 1, 8, 8 }, ScalarType.Float64, generator: Rng.Torch(11));
+        var realLabels = arange(6).remainder(3);
+        Tensor RealLoss(Tensor final) =>
+            nn.functional.cross_entropy(u.Net.Forward(FlatParameters.Unflatten(final, u.Net), real), realLabels);
+        using var naive = TrajectoryMatching.Naive(u, RealLoss);
+        using var reverse = TrajectoryMatching.Reverse(u, RealLoss);
+        Assert.Equal(0, reverse.MatchLoss);
+        Assert.Equal(naive.Loss, reverse.Loss, 12);
+        Assert.True(naive.Images.abs().max().item<double>() > 0, "the image gradient is not trivially zero");
+        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5, $"image gradient rel. error {RelativeError(reverse.Images, naive.Images):E2}");
+        Assert.True(RelativeError(reverse.LearningRate, naive.LearningRate) < 1e-5);
+    }
+
+    [Fact]
     public void LossGradient_MatchesAFiniteDifferenceInTheLearningRate()
     {
         var u = Problem(3, 12, null);

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using Mim4dd.Augment;
+using Mim4dd.Coreset;
+using Mim4dd.Data;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Mim4dd.Distill;
+
+/// <summary>BPTT's hyper-parameters: the unroll as MTT's student (N steps of SGD at a learned lr), a real batch for the loss.</summary>
+public sealed record BpttOptions
+{
+    public int ImagesPerClass { get; init; } = 10;
+
+    /// <summary>Student steps N unrolled from a fresh initialisation.</summary>
+    public int SynSteps { get; init; } = 20;
+
+    public double LrImg { get; init; } = 10;
+    public double LrLr { get; init; } = 1e-5;
+
+    /// <summary>The student's initial lr (learned).</summary>
+    public double LrInit { get; init; } = 0.01;
+
+    public int? BatchSyn { get; init; }
+
+    /// <summary>Real images per class in the loss on the final student.</summary>
+    public int BatchReal { get; init; } = 32;
+
+    public int Iterations { get; init; } = 2000;
+    public string PixInit { get; init; } = "real";
+    public string Unroll { get; init; } = "reverse";
+    public long Seed { get; init; }
+
+    public void Validate() => ToMtt().Validate();
+
+    /// <summary>The MTT options of the same unroll; validation and initialisation are shared.</summary>
+    internal MttOptions ToMtt() => new()
+    {
+        ImagesPerClass = ImagesPerClass, SynSteps = SynSteps, ExpertEpochs = 1, MaxStartEpoch = 1, LrImg = LrImg, LrLr = LrLr,
+        LrTeacher = LrInit, BatchSyn = BatchSyn, Iterations = Iterations, PixInit = PixInit, Unroll = Unroll, Seed = Seed,
+    };
+}
+
+/// <summary>
+/// Back-propagation through time: each iteration unrolls N SGD steps of a freshly initialised network on the
+/// synthetic set (DSA on every step, as MTT's student), takes the cross-entropy of the final network on a real
+/// batch, and moves the images and the student lr along its gradient. The gradient goes through every step by the
+/// same exact constant-memory reverse unroll as MTT (<see cref="TrajectoryMatching.Reverse"/> with no target).
+/// An add-on (MIM) sees the final student on both sides: there is no expert.
+/// </summary>
+public static class Bptt
+{
+    public static DistillState Initialize(Dataset train, Tensor trainImages, BpttOptions options) =>
+        Mtt.Initialize(train, trainImages, options.ToMtt());
+
+    public static void Run(Net net, Dataset train, Tensor trainImages, DistillState state, BpttOptions options, string dataset,
+        IDistillObserver observer, IAddOn? addOn = null, CancellationToken stop = default)
+    {
+        options.Validate();
+        var augment = new Dsa(Dsa.StrategyFor(dataset));
+        int batch = options.BatchSyn ?? (int)state.Images.shape[0];
+        for (int it = state.Iteration; it < options.Iterations && !stop.IsCancellationRequested; it++)
+        {
+            using var scope = NewDisposeScope();
+            var clock = Stopwatch.StartNew();
+            Tensor start;
+            using (var weights = net.Initialize(Rng.Torch(options.Seed, 1_000_000 + it)))
+                start = FlatParameters.Flatten(weights.Parameters).detach().clone();
+            var unroll = new Unroll(net, start, null, state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment,
+                (long)Rng.Mix(options.Seed, it));
+            var realIndices = CoresetSelection.Random(train, options.BatchReal, Rng.Torch(options.Seed, 2_000_000 + it));
+            var real = trainImages.index_select(0, realIndices);
+            var realLabels = train.Labels.index_select(0, realIndices);
+            double realLoss = 0;
+            Tensor Loss(Tensor final)
+            {
+                var ce = F.cross_entropy(net.Forward(FlatParameters.Unflatten(final, net), real), realLabels);
+                realLoss = ce.ToDouble();
+                return addOn is null ? ce : ce.add(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
+            }
+            using var grads = options.Unroll == "naive" ? TrajectoryMatching.Naive(unroll, Loss) : TrajectoryMatching.Reverse(unroll, Loss);
+            if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
+                throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr and --resume");
+            using (no_grad())
+            {
+                state.ImageVelocity = Mtt.MomentumStep(state.Images, grads.Images, state.ImageVelocity, options.LrImg);
+                state.LearningRateVelocity = Mtt.MomentumStep(state.LearningRate, grads.LearningRate, state.LearningRateVelocity, options.LrLr);
+            }
+            addOn?.Step(state);
+            state.Iteration = it + 1;
+            observer.Iteration(new IterationMetrics(it, grads.Loss, realLoss, grads.Loss - realLoss, grads.Images.norm().item<float>(),
+                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds), state);
+        }
+    }
+}
+
+/// <summary>BPTT (optionally + λ·MIM) on one dataset as an <see cref="IDistillMethod"/> (mean/std-normalised images, ConvNet).</summary>
+public sealed class BpttMethod : IDistillMethod
+{
+    private readonly DataSplit data;
+    private readonly BpttOptions options;
+    private readonly MimOptions mim;
+    private readonly Net net;
+    private readonly Tensor train;
+    private readonly MimAddOn? addOn;
+
+    public BpttMethod(DataSplit data, BpttOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
+    {
+        options.Validate();
+        mim.Validate();
+        CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
+        long fewest = data.Train.ClassCounts().Min();
+        if (options.BatchReal > fewest)
+            throw UserError.At("--batch-real", $"{options.BatchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
+        this.data = data;
+        this.options = options;
+        this.mim = mim;
+        net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
+        train = data.Train.Floats(data.Normalization);
+        TestImages = data.Test.Floats(data.Normalization);
+        if (mim.Enabled)
+        {
+            using var probe = net.Initialize(Rng.Torch(options.Seed, 3));
+            addOn = new MimAddOn(net, FlatParameters.Flatten(probe.Parameters).detach(), data.Train, train, mim, mimRealPerClass, options.Seed, data.Name);
+        }
+        Name = mim.Enabled ? "bptt+mim" : "bptt";
+        Config = new { method = Name, dataset = data.Name, options, mim, machine };
+    }
+
+    public string Name { get; }
+    public int Iterations => options.Iterations;
+    public long Seed => options.Seed;
+    public object Config { get; }
+    public object ShapeDefiningOptions => new { method = "bptt", options = options with { Iterations = 0 }, mim };
+    public Tensor TestImages { get; }
+    public string? ZcaDirectory => null;
+
+    public DistillState Initialize() => Bptt.Initialize(data.Train, train, options);
+    public void Restore(DistillState state) => addOn?.RestoreFrom(state);
+    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>
+        Bptt.Run(net, data.Train, train, state, options, data.Name, observer, addOn, stop);
+
+    public void Dispose()
+    {
+        addOn?.Dispose();
+        train.Dispose();
+        TestImages.Dispose();
+    }
+}

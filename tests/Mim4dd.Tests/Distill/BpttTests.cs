@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Mim4dd.Tests.Cli;
+
+namespace Mim4dd.Tests.Distill;
+
+public class BpttTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+{
+    private (int Code, string Stdout, string Stderr) RunBptt(string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
+        ["--method", "bptt", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2", "--syn-steps", "3", "--batch-real", "8",
+         "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
+
+    private static double[] Column(string run, string name) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+        .Select(l => JsonDocument.Parse(l).RootElement.GetProperty(name).GetDouble()).ToArray();
+
+    [Fact]
+    public void TinyRealRun_LowersItsLossAndChangesTheImages()
+    {
+        var run = store.Dir.File("bptt-learn");
+        var (code, _, stderr) = RunBptt(run, "--iterations", "12", "--lr-img", "30");
+        Assert.True(code == 0, stderr);
+        var losses = Column(run, "loss");
+        Assert.Equal(12, losses.Length);
+        // A fresh network and a fresh real batch each iteration make single losses noisy: compare thirds.
+        Assert.True(losses.TakeLast(4).Average() < losses.Take(4).Average(), string.Join(", ", losses));
+        var still = store.Dir.File("bptt-still");
+        Assert.Equal(0, RunBptt(still, "--iterations", "1", "--lr-img", "1e-12").Code);
+        using var set = Mim4dd.IO.SyntheticSet.Load(Path.Combine(run, "syn.safetensors"));
+        using var initial = Mim4dd.IO.SyntheticSet.Load(Path.Combine(still, "syn.safetensors"));
+        Assert.True(set.Images.sub(initial.Images).abs().max().item<float>() > 1e-3f);
+    }
+
+    [Fact]
+    public void MimWithLambdaZero_IsBitIdenticalToBpttAlone_AndMimChangesTheSet()
+    {
+        var plain = store.Dir.File("bptt-plain");
+        var zero = store.Dir.File("bptt-mim-zero");
+        var mim = store.Dir.File("bptt-mim");
+        Assert.Equal(0, RunBptt(plain, "--iterations", "3").Code);
+        var (code, _, stderr) = RunBptt(zero, "--iterations", "3", "--mim", "--lambda", "0");
+        Assert.True(code == 0, stderr);
+        (code, _, stderr) = RunBptt(mim, "--iterations", "3", "--mim", "--lambda", "1");
+        Assert.True(code == 0, stderr);
+        var plainBytes = File.ReadAllBytes(Path.Combine(plain, "syn.safetensors"));
+        Assert.Equal(plainBytes, File.ReadAllBytes(Path.Combine(zero, "syn.safetensors")));
+        Assert.NotEqual(plainBytes, File.ReadAllBytes(Path.Combine(mim, "syn.safetensors")));
+        Assert.All(Column(mim, "extra_loss"), v => Assert.True(v > 0));
+    }
+
+    [Fact]
+    public void ResumedMimRun_EqualsAnUnbrokenOne()
+    {
+        var unbroken = store.Dir.File("bptt-unbroken");
+        var broken = store.Dir.File("bptt-broken");
+        Assert.Equal(0, RunBptt(unbroken, "--iterations", "3", "--mim").Code);
+        Assert.Equal(0, RunBptt(broken, "--iterations", "2", "--mim").Code);
+        File.Delete(Path.Combine(broken, "syn.safetensors"));
+        var (code, _, stderr) = RunBptt(broken, "--iterations", "3", "--mim", "--resume");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(unbroken, "syn.safetensors")), File.ReadAllBytes(Path.Combine(broken, "syn.safetensors")));
+    }
+
+    [Fact]
+    public void MimOnAMethodWithoutIt_ExitsTwo()
+    {
+        var (code, _, stderr) = CliTests.Run("distill", "--method", "dm", "--mim", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2",
+            "--iterations", "1", "--out", store.Dir.File("dm-mim"));
+        Assert.Equal(2, code);
+        Assert.Contains("--mim with --method dm", stderr);
+    }
+
+    [Theory]
+    [InlineData("--preset with --method bptt", "--preset", "mnist-ipc10")]
+    [InlineData("--syn-steps", "--syn-steps", "0")]
+    public void BadOptions_ExitTwo(string expected, params string[] args)
+    {
+        var (code, _, stderr) = RunBptt(store.Dir.File("bptt-bad"), [.. args, "--iterations", "1"]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+    }
+}
