@@ -40,7 +40,7 @@ public static class DistillCommand
         var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
         var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
-        var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to the method (bptt; mim4dd is mtt with it)" };
+        var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
@@ -56,9 +56,7 @@ public static class DistillCommand
             var m = parse.GetValue(method)!.ToLowerInvariant();
             Cli.Require(m is "mtt" or "mim4dd" or "bptt" or "dm" or "dc" or "dsa", $"--method {m}", "unknown method", "use mim4dd, mtt, bptt, dm, dc or dsa");
             bool addMim = parse.GetValue(mimFlag);
-            Cli.Require(!addMim || m is "bptt", $"--mim with --method {m}",
-                m is "mtt" or "mim4dd" ? "is spelled --method mim4dd for trajectory matching" : "is not available for this method yet",
-                m is "mtt" or "mim4dd" ? "use --method mim4dd" : "use --method bptt --mim or --method mim4dd");
+            Cli.Require(!addMim || m is not ("mtt" or "mim4dd"), $"--mim with --method {m}", "is spelled --method mim4dd for trajectory matching", "use --method mim4dd");
             Cli.Require(parse.GetValue(preset) is null || m is "mtt" or "mim4dd", $"--preset with --method {m}", "presets hold MTT settings", "drop --preset, or use --method mtt/mim4dd");
             var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
             bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
@@ -123,8 +121,8 @@ public static class DistillCommand
             var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
             using IDistillMethod distiller = m switch
             {
-                "dm" => new DmMethod(data, dmOptions, MachineInfo.Current()),
-                "dc" or "dsa" => new DcMethod(data, dcOptions, MachineInfo.Current()),
+                "dm" => new DmMethod(data, dmOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current()),
+                "dc" or "dsa" => new DcMethod(data, dcOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current()),
                 "bptt" => new BpttMethod(data, bpttOptions, mimOptions, realPerClass, MachineInfo.Current()),
                 _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
                     Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current()),

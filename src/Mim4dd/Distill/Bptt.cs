@@ -121,11 +121,7 @@ public sealed class BpttMethod : IDistillMethod
         net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
         train = data.Train.Floats(data.Normalization);
         TestImages = data.Test.Floats(data.Normalization);
-        if (mim.Enabled)
-        {
-            using var probe = net.Initialize(Rng.Torch(options.Seed, 3));
-            addOn = new MimAddOn(net, FlatParameters.Flatten(probe.Parameters).detach(), data.Train, train, mim, mimRealPerClass, options.Seed, data.Name);
-        }
+        addOn = MimAddOn.ForFreshNetworks(net, data, train, mim, mimRealPerClass, options.Seed);
         Name = mim.Enabled ? "bptt+mim" : "bptt";
         Config = new { method = Name, dataset = data.Name, options, mim, machine };
     }

@@ -35,6 +35,7 @@ public sealed record DcOptions
     public long Seed { get; init; }
 
     /// <summary>(outer, inner) loop counts by IPC, as the reference fixes them.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public (int Outer, int Inner) Loops => ImagesPerClass switch
     {
         1 => (1, 1), 10 => (10, 50), 20 => (20, 25), 30 => (30, 20), 40 => (40, 15), 50 => (50, 10),
@@ -68,8 +69,10 @@ public static class Dc
     public static DistillState Initialize(Dataset train, Tensor trainImages, DcOptions options) =>
         Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalLearningRate });
 
+    /// <param name="addOn">MIM (or another term) on the network being matched, added at every outer step (its draws
+    /// follow the outer-step count).</param>
     public static void Run(Net net, Dataset train, Tensor trainImages, DistillState state, DcOptions options, string dataset,
-        IDistillObserver observer, CancellationToken stop = default)
+        IDistillObserver observer, IAddOn? addOn = null, CancellationToken stop = default)
     {
         options.Validate();
         if (net.HasBatchNorm)
@@ -84,7 +87,7 @@ public static class Dc
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             using var weights = net.Initialize(Rng.Torch(options.Seed, 1_000_000 + it));
-            double lossSum = 0, gradNorm = 0;
+            double lossSum = 0, extraSum = 0, gradNorm = 0;
             for (int step = 0; step < outer; step++)
             {
                 using var stepScope = NewDisposeScope();
@@ -106,20 +109,26 @@ public static class Dc
                     var distance = Distance(realGrads, synGrads.ToList());
                     loss = loss is null ? distance : loss.add(distance);
                 }
-                var grad = autograd.grad(new[] { loss! }, new[] { state.Images })[0];
-                double lossValue = loss!.ToDouble();
+                var total = loss!;
+                double matchValue = total.ToDouble();
+                if (addOn is not null)
+                    total = total.add(addOn.Loss(Dm.Flat(weights.Parameters), Dm.Flat(weights.Parameters), state.Images, state.Labels, (int)stream));
+                var grad = autograd.grad(new[] { total }, new[] { state.Images })[0];
+                double lossValue = total.ToDouble();
                 if (!double.IsFinite(lossValue) || !grad.isfinite().all().item<bool>())
                     throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {lossValue}); the last checkpoint is kept — lower --lr-img and --resume");
                 using (no_grad())
                     state.ImageVelocity = Mtt.MomentumStep(state.Images, grad, state.ImageVelocity, options.LrImg);
-                lossSum += lossValue;
+                addOn?.Step(state);
+                lossSum += matchValue;
+                extraSum += lossValue - matchValue;
                 gradNorm = grad.norm().ToDouble();
                 if (step == outer - 1) break;
                 Trainer.Train(net, weights, state.Images.detach(), state.Labels, innerTraining, Rng.Torch(options.Seed, 4_000_000_000 + stream), augment);
             }
             state.Iteration = it + 1;
-            double meanLoss = lossSum / (outer * classes);   // as the reference logs it
-            observer.Iteration(new IterationMetrics(it, meanLoss, meanLoss, 0, gradNorm, EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
+            double meanMatch = lossSum / (outer * classes), meanExtra = extraSum / outer;   // the match as the reference logs it
+            observer.Iteration(new IterationMetrics(it, meanMatch + meanExtra, meanMatch, meanExtra, gradNorm, EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
         }
         foreach (var index in synIndices) index.Dispose();
     }
@@ -155,9 +164,13 @@ public sealed class DcMethod : IDistillMethod
     private readonly Net net;
     private readonly Tensor train;
 
-    public DcMethod(DataSplit data, DcOptions options, object? machine = null)
+    private readonly MimOptions mim;
+    private readonly MimAddOn? addOn;
+
+    public DcMethod(DataSplit data, DcOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
     {
         options.Validate();
+        mim.Validate();
         CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
         long fewest = data.Train.ClassCounts().Min();
         if (options.BatchReal > fewest)
@@ -167,24 +180,27 @@ public sealed class DcMethod : IDistillMethod
         net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
         train = data.Train.Floats(data.Normalization);
         TestImages = data.Test.Floats(data.Normalization);
-        Name = options.Siamese ? "dsa" : "dc";
-        Config = new { method = Name, dataset = data.Name, options, machine };
+        this.mim = mim;
+        addOn = MimAddOn.ForFreshNetworks(net, data, train, mim, mimRealPerClass, options.Seed);
+        Name = (options.Siamese ? "dsa" : "dc") + (mim.Enabled ? "+mim" : "");
+        Config = new { method = Name, dataset = data.Name, options, mim, machine };
     }
 
     public string Name { get; }
     public int Iterations => options.Iterations;
     public long Seed => options.Seed;
     public object Config { get; }
-    public object ShapeDefiningOptions => new { method = Name, options = options with { Iterations = 0 } };
+    public object ShapeDefiningOptions => new { method = Name, options = options with { Iterations = 0 }, mim };
     public Tensor TestImages { get; }
     public string? ZcaDirectory => null;
 
     public DistillState Initialize() => Dc.Initialize(data.Train, train, options);
-    public void Restore(DistillState state) { }
-    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dc.Run(net, data.Train, train, state, options, data.Name, observer, stop);
+    public void Restore(DistillState state) => addOn?.RestoreFrom(state);
+    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dc.Run(net, data.Train, train, state, options, data.Name, observer, addOn, stop);
 
     public void Dispose()
     {
+        addOn?.Dispose();
         train.Dispose();
         TestImages.Dispose();
     }

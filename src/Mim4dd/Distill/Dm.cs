@@ -47,8 +47,10 @@ public static class Dm
     /// <summary>DM learns no lr: its sets are evaluated with the protocol's 0.01.</summary>
     public const double EvalLearningRate = 0.01;
 
+    /// <param name="addOn">MIM (or another term) on the iteration's random network: its flat parameters are both the
+    /// student and the real-side network.</param>
     public static void Run(Net net, Dataset train, Tensor trainImages, DistillState state, DmOptions options, string dataset,
-        IDistillObserver observer, CancellationToken stop = default)
+        IDistillObserver observer, IAddOn? addOn = null, CancellationToken stop = default)
     {
         options.Validate();
         var augment = new Dsa(Dsa.StrategyFor(dataset));
@@ -74,17 +76,21 @@ public static class Dm
                 synAugmented.Add(augment.ApplySiamese(state.Images.index_select(0, state.Labels.eq(c).nonzero().view(-1)), seed));
             }
             var synEmbedding = net.Embed(parameters, cat(synAugmented, 0));
-            var loss = ClassMeans(synEmbedding, options.ImagesPerClass, classes).sub(stack(realMeans)).pow(2).sum();
+            var matchLoss = ClassMeans(synEmbedding, options.ImagesPerClass, classes).sub(stack(realMeans)).pow(2).sum();
+            var loss = addOn is null ? matchLoss : matchLoss.add(addOn.Loss(Flat(parameters), Flat(parameters), state.Images, state.Labels, it));
             var grad = autograd.grad(new[] { loss }, new[] { state.Images })[0];
-            double lossValue = loss.ToDouble();
+            double lossValue = loss.ToDouble(), matchValue = matchLoss.ToDouble();
             if (!double.IsFinite(lossValue) || !grad.isfinite().all().item<bool>())
                 throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {lossValue}); the last checkpoint is kept — lower --lr-img and --resume");
             using (no_grad())
                 state.ImageVelocity = Mtt.MomentumStep(state.Images, grad, state.ImageVelocity, options.LrImg);
+            addOn?.Step(state);
             state.Iteration = it + 1;
-            observer.Iteration(new IterationMetrics(it, lossValue, lossValue, 0, grad.norm().ToDouble(), EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
+            observer.Iteration(new IterationMetrics(it, lossValue, matchValue, lossValue - matchValue, grad.norm().ToDouble(), EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
         }
     }
+
+    internal static Tensor Flat(IReadOnlyList<Tensor> parameters) => FlatParameters.Flatten(parameters).detach();
 
     /// <summary>Per-class means of embeddings laid out class by class, <paramref name="perClass"/> rows each.</summary>
     public static Tensor ClassMeans(Tensor embeddings, int perClass, int classes) =>
@@ -99,9 +105,13 @@ public sealed class DmMethod : IDistillMethod
     private readonly Net net;
     private readonly Tensor train;
 
-    public DmMethod(DataSplit data, DmOptions options, object? machine = null)
+    private readonly MimOptions mim;
+    private readonly MimAddOn? addOn;
+
+    public DmMethod(DataSplit data, DmOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
     {
         options.Validate();
+        mim.Validate();
         CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
         long fewest = data.Train.ClassCounts().Min();
         if (options.BatchReal > fewest)
@@ -111,23 +121,27 @@ public sealed class DmMethod : IDistillMethod
         net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
         train = data.Train.Floats(data.Normalization);
         TestImages = data.Test.Floats(data.Normalization);
-        Config = new { method = "dm", dataset = data.Name, options, machine };
+        this.mim = mim;
+        addOn = MimAddOn.ForFreshNetworks(net, data, train, mim, mimRealPerClass, options.Seed);
+        Name = mim.Enabled ? "dm+mim" : "dm";
+        Config = new { method = Name, dataset = data.Name, options, mim, machine };
     }
 
-    public string Name => "dm";
+    public string Name { get; }
     public int Iterations => options.Iterations;
     public long Seed => options.Seed;
     public object Config { get; }
-    public object ShapeDefiningOptions => new { method = "dm", options = options with { Iterations = 0 } };
+    public object ShapeDefiningOptions => new { method = "dm", options = options with { Iterations = 0 }, mim };
     public Tensor TestImages { get; }
     public string? ZcaDirectory => null;
 
     public DistillState Initialize() => Dm.Initialize(data.Train, train, options);
-    public void Restore(DistillState state) { }
-    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dm.Run(net, data.Train, train, state, options, data.Name, observer, stop);
+    public void Restore(DistillState state) => addOn?.RestoreFrom(state);
+    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dm.Run(net, data.Train, train, state, options, data.Name, observer, addOn, stop);
 
     public void Dispose()
     {
+        addOn?.Dispose();
         train.Dispose();
         TestImages.Dispose();
     }

@@ -50,6 +50,18 @@ public sealed class MimAddOn : IAddOn, IDisposable
 
     public Mim Mim => mim;
 
+    /// <summary>
+    /// The add-on for a method without experts (BPTT, DM, DC/DSA), whose features come from the networks it already
+    /// runs; null when λ = 0, so the method stays bit-identical. The heads are sized on a probe initialisation.
+    /// </summary>
+    public static MimAddOn? ForFreshNetworks(Net net, DataSplit data, Tensor trainImages, MimOptions options, int realPerClass, long seed)
+    {
+        if (!options.Enabled) return null;
+        using var probe = net.Initialize(Rng.Torch(seed, 3));
+        using var flat = FlatParameters.Flatten(probe.Parameters).detach();
+        return new MimAddOn(net, flat, data.Train, trainImages, options, realPerClass, seed, data.Name);
+    }
+
     public Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration)
     {
         var (realImages, realLabels) = RealBatch(iteration);

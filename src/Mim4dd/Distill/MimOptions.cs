@@ -32,6 +32,9 @@ public sealed record MimOptions
     /// <summary>Whether the term contributes at all; when false, build no <see cref="Mim"/> and call nothing.</summary>
     public bool Enabled => Lambda > 0;
 
+    /// <summary>Real images per class in MIM's batch for methods whose own --batch-real means something else (DM, DC, DSA): the spec's n_r.</summary>
+    public const int RealPerClass = 32;
+
     /// <summary>Throws a <see cref="UserError"/> naming the first option outside its valid range.</summary>
     public void Validate()
     {

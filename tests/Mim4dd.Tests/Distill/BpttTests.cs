@@ -30,23 +30,6 @@ public class BpttTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
     }
 
     [Fact]
-    public void MimWithLambdaZero_IsBitIdenticalToBpttAlone_AndMimChangesTheSet()
-    {
-        var plain = store.Dir.File("bptt-plain");
-        var zero = store.Dir.File("bptt-mim-zero");
-        var mim = store.Dir.File("bptt-mim");
-        Assert.Equal(0, RunBptt(plain, "--iterations", "3").Code);
-        var (code, _, stderr) = RunBptt(zero, "--iterations", "3", "--mim", "--lambda", "0");
-        Assert.True(code == 0, stderr);
-        (code, _, stderr) = RunBptt(mim, "--iterations", "3", "--mim", "--lambda", "1");
-        Assert.True(code == 0, stderr);
-        var plainBytes = File.ReadAllBytes(Path.Combine(plain, "syn.safetensors"));
-        Assert.Equal(plainBytes, File.ReadAllBytes(Path.Combine(zero, "syn.safetensors")));
-        Assert.NotEqual(plainBytes, File.ReadAllBytes(Path.Combine(mim, "syn.safetensors")));
-        Assert.All(Column(mim, "extra_loss"), v => Assert.True(v > 0));
-    }
-
-    [Fact]
     public void ResumedMimRun_EqualsAnUnbrokenOne()
     {
         var unbroken = store.Dir.File("bptt-unbroken");
@@ -60,12 +43,13 @@ public class BpttTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
     }
 
     [Fact]
-    public void MimOnAMethodWithoutIt_ExitsTwo()
+    public void MimFlagOnTrajectoryMatching_PointsToMim4dd()
     {
-        var (code, _, stderr) = CliTests.Run("distill", "--method", "dm", "--mim", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2",
-            "--iterations", "1", "--out", store.Dir.File("dm-mim"));
+        var (code, _, stderr) = CliTests.Run("distill", "--method", "mtt", "--mim", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2",
+            "--iterations", "1", "--out", store.Dir.File("mtt-mim"));
         Assert.Equal(2, code);
-        Assert.Contains("--mim with --method dm", stderr);
+        Assert.Contains("--mim with --method mtt", stderr);
+        Assert.Contains("--method mim4dd", stderr);
     }
 
     [Theory]
