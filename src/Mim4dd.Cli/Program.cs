@@ -10,6 +10,7 @@ root.Subcommands.Add(ExpertsCommand.Create());
 root.Subcommands.Add(DistillCommand.Create());
 root.Subcommands.Add(PresetsCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 
 var parse = root.Parse(args);
