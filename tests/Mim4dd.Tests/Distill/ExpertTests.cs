@@ -18,7 +18,7 @@ public class ExpertTests
     private static ExpertOptions Tiny(int experts = 2, int epochs = 1) =>
         new() { NumExperts = experts, Epochs = epochs, BatchSize = 64 };
 
-    private static ExpertTrajectory Synthetic(int snapshots = 4, long parameters = 1000)
+    internal static ExpertTrajectory Synthetic(int snapshots = 4, long parameters = 1000)
     {
         var values = randn(new long[] { snapshots, parameters }, generator: Rng.Torch(5));
         // Values that a careless float conversion would change: −0, a subnormal, the extremes.
