@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mim4dd.Cli;
 using Mim4dd.Cli.Commands;
 
 var root = new RootCommand("mim4dd: dataset distillation (MIM4DD, MTT, DC, DSA, DM, coresets) on CPU with TorchSharp");
@@ -12,8 +13,17 @@ root.Subcommands.Add(PresetsCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+// Expanded by ConfigFile before parsing; declared so that every verb's --help lists it.
+root.Options.Add(new Option<string?>(ConfigFile.Flag) { Description = "JSON object of this verb's options (names without dashes); flags on the command line win", Recursive = true });
 
-var parse = root.Parse(args);
+string[] expanded;
+try { expanded = ConfigFile.Expand(args, root); }
+catch (Mim4dd.Runtime.UserError e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+var parse = root.Parse(expanded);
 if (parse.Errors.Count > 0)
 {
     // System.CommandLine exits 1 on parse errors; usage errors are bad input here: exit 2, one line.

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using FsCheck.Xunit;
+using Mim4dd.Cli;
+using Mim4dd.Runtime;
+using Mim4dd.Tests.Distill;
+
+namespace Mim4dd.Tests.Cli;
+
+public class ConfigFileTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+{
+    private string Config(string name, string json)
+    {
+        var path = store.Dir.File(name);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private string DmConfig() => Config("dm.json", $$"""
+        {"method": "dm", "dataset": "mnist", "data-dir": "{{store.DataDir.Replace("\\", "\\\\")}}", "ipc": 1, "batch-real": 8,
+         "iterations": 2, "eval-every": 0, "eval-repeats": 1, "eval-epochs": 2}
+        """);
+
+    [Fact]
+    public void ARunFromAConfigFile_EqualsTheSameRunFromFlags_AndFlagsWin()
+    {
+        var fromFile = store.Dir.File("cfg-file");
+        var fromFlags = store.Dir.File("cfg-flags");
+        var overridden = store.Dir.File("cfg-override");
+        var (code, _, stderr) = CliTests.Run("distill", "--config", DmConfig(), "--out", fromFile);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(0, CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
+            "--iterations", "2", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "2", "--out", fromFlags).Code);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")), File.ReadAllBytes(Path.Combine(fromFile, "syn.safetensors")));
+        (code, _, stderr) = CliTests.Run("distill", "--iterations", "3", "--config", DmConfig(), "--out", overridden);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(overridden, "metrics.jsonl")).Length);
+    }
+
+    [Theory]
+    [InlineData("{\"ipcs\": 1}", "'ipcs' is not an option of `distill`")]
+    [InlineData("{\"ipc\": 1,", "is not valid JSON")]
+    [InlineData("[1, 2]", "must hold one JSON object")]
+    [InlineData("{\"ipc\": {\"a\": 1}}", "'ipc' has a object value")]
+    public void BadConfig_ExitsTwoNamingTheFile(string json, string expected)
+    {
+        var path = Config("bad.json", json);
+        var (code, _, stderr) = CliTests.Run("distill", "--config", path);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+        Assert.Contains("bad.json", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void MissingConfigFile_ExitsTwo()
+    {
+        var (code, _, stderr) = CliTests.Run("coreset", "--config", store.Dir.File("nowhere.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("config file not found", stderr);
+    }
+
+    /// <summary>Random bytes as a config file: expanded or refused with a UserError, nothing else.</summary>
+    [Property(MaxTest = 200)]
+    public bool RandomBytes_AreExpandedOrRefused(byte[] content)
+    {
+        var root = new RootCommand { new Command("verb") { new Option<int>("--ipc"), new Option<string>("--method") } };
+        var path = store.Dir.File("fuzz.json");
+        File.WriteAllBytes(path, content ?? []);
+        try { ConfigFile.Expand(["verb", "--config", path], root); }
+        catch (UserError) { }
+        return true;
+    }
+}
