@@ -41,6 +41,7 @@ public static class DistillCommand
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
         var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
         var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)" };
+        var force = new Option<bool>("--force") { Description = "With --resume: continue even though options changed (the set's size and classes must stay)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
@@ -49,7 +50,7 @@ public static class DistillCommand
         {
             method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
             iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
-            checkpointEvery, resume, seed, threads, outDir,
+            checkpointEvery, resume, force, seed, threads, outDir,
         };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
@@ -93,6 +94,7 @@ public static class DistillCommand
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
             Cli.Require(schedule.CheckpointEvery >= 1, "--checkpoint-every", $"must be at least 1, got {schedule.CheckpointEvery}", "pass e.g. 50");
             Cli.Require(schedule.EvalEvery >= 0, "--eval-every", $"must be 0 or more, got {schedule.EvalEvery}", "pass e.g. 500");
+            Cli.Require(!parse.GetValue(force) || parse.GetValue(resume), "--force", "only applies with --resume", "add --resume, or drop --force");
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
             var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
             var dmOptions = new DmOptions
@@ -127,7 +129,7 @@ public static class DistillCommand
                 _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
                     Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current()),
             };
-            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests());
+            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force));
             return 0;
         }));
         return command;

@@ -29,13 +29,27 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     private DateTime started = DateTime.UtcNow;
 
     /// <summary>Writes config.json and returns the state to start from: the checkpoint when resuming, else a fresh one.</summary>
-    public DistillState Start(object config, object shapeDefiningOptions, int totalIterations, bool resume, Func<DistillState> fresh)
+    /// <param name="force">Resume a checkpoint written with other options, as long as the set keeps its shape; config.json then records the new options.</param>
+    public DistillState Start(object config, object shapeDefiningOptions, int totalIterations, bool resume, Func<DistillState> fresh, bool force = false)
     {
         iterations = totalIterations;
         ConfigHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shapeDefiningOptions))));
         if (resume && File.Exists(Checkpoint))
         {
-            var state = DistillState.Load(Checkpoint, ConfigHash);
+            var state = DistillState.Load(Checkpoint, ConfigHash, force);
+            if (force)
+            {
+                using var expected = fresh();
+                if (!expected.Images.shape.SequenceEqual(state.Images.shape) || !expected.Labels.equal(state.Labels).all().item<bool>())
+                {
+                    var shape = string.Join(", ", state.Images.shape);
+                    state.Dispose();
+                    throw UserError.At(Checkpoint, $"holds a set of shape [{shape}] that these options do not make",
+                        "--force can change how a run continues, not the set's size or classes: keep --ipc and --dataset, or start a new --out");
+                }
+                run.WriteJson(run.Config, config);
+                log("--force: continuing the checkpoint with the new options (config.json updated)");
+            }
             log($"resuming from iteration {state.Iteration} ({Checkpoint})");
             // Lines written after the checkpoint belong to iterations that will run again.
             DropLinesAfter(Metrics, "iteration", state.Iteration - 1);

@@ -33,12 +33,13 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
         });
     }
 
-    public static DistillState Load(string path, string configHash)
+    /// <param name="force">Accept a checkpoint written with other options (the caller checks that the shapes still fit).</param>
+    public static DistillState Load(string path, string configHash, bool force = false)
     {
         var (tensors, metadata) = SafeTensors.Load(path);
         const string fix = "delete the run directory to start again, or pass the options it was started with";
-        if (!metadata.TryGetValue("config_hash", out var hash) || hash != configHash)
-            throw UserError.At(path, "checkpoint was written with different options", fix);
+        if (!force && (!metadata.TryGetValue("config_hash", out var hash) || hash != configHash))
+            throw UserError.At(path, "checkpoint was written with different options", fix + " (--force continues with the new ones)");
         if (!metadata.TryGetValue("iteration", out var text) || !int.TryParse(text, CultureInfo.InvariantCulture, out var iteration) || iteration < 0)
             throw UserError.At(path, "checkpoint has no valid iteration", fix);
         Tensor Need(string name) => tensors.TryGetValue(name, out var t) ? t : throw UserError.At(path, $"checkpoint lacks '{name}'", fix);

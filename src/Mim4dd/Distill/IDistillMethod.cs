@@ -43,10 +43,10 @@ public static class DistillSession
     public const string Arch = "ConvNet";
 
     public static IReadOnlyList<(int Iteration, EvalResult Result)> Run(DataSplit data, IDistillMethod method, RunDirectory run, RunSchedule schedule,
-        bool resume, Action<string> log, CancellationToken stop = default)
+        bool resume, Action<string> log, CancellationToken stop = default, bool force = false)
     {
         var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, Arch, schedule, method.Seed, log);
-        using var state = runner.Start(new { distill = method.Config, schedule }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize);
+        using var state = runner.Start(new { distill = method.Config, schedule }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize, force);
         method.Restore(state);
         method.Run(state, runner, stop);
         if (state.Iteration < method.Iterations)

@@ -68,6 +68,28 @@ public class DmTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
         Assert.True(File.Exists(Path.Combine(run, "syn.safetensors")));
     }
 
+    [Fact]
+    public void ResumeWithChangedOptions_IsRefused_UnlessForced_AndForceKeepsTheSetShape()
+    {
+        var run = store.Dir.File("dm-force");
+        Assert.Equal(0, RunDm(run, "--iterations", "2").Code);
+        File.Delete(Path.Combine(run, "syn.safetensors"));
+        var (code, _, stderr) = RunDm(run, "--iterations", "3", "--lr-img", "5", "--resume");
+        Assert.Equal(2, code);
+        Assert.Contains("different options", stderr);
+        Assert.Contains("--force", stderr);
+        (code, _, stderr) = RunDm(run, "--iterations", "3", "--ipc", "3", "--resume", "--force");
+        Assert.Equal(2, code);
+        Assert.Contains("size or classes", stderr);
+        (code, _, stderr) = RunDm(run, "--iterations", "3", "--lr-img", "5", "--resume", "--force");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(3, Losses(run).Length);
+        Assert.Contains("\"LrImg\": 5", File.ReadAllText(Path.Combine(run, "config.json")));
+        (code, _, stderr) = RunDm(store.Dir.File("dm-force-alone"), "--iterations", "1", "--force");
+        Assert.Equal(2, code);
+        Assert.Contains("only applies with --resume", stderr);
+    }
+
     [Theory]
     [InlineData("--lr-img", "--lr-img", "0")]
     [InlineData("--batch-real", "--batch-real", "0")]
