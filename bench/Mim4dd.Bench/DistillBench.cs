@@ -18,10 +18,10 @@ public static class DistillBench
         foreach (var shape in new[] { "mnist", "cifar10" })
         {
             using var work = new MatchingWorkload(shape, 10);
+            var seconds = Interleaved(work, methods, synSteps, iterations);
             foreach (var method in methods)
             {
-                var seconds = Iterate(work, method, synSteps, iterations + 1).Skip(1).ToArray();   // the first is warm-up
-                var (min, median) = BenchReport.Summarize(seconds);
+                var (min, median) = BenchReport.Summarize(seconds[method].ToArray());
                 double flops = work.GigaFlops("reverse", synSteps);
                 rows.Add(new Row(shape, method, 10, synSteps, iterations, min, median, flops, flops / median));
                 log($"{shape,-7} {method,-6} IPC 10, N={synSteps}: {median:F2} s/iteration (min {min:F2}), {flops / median:F1} GFLOP/s (unroll FLOPs only)");
@@ -36,16 +36,34 @@ public static class DistillBench
             new { methods, ipc = 10, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead }, rows.Cast<object>().ToList());
     }
 
-    private static List<double> Iterate(MatchingWorkload work, string method, int synSteps, int iterations)
+    /// <summary>
+    /// One iteration of each method in turn, round after round (the first round is warm-up): the heap growth, page
+    /// faults and clock drift of a long run fall on every method alike instead of on whichever runs first.
+    /// </summary>
+    private static Dictionary<string, List<double>> Interleaved(MatchingWorkload work, IReadOnlyList<string> methods, int synSteps, int iterations)
     {
-        var options = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1, Iterations = iterations };
-        using var state = new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0);
-        using var addOn = method == "mim4dd"
+        var options = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1, Iterations = iterations + 1 };
+        var states = methods.ToDictionary(m => m, _ => new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0));
+        var addOns = methods.ToDictionary(m => m, m => m == "mim4dd"
             ? new MimAddOn(work.Net, work.Expert.Snapshot(0), work.Real, work.RealImages, new MimOptions(), 32, 0, work.Dataset)
-            : null;
-        var observer = new Timer();
-        Mtt.Run(work.Net, [work.Expert], state, options, work.Dataset, observer, addOn);
-        return observer.Seconds;
+            : null);
+        var seconds = methods.ToDictionary(m => m, _ => new List<double>());
+        try
+        {
+            for (int round = 0; round <= iterations; round++)
+                foreach (var method in methods)
+                {
+                    var timer = new Timer();
+                    Mtt.Run(work.Net, [work.Expert], states[method], options with { Iterations = round + 1 }, work.Dataset, timer, addOns[method]);
+                    if (round > 0) seconds[method].AddRange(timer.Seconds);
+                }
+        }
+        finally
+        {
+            foreach (var state in states.Values) state.Dispose();
+            foreach (var addOn in addOns.Values) addOn?.Dispose();
+        }
+        return seconds;
     }
 
     private sealed class Timer : IDistillObserver
