@@ -47,7 +47,8 @@ public sealed class MatchingWorkload : IDisposable
 
     /// <summary>Analytic FLOPs of one gradient evaluation through the unroll, from the forward FLOPs F per image:
     /// naive = N steps × (forward+backward 3F, kept) + backward through them all (≈ 2 × 3F);
-    /// reverse = N × (3F without graph) + N × (3F with graph + double-backward ≈ 2 × 3F).</summary>
+    /// reverse = N × (3F without graph) + N × (3F with graph + double-backward ≈ 2 × 3F). First-order skips part of the
+    /// double-backward (no derivative w.r.t. θ) but is credited with reverse's count, so its GFLOP/s is exact-gradient equivalent.</summary>
     public double GigaFlops(string path, int steps)
     {
         double perImage = Net.ForwardFlops(Input) / 1e9 * Images.shape[0];

@@ -21,12 +21,12 @@ public static class UnrollBench
     /// <summary>A configuration whose predicted peak exceeds this share of RAM is skipped rather than left to the OOM killer.</summary>
     private const double MemoryShare = 0.85;
 
-    public static readonly string[] Paths = ["naive", "reverse"];
+    public static readonly string[] Paths = ["naive", "reverse", "first-order"];
 
     /// <summary>Runs in the child: one (path, steps) configuration, then reports VmHWM.</summary>
     public static Measurement Measure(string path, int steps, string shape, int imagesPerClass, int repeats)
     {
-        if (!Paths.Contains(path)) throw UserError.At("--single", $"unknown path '{path}'", "use naive or reverse");
+        if (!Paths.Contains(path)) throw UserError.At("--single", $"unknown path '{path}'", $"use {string.Join(", ", Paths)}");
         double baseline = Status("VmRSS");
         using var work = new MatchingWorkload(shape, imagesPerClass);
         var seconds = new List<double>();
@@ -34,7 +34,7 @@ public static class UnrollBench
         {
             var clock = Stopwatch.StartNew();
             var unroll = work.Unroll(steps, seed: r + 1);
-            using (var grads = path == "naive" ? TrajectoryMatching.Naive(unroll) : TrajectoryMatching.Reverse(unroll)) { }
+            using (TrajectoryMatching.Compute(path, unroll)) { }
             unroll.LearningRate.Dispose();
             if (r >= 0) seconds.Add(clock.Elapsed.TotalSeconds);
         }

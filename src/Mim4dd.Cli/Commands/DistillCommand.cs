@@ -29,7 +29,7 @@ public static class DistillCommand
         var batchSyn = new Option<int?>("--batch-syn") { Description = "Synthetic minibatch per student step (default: all)" };
         var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (MTT: 5000; DM: 20000; DC/DSA: 1000)" };
         var pixInit = new Option<string?>("--pix-init") { Description = "real or noise (default: noise for DC, real otherwise)" };
-        var unroll = new Option<string?>("--unroll") { Description = "reverse (exact, constant memory; default) or naive (whole graph)" };
+        var unroll = new Option<string?>("--unroll") { Description = "reverse (exact, constant memory; default), first-order (no Hessian terms: cheaper, approximate) or naive (whole graph)" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations and at the end (0 = only at the end)", DefaultValueFactory = _ => 500 };
         var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
         var evalEpochs = new Option<int>("--eval-epochs") { Description = "Epochs E of each evaluation network (the papers: 1000)", DefaultValueFactory = _ => 1000 };

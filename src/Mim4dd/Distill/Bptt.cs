@@ -81,7 +81,7 @@ public static class Bptt
                 realLoss = ce.ToDouble();
                 return addOn is null ? ce : ce.add(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
             }
-            using var grads = options.Unroll == "naive" ? TrajectoryMatching.Naive(unroll, Loss) : TrajectoryMatching.Reverse(unroll, Loss);
+            using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, Loss);
             if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
                 throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr and --resume");
             using (no_grad())

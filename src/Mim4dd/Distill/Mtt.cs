@@ -61,7 +61,7 @@ public static class Mtt
             var unroll = new Unroll(net, experts[expert].Snapshot(start), target,
                 state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
-            using var grads = options.Unroll == "naive" ? TrajectoryMatching.Naive(unroll, extra) : TrajectoryMatching.Reverse(unroll, extra);
+            using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, extra);
             if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
                 throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr and --resume");
             using (no_grad())

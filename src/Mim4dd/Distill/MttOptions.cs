@@ -20,7 +20,7 @@ public sealed record MttOptions
     public string PixInit { get; init; } = "real";
     public bool Zca { get; init; }
 
-    /// <summary>"reverse" (exact, constant memory) or "naive" (whole graph, the reference's way).</summary>
+    /// <summary>"reverse" (exact, constant memory), "first-order" (no Hessian terms, cheaper) or "naive" (whole graph, the reference's way).</summary>
     public string Unroll { get; init; } = "reverse";
 
     public long Seed { get; init; }
@@ -41,7 +41,7 @@ public sealed record MttOptions
         Positive(LrLr, "--lr-lr", "1e-5");
         Positive(LrTeacher, "--lr-teacher", "0.01");
         if (PixInit is not ("real" or "noise")) throw UserError.At($"--pix-init {PixInit}", "unknown initialisation", "use real or noise");
-        if (Unroll is not ("reverse" or "naive")) throw UserError.At($"--unroll {Unroll}", "unknown unroll", "use reverse or naive");
+        if (Unroll is not ("reverse" or "first-order" or "naive")) throw UserError.At($"--unroll {Unroll}", "unknown unroll", "use reverse, first-order or naive");
     }
 }
 

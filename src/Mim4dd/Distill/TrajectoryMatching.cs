@@ -40,7 +40,9 @@ public static class TrajectoryMatching
     /// Forward without graph storing θ_0..θ_N, then for i = N−1…0 rebuild step i and take one double-backward of
     /// ⟨g_i, a_{i+1}⟩: dX −= α(∂g_i/∂X)ᵀa_{i+1}; dα −= ⟨g_i, a_{i+1}⟩; a_i = a_{i+1} − α·H_i·a_{i+1}.
     /// </summary>
-    public static UnrollGradients Reverse(Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null)
+    /// <param name="firstOrder">Drop the Hessian terms: every step's images get (∂g_i/∂X)ᵀ·a_N with the final adjoint
+    /// a_N and α gets −Σ⟨g_i, a_N⟩; no derivative w.r.t. θ is taken in the backward pass (cheaper, approximate; exact for N = 1).</param>
+    public static UnrollGradients Reverse(Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null, bool firstOrder = false)
     {
         Check(u);
         var batches = Schedule(u);
@@ -89,12 +91,12 @@ public static class TrajectoryMatching
             var theta = thetas[i].requires_grad_();
             var g = StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
             var dot = (g * adjoint).sum();
-            var grads = autograd.grad(new[] { dot }, new[] { theta, u.Images });
+            var grads = autograd.grad(new[] { dot }, firstOrder ? new[] { u.Images } : new[] { u.Images, theta });
             using (no_grad())
             {
-                imageGrad.sub_(grads[1] * alpha);
+                imageGrad.sub_(grads[0] * alpha);
                 lrGrad.sub_(dot.detach());
-                adjoint.sub_(grads[0] * alpha);
+                if (!firstOrder) adjoint.sub_(grads[1] * alpha);
             }
             theta.requires_grad_(false);
         }
@@ -102,6 +104,15 @@ public static class TrajectoryMatching
         adjoint.Dispose();
         return new UnrollGradients(lossValue, extraValue, imageGrad, lrGrad, final);
     }
+
+    /// <summary>The gradient by the path an options string names: "reverse" (exact), "first-order" or "naive" (exact, whole graph).</summary>
+    public static UnrollGradients Compute(string path, Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null) => path switch
+    {
+        "naive" => Naive(u, extraLossOnFinal),
+        "first-order" => Reverse(u, extraLossOnFinal, firstOrder: true),
+        "reverse" => Reverse(u, extraLossOnFinal),
+        _ => throw UserError.At($"--unroll {path}", "unknown unroll", "use reverse, first-order or naive"),
+    };
 
     /// <summary>Backpropagation through the whole unroll (memory grows with the step count); the reference for <see cref="Reverse"/>.</summary>
     public static UnrollGradients Naive(Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null)

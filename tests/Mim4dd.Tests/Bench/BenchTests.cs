@@ -28,8 +28,8 @@ public class BenchTests
         Assert.True(code == 0, stderr);
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File("unroll.json")));
         var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
-        Assert.Equal(4, rows.Count);
-        Assert.Equal(new[] { "naive:1", "naive:2", "reverse:1", "reverse:2" },
+        Assert.Equal(6, rows.Count);
+        Assert.Equal(new[] { "naive:1", "naive:2", "reverse:1", "reverse:2", "first-order:1", "first-order:2" },
             rows.Select(r => $"{r.GetProperty("Path").GetString()}:{r.GetProperty("Steps").GetInt32()}"));
         // Each child reports its own peak, at least what it held when it started.
         Assert.All(rows, r => Assert.True(r.GetProperty("PeakRssMb").GetDouble() > 50 && r.GetProperty("SecondsMedian").GetDouble() > 0));

@@ -75,6 +75,26 @@ public class TrajectoryMatchingTests
     }
 
     [Fact]
+    public void FirstOrder_IsExactForOneStep_AndAnApproximationThatPointsTheSameWayForMore()
+    {
+        var one = Problem(1, 6, new Dsa(Dsa.NoFlip));
+        using (var exact = TrajectoryMatching.Reverse(one))
+        using (var first = TrajectoryMatching.Compute("first-order", one))
+        {
+            Assert.True(RelativeError(first.Images, exact.Images) < 1e-12);
+            Assert.True(RelativeError(first.LearningRate, exact.LearningRate) < 1e-12);
+            Assert.Equal(exact.Loss, first.Loss, 14);
+        }
+        var five = Problem(5, 6, new Dsa(Dsa.NoFlip));
+        using var exactFive = TrajectoryMatching.Reverse(five);
+        using var firstFive = TrajectoryMatching.Compute("first-order", five);
+        Assert.Equal(exactFive.Loss, firstFive.Loss, 14);
+        Assert.True(RelativeError(firstFive.Images, exactFive.Images) > 1e-6, "the Hessian terms are dropped, so five steps differ");
+        double cosine = (firstFive.Images * exactFive.Images).sum().item<double>() / (firstFive.Images.norm().item<double>() * exactFive.Images.norm().item<double>());
+        Assert.True(cosine > 0.5, $"cosine to the exact image gradient {cosine:F3}");
+    }
+
+    [Fact]
     public void LossGradient_MatchesAFiniteDifferenceInTheLearningRate()
     {
         var u = Problem(3, 12, null);
