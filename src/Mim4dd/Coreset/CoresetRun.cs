@@ -34,7 +34,7 @@ public static class CoresetRun
         using var testImages = data.Test.Floats(data.Normalization);
         var protocol = new EvalProtocol { Repeats = config.Repeats, Epochs = config.Epochs, Augment = Augment.Augmentations.Create(config.Augment, data.Name) };
         var eval = protocol.Run(config.Arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses, config.Seed,
-            (r, acc) => log($"  eval {r + 1}/{config.Repeats}: {100 * acc:F2} %  ({clock.Elapsed.TotalMinutes:F1} min)"));
+            (r, acc) => log($"  eval {r + 1}/{config.Repeats}: {100 * acc:F2} %  ({clock.Elapsed.TotalMinutes:F1} min, {Eta.Text(r + 1, config.Repeats, clock.Elapsed)})"));
         var result = new Result(config, indices.data<long>().ToArray(), eval.Accuracies, eval.Mean, eval.Std, eval.Seconds, clock.Elapsed.TotalSeconds);
         run.WriteJson(run.Results, result);
         log($"{config.Method} {config.Dataset} ipc {config.ImagesPerClass}: {eval}  ({clock.Elapsed.TotalMinutes:F1} min)");

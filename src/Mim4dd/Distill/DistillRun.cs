@@ -26,6 +26,8 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     public List<(int Iteration, EvalResult Result)> Evaluations { get; } = new();
     public string ConfigHash { get; private set; } = "";
     private int iterations;
+    private int iterationsTimed;     // iterations run by this process (a resumed run starts counting again)
+    private double secondsTimed;
     private DateTime started = DateTime.UtcNow;
 
     /// <summary>Writes config.json and returns the state to start from: the checkpoint when resuming, else a fresh one.</summary>
@@ -79,10 +81,12 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
             rss_mb = Environment.WorkingSet / 1048576,
         }) + "\n");
         int done = m.Iteration + 1;
+        iterationsTimed++;
+        secondsTimed += m.Seconds;
         if (done % schedule.LogEvery == 0 || done == 1 || done == iterations)
         {
-            var elapsed = DateTime.UtcNow - started;
-            log($"iter {done}/{iterations}  loss {m.Loss:F4} (match {m.MatchLoss:F4}, add-on {m.ExtraLoss:F4})  lr {m.LearningRate:G4}  {m.Seconds:F2} s/it");
+            log($"iter {done}/{iterations}  loss {m.Loss:F4} (match {m.MatchLoss:F4}, add-on {m.ExtraLoss:F4})  lr {m.LearningRate:G4}  {m.Seconds:F2} s/it  "
+                + Eta.Text(iterationsTimed, iterationsTimed + iterations - done, TimeSpan.FromSeconds(secondsTimed)));
         }
         if (done % schedule.CheckpointEvery == 0 || done == iterations) state.Save(Checkpoint, ConfigHash);
         if (done == iterations || (schedule.EvalEvery > 0 && done % schedule.EvalEvery == 0)) Evaluate(state, done);

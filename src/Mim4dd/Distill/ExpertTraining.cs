@@ -49,7 +49,7 @@ public static class ExpertTraining
             {
                 Record(epoch + 1);
                 losses.Add(loss);
-                log($"expert {expertIndex}: epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalSeconds:F1} s");
+                log($"expert {expertIndex}: epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalSeconds:F1} s  {Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
             });
             double? accuracy = testImages is null ? null : Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
             if (accuracy is { } a) log($"expert {expertIndex}: test accuracy {100 * a:F2} %");

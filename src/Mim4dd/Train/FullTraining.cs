@@ -26,7 +26,7 @@ public static class FullTraining
         Trainer.Train(net, weights, images, data.Train.Labels, options, Rng.Torch(seed, 2), augment, (epoch, loss) =>
         {
             losses.Add(loss);
-            log($"epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalMinutes:F1} min");
+            log($"epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalMinutes:F1} min  {Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
         });
         var accuracy = Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
         log($"test accuracy {100 * accuracy:F2} %  ({clock.Elapsed.TotalMinutes:F1} min)");
