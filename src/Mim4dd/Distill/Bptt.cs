@@ -97,52 +97,12 @@ public static class Bptt
     }
 }
 
-/// <summary>BPTT (optionally + λ·MIM) on one dataset as an <see cref="IDistillMethod"/> (mean/std-normalised images, ConvNet).</summary>
-public sealed class BpttMethod : IDistillMethod
+/// <summary>BPTT (optionally + λ·MIM) on one dataset as an <see cref="IDistillMethod"/>.</summary>
+public sealed class BpttMethod(DataSplit data, BpttOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
+    : ExpertFreeMethod("bptt", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed, mim, mimRealPerClass,
+        options, options with { Iterations = 0 }, machine)
 {
-    private readonly DataSplit data;
-    private readonly BpttOptions options;
-    private readonly MimOptions mim;
-    private readonly Net net;
-    private readonly Tensor train;
-    private readonly MimAddOn? addOn;
-
-    public BpttMethod(DataSplit data, BpttOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
-    {
-        options.Validate();
-        mim.Validate();
-        CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
-        long fewest = data.Train.ClassCounts().Min();
-        if (options.BatchReal > fewest)
-            throw UserError.At("--batch-real", $"{options.BatchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
-        this.data = data;
-        this.options = options;
-        this.mim = mim;
-        net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
-        train = data.Train.Floats(data.Normalization);
-        TestImages = data.Test.Floats(data.Normalization);
-        addOn = MimAddOn.ForFreshNetworks(net, data, train, mim, mimRealPerClass, options.Seed);
-        Name = mim.Enabled ? "bptt+mim" : "bptt";
-        Config = new { method = Name, dataset = data.Name, options, mim, machine };
-    }
-
-    public string Name { get; }
-    public int Iterations => options.Iterations;
-    public long Seed => options.Seed;
-    public object Config { get; }
-    public object ShapeDefiningOptions => new { method = "bptt", options = options with { Iterations = 0 }, mim };
-    public Tensor TestImages { get; }
-    public string? ZcaDirectory => null;
-
-    public DistillState Initialize() => Bptt.Initialize(data.Train, train, options);
-    public void Restore(DistillState state) => addOn?.RestoreFrom(state);
-    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>
-        Bptt.Run(net, data.Train, train, state, options, data.Name, observer, addOn, stop);
-
-    public void Dispose()
-    {
-        addOn?.Dispose();
-        train.Dispose();
-        TestImages.Dispose();
-    }
+    public override DistillState Initialize() => Bptt.Initialize(Data.Train, Train, options);
+    public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>
+        Bptt.Run(Net, Data.Train, Train, state, options, Data.Name, observer, AddOn, stop);
 }

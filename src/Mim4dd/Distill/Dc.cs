@@ -156,52 +156,12 @@ public static class Dc
     }
 }
 
-/// <summary>DC or DSA on one dataset as an <see cref="IDistillMethod"/> (mean/std-normalised images, ConvNet).</summary>
-public sealed class DcMethod : IDistillMethod
+/// <summary>DC or DSA on one dataset as an <see cref="IDistillMethod"/>.</summary>
+public sealed class DcMethod(DataSplit data, DcOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
+    : ExpertFreeMethod(options.Siamese ? "dsa" : "dc", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed,
+        mim, mimRealPerClass, options, options with { Iterations = 0 }, machine)
 {
-    private readonly DataSplit data;
-    private readonly DcOptions options;
-    private readonly Net net;
-    private readonly Tensor train;
-
-    private readonly MimOptions mim;
-    private readonly MimAddOn? addOn;
-
-    public DcMethod(DataSplit data, DcOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
-    {
-        options.Validate();
-        mim.Validate();
-        CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
-        long fewest = data.Train.ClassCounts().Min();
-        if (options.BatchReal > fewest)
-            throw UserError.At("--batch-real", $"{options.BatchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
-        this.data = data;
-        this.options = options;
-        net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
-        train = data.Train.Floats(data.Normalization);
-        TestImages = data.Test.Floats(data.Normalization);
-        this.mim = mim;
-        addOn = MimAddOn.ForFreshNetworks(net, data, train, mim, mimRealPerClass, options.Seed);
-        Name = (options.Siamese ? "dsa" : "dc") + (mim.Enabled ? "+mim" : "");
-        Config = new { method = Name, dataset = data.Name, options, mim, machine };
-    }
-
-    public string Name { get; }
-    public int Iterations => options.Iterations;
-    public long Seed => options.Seed;
-    public object Config { get; }
-    public object ShapeDefiningOptions => new { method = Name, options = options with { Iterations = 0 }, mim };
-    public Tensor TestImages { get; }
-    public string? ZcaDirectory => null;
-
-    public DistillState Initialize() => Dc.Initialize(data.Train, train, options);
-    public void Restore(DistillState state) => addOn?.RestoreFrom(state);
-    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dc.Run(net, data.Train, train, state, options, data.Name, observer, addOn, stop);
-
-    public void Dispose()
-    {
-        addOn?.Dispose();
-        train.Dispose();
-        TestImages.Dispose();
-    }
+    public override DistillState Initialize() => Dc.Initialize(Data.Train, Train, options);
+    public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>
+        Dc.Run(Net, Data.Train, Train, state, options, Data.Name, observer, AddOn, stop);
 }

@@ -28,7 +28,6 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     private int iterations;
     private int iterationsTimed;     // iterations run by this process (a resumed run starts counting again)
     private double secondsTimed;
-    private DateTime started = DateTime.UtcNow;
 
     /// <summary>Writes config.json and returns the state to start from: the checkpoint when resuming, else a fresh one.</summary>
     /// <param name="force">Resume a checkpoint written with other options, as long as the set keeps its shape; config.json then records the new options.</param>

@@ -97,52 +97,12 @@ public static class Dm
         embeddings.reshape(classes, perClass, -1).mean(new long[] { 1 });
 }
 
-/// <summary>DM on one dataset as an <see cref="IDistillMethod"/> (mean/std-normalised images, a fresh ConvNet per iteration).</summary>
-public sealed class DmMethod : IDistillMethod
+/// <summary>DM on one dataset as an <see cref="IDistillMethod"/>.</summary>
+public sealed class DmMethod(DataSplit data, DmOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
+    : ExpertFreeMethod("dm", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed, mim, mimRealPerClass,
+        options, options with { Iterations = 0 }, machine)
 {
-    private readonly DataSplit data;
-    private readonly DmOptions options;
-    private readonly Net net;
-    private readonly Tensor train;
-
-    private readonly MimOptions mim;
-    private readonly MimAddOn? addOn;
-
-    public DmMethod(DataSplit data, DmOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
-    {
-        options.Validate();
-        mim.Validate();
-        CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
-        long fewest = data.Train.ClassCounts().Min();
-        if (options.BatchReal > fewest)
-            throw UserError.At("--batch-real", $"{options.BatchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
-        this.data = data;
-        this.options = options;
-        net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
-        train = data.Train.Floats(data.Normalization);
-        TestImages = data.Test.Floats(data.Normalization);
-        this.mim = mim;
-        addOn = MimAddOn.ForFreshNetworks(net, data, train, mim, mimRealPerClass, options.Seed);
-        Name = mim.Enabled ? "dm+mim" : "dm";
-        Config = new { method = Name, dataset = data.Name, options, mim, machine };
-    }
-
-    public string Name { get; }
-    public int Iterations => options.Iterations;
-    public long Seed => options.Seed;
-    public object Config { get; }
-    public object ShapeDefiningOptions => new { method = "dm", options = options with { Iterations = 0 }, mim };
-    public Tensor TestImages { get; }
-    public string? ZcaDirectory => null;
-
-    public DistillState Initialize() => Dm.Initialize(data.Train, train, options);
-    public void Restore(DistillState state) => addOn?.RestoreFrom(state);
-    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) => Dm.Run(net, data.Train, train, state, options, data.Name, observer, addOn, stop);
-
-    public void Dispose()
-    {
-        addOn?.Dispose();
-        train.Dispose();
-        TestImages.Dispose();
-    }
+    public override DistillState Initialize() => Dm.Initialize(Data.Train, Train, options);
+    public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>
+        Dm.Run(Net, Data.Train, Train, state, options, Data.Name, observer, AddOn, stop);
 }

@@ -1,0 +1,62 @@
+using Mim4dd.Coreset;
+using Mim4dd.Data;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>What the methods without experts share (DM, DC/DSA, BPTT): ConvNet on mean/std-normalised images, a real
+/// batch per class drawn from the training set, and the optional MIM add-on on the networks the method runs.</summary>
+public abstract class ExpertFreeMethod : IDistillMethod
+{
+    /// <param name="validate">The method's own option checks, run before anything is loaded.</param>
+    /// <param name="shapeOptions">The options a checkpoint depends on (without the iteration count).</param>
+    protected ExpertFreeMethod(string method, Action validate, DataSplit data, int imagesPerClass, int batchReal, int iterations, long seed,
+        MimOptions mim, int mimRealPerClass, object options, object shapeOptions, object? machine)
+    {
+        validate();
+        mim.Validate();
+        CoresetSelection.CheckImagesPerClass(data.Train, imagesPerClass);
+        long fewest = data.Train.ClassCounts().Min();
+        if (batchReal > fewest)
+            throw UserError.At("--batch-real", $"{batchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
+        Data = data;
+        Net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
+        Train = data.Train.Floats(data.Normalization);
+        TestImages = data.Test.Floats(data.Normalization);
+        AddOn = MimAddOn.ForFreshNetworks(Net, data, Train, mim, mimRealPerClass, seed);
+        Name = method + (mim.Enabled ? "+mim" : "");
+        Iterations = iterations;
+        Seed = seed;
+        Config = new { method = Name, dataset = data.Name, options, mim, machine };
+        ShapeDefiningOptions = new { method, options = shapeOptions, mim };
+    }
+
+    protected DataSplit Data { get; }
+    protected Net Net { get; }
+
+    /// <summary>The training images, normalised.</summary>
+    protected Tensor Train { get; }
+
+    protected MimAddOn? AddOn { get; }
+
+    public string Name { get; }
+    public int Iterations { get; }
+    public long Seed { get; }
+    public object Config { get; }
+    public object ShapeDefiningOptions { get; }
+    public Tensor TestImages { get; }
+    public string? ZcaDirectory => null;
+
+    public abstract DistillState Initialize();
+    public void Restore(DistillState state) => AddOn?.RestoreFrom(state);
+    public abstract void Run(DistillState state, IDistillObserver observer, CancellationToken stop);
+
+    public void Dispose()
+    {
+        AddOn?.Dispose();
+        Train.Dispose();
+        TestImages.Dispose();
+    }
+}
