@@ -12,6 +12,8 @@ public static class BenchCommand
         bench.Subcommands.Add(ConvNet());
         bench.Subcommands.Add(Unroll());
         bench.Subcommands.Add(Distill());
+        bench.Subcommands.Add(Roofline());
+        bench.Subcommands.Add(Compare());
         return bench;
     }
 
@@ -23,6 +25,36 @@ public static class BenchCommand
         report.Save(path);
         Cli.Log($"machine: {report.Machine}");
         Cli.Log($"wrote {path}");
+    }
+
+    private static Command Roofline()
+    {
+        var size = new Option<int>("--size") { Description = "Square matrix side n (2n³ FLOPs per product)", DefaultValueFactory = _ => 2048 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed products per precision (after one warm-up)", DefaultValueFactory = _ => 10 };
+        var output = Output("roofline");
+        var threads = Cli.Threads();
+        var command = new Command("roofline", "Matmul GFLOP/s in fp32 and bf16 (bf16 only where the CPU has it): the ceiling other rows are compared with")
+        { size, repeats, output, threads };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            Cli.Require(parse.GetValue(size) >= 16 && parse.GetValue(repeats) >= 1, "--size/--repeats", "must be at least 16 and 1", "pass e.g. --size 2048 --repeats 10");
+            Save(RooflineBench.Run(parse.GetValue(size), parse.GetValue(repeats), Cli.Log), parse.GetValue(output));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Compare()
+    {
+        var a = new Argument<string>("a") { Description = "Baseline benchmark JSON" };
+        var b = new Argument<string>("b") { Description = "Benchmark JSON to compare with it" };
+        var command = new Command("compare", "Two benchmark files of the same kind side by side, with ratios B / A") { a, b };
+        command.SetAction(parse => Cli.Guard(parse, null, () =>
+        {
+            foreach (var line in BenchCompare.Lines(parse.GetValue(a)!, parse.GetValue(b)!)) Console.WriteLine(line);
+            return 0;
+        }));
+        return command;
     }
 
     private static Command ConvNet()

@@ -48,6 +48,30 @@ public class BenchTests
         Assert.True(overhead.GetProperty("mnist").GetDouble() > 1 && overhead.GetProperty("cifar10").GetDouble() > 1);
     }
 
+    [Fact]
+    public void Roofline_MeasuresFp32_AndBf16OnlyWhereTheCpuHasIt_AndCompareGivesRatios()
+    {
+        using var dir = new TestData.TempDir();
+        foreach (var name in new[] { "a.json", "b.json" })
+        {
+            var (code, _, stderr) = CliTests.Run("bench", "roofline", "--size", "64", "--repeats", "2", "--threads", "1", "--output", dir.File(name));
+            Assert.True(code == 0, stderr);
+        }
+        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("a.json")));
+        var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
+        Assert.Equal(new[] { "fp32", "bf16" }, rows.Select(r => r.GetProperty("Precision").GetString()));
+        Assert.True(rows[0].GetProperty("Gflops").GetDouble() > 0);
+        bool hasBf16 = Mim4dd.Runtime.MachineInfo.Current().HasBf16;
+        Assert.Equal(hasBf16, rows[1].GetProperty("Skipped").ValueKind == JsonValueKind.Null);
+
+        var (compareCode, stdout, compareErr) = CliTests.Run("bench", "compare", dir.File("a.json"), dir.File("b.json"));
+        Assert.True(compareCode == 0, compareErr);
+        Assert.Contains("| Precision=fp32 Size=64 | Gflops |", stdout);
+        var (badCode, _, badErr) = CliTests.Run("bench", "compare", dir.File("a.json"), dir.File("missing.json"));
+        Assert.Equal(2, badCode);
+        Assert.Contains("missing.json", badErr);
+    }
+
     [Theory]
     [InlineData("--steps", "bench", "unroll", "--steps", "10,x")]
     [InlineData("--shape", "bench", "unroll", "--shape", "imagenet", "--steps", "1")]
