@@ -13,6 +13,7 @@ public static class BenchCommand
         bench.Subcommands.Add(Unroll());
         bench.Subcommands.Add(Distill());
         bench.Subcommands.Add(Roofline());
+        bench.Subcommands.Add(Eval());
         bench.Subcommands.Add(Compare());
         return bench;
     }
@@ -39,6 +40,27 @@ public static class BenchCommand
         {
             Cli.Require(parse.GetValue(size) >= 16 && parse.GetValue(repeats) >= 1, "--size/--repeats", "must be at least 16 and 1", "pass e.g. --size 2048 --repeats 10");
             Save(RooflineBench.Run(parse.GetValue(size), parse.GetValue(repeats), Cli.Log), parse.GetValue(output));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Eval()
+    {
+        var ipc = new Option<string>("--ipc") { Description = "Comma-separated images per class", DefaultValueFactory = _ => "1,10,50" };
+        var repeats = new Option<int>("--repeats") { Description = "Evaluation networks R", DefaultValueFactory = _ => 5 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs E per network (the papers: 1000; figures are per net-epoch)", DefaultValueFactory = _ => 100 };
+        var test = new Option<int>("--test-images") { Description = "Test images each network is scored on", DefaultValueFactory = _ => 10000 };
+        var output = Output("eval");
+        var threads = Cli.Threads();
+        var command = new Command("eval", "Seconds to evaluate a CIFAR-10-shaped synthetic set with the protocol (R nets, DSA) at several IPC")
+        { ipc, repeats, epochs, test, output, threads };
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            var ipcs = Cli.IntList(parse.GetValue(ipc)!, "--ipc");
+            Cli.Require(parse.GetValue(repeats) >= 1 && parse.GetValue(epochs) >= 1 && parse.GetValue(test) >= 1, "--repeats/--epochs/--test-images",
+                "must be at least 1", "pass e.g. --repeats 5 --epochs 100");
+            Save(EvalBench.Run(ipcs, parse.GetValue(repeats), parse.GetValue(epochs), parse.GetValue(test), Cli.Log), parse.GetValue(output));
             return 0;
         }));
         return command;

@@ -49,6 +49,22 @@ public class BenchTests
     }
 
     [Fact]
+    public void Eval_TimesTheProtocolPerIpc()
+    {
+        using var dir = new TestData.TempDir();
+        var (code, _, stderr) = CliTests.Run("bench", "eval", "--ipc", "1,2", "--repeats", "2", "--epochs", "1", "--test-images", "20", "--threads", "1",
+            "--output", dir.File("eval.json"));
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("eval.json")));
+        var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
+        Assert.Equal(new[] { 1, 2 }, rows.Select(r => r.GetProperty("Ipc").GetInt32()));
+        Assert.All(rows, r => Assert.True(r.GetProperty("Seconds").GetDouble() > 0 && r.GetProperty("AchievedGflops").GetDouble() > 0));
+        // Twice the images per class, twice the training FLOPs (the test pass is the same).
+        double a = rows[0].GetProperty("TrainGigaFlops").GetDouble(), b = rows[1].GetProperty("TrainGigaFlops").GetDouble();
+        Assert.True(b > a);
+    }
+
+    [Fact]
     public void Roofline_MeasuresFp32_AndBf16OnlyWhereTheCpuHasIt_AndCompareGivesRatios()
     {
         using var dir = new TestData.TempDir();
