@@ -12,6 +12,7 @@ root.Subcommands.Add(DistillCommand.Create());
 root.Subcommands.Add(PresetsCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 // Expanded by ConfigFile before parsing; declared so that every verb's --help lists it.
 root.Options.Add(new Option<string?>(ConfigFile.Flag) { Description = "JSON object of this verb's options (names without dashes); flags on the command line win", Recursive = true });

@@ -125,6 +125,8 @@ public static class QuickstartCommand
         text.AppendLine($"| random real images | 100 | {100 * random.Mean:F2} ± {100 * random.Std:F2} | 0.01 | {random.TotalSeconds / 60:F1} |");
         text.AppendLine();
         text.AppendLine($"Distilled minus random: {100 * (distilled.Mean - random.Mean):+0.00;-0.00} points.");
+        text.AppendLine();
+        text.AppendLine("The distillation's own report (loss and lr curves, the synthetic images, its config): `mim4dd/report.html`.");
         return text.ToString();
     }
 }

@@ -57,6 +57,7 @@ public static class DistillSession
         // A run killed during its final evaluation resumes with every iteration done: evaluate it now.
         if (!runner.HasEvaluation(method.Iterations)) runner.Evaluate(state, method.Iterations);
         runner.Finish(state);
+        log($"report: {RunReport.Write(run.Path)}");
         return runner.Evaluations;
     }
 }

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Mim4dd.Runtime;
+
+namespace Mim4dd.IO;
+
+/// <summary>
+/// One self-contained report.html for a distillation run directory: the evaluation table, loss parts, image-gradient
+/// norm and learned lr per iteration as inline SVG charts, accuracy at every evaluation point, the synthetic images
+/// (grid.png inlined) and the effective config. Reads only what the run wrote, so it can be rebuilt at any time.
+/// </summary>
+public static class RunReport
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static string Write(string directory)
+    {
+        var config = Path.Combine(directory, "config.json");
+        var metricsFile = Path.Combine(directory, "metrics.jsonl");
+        if (!File.Exists(config) || !File.Exists(metricsFile))
+            throw UserError.At(directory, "is not a distillation run directory (no config.json or metrics.jsonl)", "pass a directory written by `mim4dd distill` or the quickstart");
+        List<JsonElement> metrics, evals;
+        try
+        {
+            metrics = JsonLines(metricsFile);
+            evals = File.Exists(Path.Combine(directory, "evals.jsonl")) ? JsonLines(Path.Combine(directory, "evals.jsonl")) : [];
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw UserError.At(directory, $"has a metrics file that cannot be read ({e.Message.Split('\n')[0]})", "re-run or --resume the distillation");
+        }
+        var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>mim4dd: ").Append(Encode(name)).Append("</title><style>")
+            .Append("body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse}")
+            .Append("td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}pre{background:#f8f8f8;padding:1em;overflow:auto;font-size:12px}")
+            .Append("svg{background:#fff;border:1px solid #ddd;margin:4px 0}</style></head><body>");
+        html.Append("<h1>").Append(Encode(name)).Append("</h1>");
+        html.Append("<p>").Append(metrics.Count.ToString(Invariant)).Append(" iterations, ")
+            .Append((metrics.Sum(m => m.GetProperty("seconds").GetDouble()) / 60).ToString("F1", Invariant)).Append(" min of distillation; report written ")
+            .Append(DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Invariant)).Append(".</p>");
+
+        html.Append("<h2>Evaluation</h2>");
+        if (evals.Count == 0) html.Append("<p>No evaluation yet.</p>");
+        else
+        {
+            html.Append("<table><tr><th>iteration</th><th>arch</th><th>accuracy %</th><th>nets</th><th>minutes</th></tr>");
+            foreach (var e in evals)
+                html.Append("<tr><td>").Append(e.GetProperty("iteration").GetInt32()).Append("</td><td>").Append(Encode(e.GetProperty("arch").GetString()!))
+                    .Append("</td><td>").Append((100 * e.GetProperty("mean").GetDouble()).ToString("F2", Invariant)).Append(" ± ")
+                    .Append((100 * e.GetProperty("std").GetDouble()).ToString("F2", Invariant)).Append("</td><td>")
+                    .Append(e.GetProperty("accuracies").GetArrayLength()).Append("</td><td>")
+                    .Append((e.GetProperty("seconds").GetDouble() / 60).ToString("F1", Invariant)).Append("</td></tr>");
+            html.Append("</table>");
+            if (evals.Count > 1)
+                html.Append(Chart("test accuracy % at each evaluation", [("accuracy", evals.Select(e => (e.GetProperty("iteration").GetDouble(), 100 * e.GetProperty("mean").GetDouble())).ToList())]));
+        }
+
+        html.Append("<h2>Training curves</h2>");
+        html.Append(Chart("loss per iteration", [
+            ("total", Series(metrics, "loss")), ("match", Series(metrics, "match_loss")), ("add-on (MIM)", Series(metrics, "extra_loss"))]));
+        html.Append(Chart("image-gradient norm", [("‖∇X‖", Series(metrics, "image_grad_norm"))]));
+        html.Append(Chart("learned student lr", [("lr", Series(metrics, "lr"))]));
+
+        var grid = Path.Combine(directory, "grid.png");
+        html.Append("<h2>Synthetic images</h2>");
+        if (File.Exists(grid))
+            html.Append("<p>One row per class (de-normalised).</p><img style=\"image-rendering:pixelated;width:100%\" alt=\"synthetic images\" src=\"data:image/png;base64,")
+                .Append(Convert.ToBase64String(File.ReadAllBytes(grid))).Append("\">");
+        else html.Append("<p>Not written yet (the run has not finished).</p>");
+
+        html.Append("<h2>Config</h2><pre>").Append(Encode(File.ReadAllText(config))).Append("</pre></body></html>\n");
+        var path = Path.Combine(directory, "report.html");
+        AtomicFile.WriteAllText(path, html.ToString());
+        return path;
+    }
+
+    private static List<JsonElement> JsonLines(string file) =>
+        File.ReadLines(file).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+
+    private static List<(double X, double Y)> Series(List<JsonElement> rows, string field) =>
+        rows.Select(r => (r.GetProperty("iteration").GetDouble() + 1, r.GetProperty(field).GetDouble())).ToList();
+
+    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+
+    private static readonly string[] Colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+
+    /// <summary>A line chart as inline SVG: shared axes, min/max labels, one polyline per series (constant-zero series are left out).</summary>
+    internal static string Chart(string title, IReadOnlyList<(string Name, List<(double X, double Y)> Points)> series)
+    {
+        const int width = 900, height = 260, left = 70, right = 150, top = 30, bottom = 30;
+        var shown = series.Where(s => s.Points.Count > 0 && s.Points.Any(p => p.Y != 0 && double.IsFinite(p.Y))).ToList();
+        if (shown.Count == 0) return "";
+        var all = shown.SelectMany(s => s.Points).Where(p => double.IsFinite(p.Y)).ToList();
+        double x0 = all.Min(p => p.X), x1 = all.Max(p => p.X), y0 = Math.Min(0, all.Min(p => p.Y)), y1 = all.Max(p => p.Y);
+        if (x1 == x0) x1 = x0 + 1;
+        if (y1 == y0) y1 = y0 + 1;
+        string Px(double x) => (left + (x - x0) / (x1 - x0) * (width - left - right)).ToString("F1", Invariant);
+        string Py(double y) => (top + (1 - (y - y0) / (y1 - y0)) * (height - top - bottom)).ToString("F1", Invariant);
+        var svg = new StringBuilder();
+        svg.Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-size=\"12\">");
+        svg.Append($"<text x=\"{left}\" y=\"18\" font-weight=\"bold\">{Encode(title)}</text>");
+        svg.Append($"<line x1=\"{left}\" y1=\"{height - bottom}\" x2=\"{width - right}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
+        svg.Append($"<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
+        svg.Append($"<text x=\"{left - 6}\" y=\"{Py(y1)}\" text-anchor=\"end\">{y1.ToString("G4", Invariant)}</text>");
+        svg.Append($"<text x=\"{left - 6}\" y=\"{Py(y0)}\" text-anchor=\"end\">{y0.ToString("G4", Invariant)}</text>");
+        svg.Append($"<text x=\"{left}\" y=\"{height - 8}\">{x0.ToString("G6", Invariant)}</text>");
+        svg.Append($"<text x=\"{width - right}\" y=\"{height - 8}\" text-anchor=\"end\">{x1.ToString("G6", Invariant)} (iteration)</text>");
+        for (int i = 0; i < shown.Count; i++)
+        {
+            var colour = Colours[i % Colours.Length];
+            var points = string.Join(' ', shown[i].Points.Where(p => double.IsFinite(p.Y)).Select(p => $"{Px(p.X)},{Py(p.Y)}"));
+            svg.Append($"<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{points}\"/>");
+            svg.Append($"<text x=\"{width - right + 10}\" y=\"{top + 16 * i + 10}\" fill=\"{colour}\">{Encode(shown[i].Name)}</text>");
+        }
+        return svg.Append("</svg>").ToString();
+    }
+}

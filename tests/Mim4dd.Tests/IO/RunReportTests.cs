@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Text.Json;
+using Mim4dd.Tests.Cli;
+using Mim4dd.Tests.Distill;
+
+namespace Mim4dd.Tests.IO;
+
+public class RunReportTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+{
+    [Fact]
+    public void AFinishedRunWritesASelfContainedReport_AndTheVerbRewritesIt()
+    {
+        var run = store.Dir.File("report-dm");
+        var (code, stdout, stderr) = CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
+            "--iterations", "2", "--eval-every", "1", "--eval-repeats", "1", "--eval-epochs", "2", "--out", run);
+        Assert.True(code == 0, stderr);
+        var report = Path.Combine(run, "report.html");
+        Assert.Contains("report.html", stdout);
+        var html = File.ReadAllText(report);
+        Assert.StartsWith("<!DOCTYPE html>", html);
+        Assert.Contains("<svg", html);                                   // loss, gradient-norm and accuracy charts
+        Assert.Contains("data:image/png;base64,", html);                 // the grid, inlined
+        Assert.DoesNotContain("src=\"grid.png\"", html);
+        var final = JsonDocument.Parse(File.ReadAllLines(Path.Combine(run, "evals.jsonl"))[^1]).RootElement;
+        Assert.Contains((100 * final.GetProperty("mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture), html);
+
+        File.Delete(report);
+        (code, _, stderr) = CliTests.Run("report", run);
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(report));
+    }
+
+    [Fact]
+    public void NotARunDirectory_ExitsTwo()
+    {
+        var empty = store.Dir.File("report-empty");
+        Directory.CreateDirectory(empty);
+        var (code, _, stderr) = CliTests.Run("report", empty);
+        Assert.Equal(2, code);
+        Assert.Contains("not a distillation run directory", stderr);
+    }
+}
