@@ -9,12 +9,30 @@ namespace Mim4dd.Bench;
 /// <summary>ConvNet-3 forward+backward+SGD step throughput; FLOPs counted analytically (backward ≈ 2× forward).</summary>
 public static class ConvNetBench
 {
-    public sealed record Row(string Input, int Batch, int Steps, double SecondsPerStepMin, double SecondsPerStepMedian,
+    public sealed record Row(string Input, string Precision, int Batch, int Steps, double SecondsPerStepMin, double SecondsPerStepMedian,
         double ImagesPerSecond, double ForwardGflopPerImage, double AchievedGflops);
 
+    /// <summary>fp32 rows, then bf16 rows where the CPU has native bf16 (the precision in force is restored afterwards).</summary>
     public static BenchReport Run(int batch, int steps, Action<string> log)
     {
         var rows = new List<object>();
+        var before = ComputePrecision.Name;
+        var precisions = MachineInfo.Current().HasBf16 ? new[] { "fp32", "bf16" } : new[] { "fp32" };
+        if (precisions.Length == 1) log("bf16: skipped, no avx512_bf16 / amx_bf16 on this CPU");
+        try
+        {
+            foreach (var precision in precisions)
+            {
+                ComputePrecision.Set(precision);
+                rows.AddRange(Measure(batch, steps, precision, log));
+            }
+        }
+        finally { ComputePrecision.Set(before); }
+        return new BenchReport("convnet", DateTime.UtcNow, MachineInfo.Current(), new { batch, steps, precisions }, rows);
+    }
+
+    private static IEnumerable<Row> Measure(int batch, int steps, string precision, Action<string> log)
+    {
         foreach (var input in new[] { new InputShape(1, 28, 28), new InputShape(3, 32, 32) })
         {
             var net = ConvNet.Build("ConvNet", input, 10);
@@ -36,10 +54,9 @@ public static class ConvNetBench
             }
             var (min, median) = BenchReport.Summarize(times);
             double forward = net.ForwardFlops(input) / 1e9;
-            var row = new Row($"{input.Channels}x{input.Height}x{input.Width}", batch, steps, min, median, batch / median, forward, 3 * forward * batch / median);
-            log($"ConvNet-3 {row.Input} batch {batch}: {row.SecondsPerStepMedian:F3} s/step (min {min:F3}), {row.ImagesPerSecond:F0} images/s, {row.AchievedGflops:F1} GFLOP/s");
-            rows.Add(row);
+            var row = new Row($"{input.Channels}x{input.Height}x{input.Width}", precision, batch, steps, min, median, batch / median, forward, 3 * forward * batch / median);
+            log($"ConvNet-3 {row.Input} {precision} batch {batch}: {row.SecondsPerStepMedian:F3} s/step (min {min:F3}), {row.ImagesPerSecond:F0} images/s, {row.AchievedGflops:F1} GFLOP/s");
+            yield return row;
         }
-        return new BenchReport("convnet", DateTime.UtcNow, MachineInfo.Current(), new { batch, steps, precision = "fp32" }, rows);
     }
 }

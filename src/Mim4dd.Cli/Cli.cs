@@ -21,6 +21,13 @@ public static class Cli
 
     public static Option<int?> Threads() => new("--threads") { Description = "Intra-op threads (default: all cores)" };
 
+    /// <summary>Declared once on the root (recursive), read by <see cref="Guard"/> for every verb.</summary>
+    public static readonly Option<string> Precision = new("--precision")
+    {
+        Description = "Convolutions and linear layers in fp32 (default) or bf16 (fp32 master copies; only on CPUs with avx512_bf16/amx_bf16)",
+        DefaultValueFactory = _ => "fp32", Recursive = true,
+    };
+
     public static Option<string?> Out() => new("--out") { Description = "Run directory to write (default runs/<generated name>)" };
 
     public static Option<string> Augment(string defaultName = "dsa") => new("--augment")
@@ -36,6 +43,7 @@ public static class Cli
             var n = threads is null ? null : parse.GetValue(threads);
             if (n is < 1) throw UserError.At("--threads", $"must be at least 1, got {n}", $"pass --threads {Environment.ProcessorCount} or fewer");
             TorchRuntime.Start(n);
+            ComputePrecision.Set(parse.GetValue(Precision) ?? "fp32");
             return body();
         }
         catch (UserError e)

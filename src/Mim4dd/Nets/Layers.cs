@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -79,7 +80,8 @@ public sealed class Conv2d(long inChannels, long outChannels, long kernel, long 
     {
         var w = pass.NextParameter();
         var b = bias ? pass.NextParameter() : null;
-        var y = F.conv2d(x, w, b, strides: new[] { stride, stride }, padding: new[] { padding, padding });
+        var y = ComputePrecision.Back(F.conv2d(ComputePrecision.ForProduct(x)!, ComputePrecision.ForProduct(w)!, ComputePrecision.ForProduct(b),
+            strides: new[] { stride, stride }, padding: new[] { padding, padding }), x);
         pass.Flops += 2 * y.numel() * inChannels * kernel * kernel;
         return y;
     }
@@ -96,7 +98,8 @@ public sealed class Linear(long inFeatures, long outFeatures) : Layer
     public override Tensor Forward(ForwardPass pass, Tensor x)
     {
         pass.Flops += 2 * x.shape[0] * inFeatures * outFeatures;
-        return F.linear(x, pass.NextParameter(), pass.NextParameter());
+        var (w, b) = (pass.NextParameter(), pass.NextParameter());
+        return ComputePrecision.Back(F.linear(ComputePrecision.ForProduct(x)!, ComputePrecision.ForProduct(w)!, ComputePrecision.ForProduct(b)), x);
     }
 }
 
