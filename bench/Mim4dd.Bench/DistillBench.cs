@@ -4,13 +4,16 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Bench;
 
-/// <summary>Seconds per distillation iteration (MTT, and MTT + MIM = MIM4DD) at IPC 10 on MNIST- and CIFAR-10-shaped data.</summary>
+/// <summary>
+/// Seconds per distillation iteration of every method at IPC 10 on MNIST- and CIFAR-10-shaped data (generated
+/// tensors), each with its defaults (DC/DSA: 10 outer × 50 inner steps per iteration; BPTT and MTT: N student steps).
+/// </summary>
 public static class DistillBench
 {
     public sealed record Row(string Shape, string Method, int Ipc, int SynSteps, int Iterations, double SecondsMin, double SecondsMedian,
-        double GigaFlops, double AchievedGflops);
+        double? GigaFlops, double? AchievedGflops, long RssMaxMb);
 
-    public static readonly string[] Methods = ["mtt", "mim4dd"];
+    public static readonly string[] Methods = ["mtt", "mim4dd", "bptt", "dm", "dc", "dsa"];
 
     public static BenchReport Run(IReadOnlyList<string> methods, int synSteps, int iterations, Action<string> log)
     {
@@ -18,44 +21,67 @@ public static class DistillBench
         foreach (var shape in new[] { "mnist", "cifar10" })
         {
             using var work = new MatchingWorkload(shape, 10);
-            var seconds = Interleaved(work, methods, synSteps, iterations);
+            var (seconds, rss) = Interleaved(work, methods, synSteps, iterations);
             foreach (var method in methods)
             {
                 var (min, median) = BenchReport.Summarize(seconds[method].ToArray());
-                double flops = work.GigaFlops("reverse", synSteps);
-                rows.Add(new Row(shape, method, 10, synSteps, iterations, min, median, flops, flops / median));
-                log($"{shape,-7} {method,-6} IPC 10, N={synSteps}: {median:F2} s/iteration (min {min:F2}), {flops / median:F1} GFLOP/s (unroll FLOPs only)");
+                // Unroll FLOPs are analytic for the trajectory methods only; DC/DM work depends on loops and real batches.
+                double? flops = method is "mtt" or "mim4dd" or "bptt" ? work.GigaFlops("reverse", synSteps) : null;
+                rows.Add(new Row(shape, method, 10, synSteps, iterations, min, median, flops, flops / median, rss[method]));
+                log($"{shape,-7} {method,-6} IPC 10: {median:F2} s/iteration (min {min:F2}), RSS ≤ {rss[method]} MB"
+                    + (flops is { } f ? $", {f / median:F1} GFLOP/s (unroll FLOPs only)" : ""));
             }
             var mtt = rows.FirstOrDefault(r => r.Shape == shape && r.Method == "mtt");
             var mim = rows.FirstOrDefault(r => r.Shape == shape && r.Method == "mim4dd");
             if (mtt is not null && mim is not null) log($"{shape}: MIM adds {100 * (mim.SecondsMedian / mtt.SecondsMedian - 1):F0} % to an MTT iteration");
         }
-        var overhead = rows.GroupBy(r => r.Shape).Where(g => g.Count() == 2)
+        var overhead = rows.GroupBy(r => r.Shape).Where(g => g.Any(r => r.Method == "mtt") && g.Any(r => r.Method == "mim4dd"))
             .ToDictionary(g => g.Key, g => g.Single(r => r.Method == "mim4dd").SecondsMedian / g.Single(r => r.Method == "mtt").SecondsMedian);
         return new BenchReport("distill", DateTime.UtcNow, MachineInfo.Current(),
-            new { methods, ipc = 10, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead }, rows.Cast<object>().ToList());
+            new { methods, ipc = 10, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
+                  rss = "largest process working set seen after any iteration of the method (the process is shared, so an upper bound)" },
+            rows.Cast<object>().ToList());
     }
 
     /// <summary>
     /// One iteration of each method in turn, round after round (the first round is warm-up): the heap growth, page
     /// faults and clock drift of a long run fall on every method alike instead of on whichever runs first.
     /// </summary>
-    private static Dictionary<string, List<double>> Interleaved(MatchingWorkload work, IReadOnlyList<string> methods, int synSteps, int iterations)
+    private static (Dictionary<string, List<double>> Seconds, Dictionary<string, long> RssMb) Interleaved(
+        MatchingWorkload work, IReadOnlyList<string> methods, int synSteps, int iterations)
     {
-        var options = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1, Iterations = iterations + 1 };
+        var mttOptions = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1 };
         var states = methods.ToDictionary(m => m, _ => new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0));
         var addOns = methods.ToDictionary(m => m, m => m == "mim4dd"
             ? new MimAddOn(work.Net, work.Expert.Snapshot(0), work.Real, work.RealImages, new MimOptions(), 32, 0, work.Dataset)
             : null);
         var seconds = methods.ToDictionary(m => m, _ => new List<double>());
+        var rss = methods.ToDictionary(m => m, _ => 0L);
         try
         {
             for (int round = 0; round <= iterations; round++)
                 foreach (var method in methods)
                 {
                     var timer = new Timer();
-                    Mtt.Run(work.Net, [work.Expert], states[method], options with { Iterations = round + 1 }, work.Dataset, timer, addOns[method]);
+                    var state = states[method];
+                    int total = round + 1;
+                    switch (method)
+                    {
+                        case "mtt" or "mim4dd":
+                            Mtt.Run(work.Net, [work.Expert], state, mttOptions with { Iterations = total }, work.Dataset, timer, addOns[method]);
+                            break;
+                        case "bptt":
+                            Bptt.Run(work.Net, work.Real, work.RealImages, state, new BpttOptions { SynSteps = synSteps, Iterations = total }, work.Dataset, timer);
+                            break;
+                        case "dm":
+                            Dm.Run(work.Net, work.Real, work.RealImages, state, new DmOptions { Iterations = total }, work.Dataset, timer);
+                            break;
+                        default:
+                            Dc.Run(work.Net, work.Real, work.RealImages, state, new DcOptions { Siamese = method == "dsa", Iterations = total }, work.Dataset, timer);
+                            break;
+                    }
                     if (round > 0) seconds[method].AddRange(timer.Seconds);
+                    rss[method] = Math.Max(rss[method], Environment.WorkingSet / 1048576);
                 }
         }
         finally
@@ -63,7 +89,7 @@ public static class DistillBench
             foreach (var state in states.Values) state.Dispose();
             foreach (var addOn in addOns.Values) addOn?.Dispose();
         }
-        return seconds;
+        return (seconds, rss);
     }
 
     private sealed class Timer : IDistillObserver

@@ -33,7 +33,26 @@ public static class Cli
     public static Option<string> Augment(string defaultName = "dsa") => new("--augment")
     { Description = "Augmentation while training: dsa (DSA with the dataset's strategy, as DSA/DM/MTT evaluate), dc (per-image crop/scale/rotate, as DC evaluates MNIST) or none", DefaultValueFactory = _ => defaultName };
 
-    public static void Log(string message) => Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+    /// <summary>Declared once on the root (recursive), read by <see cref="Guard"/>: how <see cref="Log"/> prints.</summary>
+    public static readonly Option<string> LogFormat = new("--log-format")
+    {
+        Description = "Progress output: text (default; one timestamped line each) or json (one object per line: time, message)",
+        DefaultValueFactory = _ => "text", Recursive = true,
+    };
+
+    public static readonly Option<bool> Quiet = new("--quiet")
+    { Description = "No progress output: errors still go to stderr, results to the run directory", Recursive = true };
+
+    private static string logFormat = "text";
+    private static bool quiet;
+
+    public static void Log(string message)
+    {
+        if (quiet) return;
+        Console.WriteLine(logFormat == "json"
+            ? System.Text.Json.JsonSerializer.Serialize(new { time = DateTimeOffset.Now.ToString("o"), message })
+            : $"[{DateTime.Now:HH:mm:ss}] {message}");
+    }
 
     /// <summary>Runs a verb body: UserError → one line on stderr, exit 2; anything else → one line, exit 1.</summary>
     public static int Guard(ParseResult parse, Option<int?>? threads, Func<int> body)
@@ -42,6 +61,9 @@ public static class Cli
         {
             var n = threads is null ? null : parse.GetValue(threads);
             if (n is < 1) throw UserError.At("--threads", $"must be at least 1, got {n}", $"pass --threads {Environment.ProcessorCount} or fewer");
+            var format = parse.GetValue(LogFormat);
+            logFormat = format is "text" or "json" ? format : throw UserError.At($"--log-format {format}", "unknown log format", "use text or json");
+            quiet = parse.GetValue(Quiet);
             TorchRuntime.Start(n);
             ComputePrecision.Set(parse.GetValue(Precision) ?? "fp32");
             return body();

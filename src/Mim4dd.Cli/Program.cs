@@ -16,6 +16,8 @@ root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 // Expanded by ConfigFile before parsing; declared so that every verb's --help lists it.
 root.Options.Add(Cli.Precision);
+root.Options.Add(Cli.LogFormat);
+root.Options.Add(Cli.Quiet);
 root.Options.Add(new Option<string?>(ConfigFile.Flag) { Description = "JSON object of this verb's options (names without dashes); flags on the command line win", Recursive = true });
 
 string[] expanded;

@@ -30,6 +30,19 @@ public static class TestData
         public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 
+    /// <summary>The first <paramref name="train"/> / <paramref name="test"/> real MNIST images as IDX files in
+    /// <paramref name="directory"/>, for `--dataset mnist --data-dir`.</summary>
+    public static void WriteMnistSlice(string directory, long train, long test)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var (split, data, n) in new[] { ("train", Mnist.Train, train), ("test", Mnist.Test, test) })
+        {
+            using var slice = Slice(data, n);
+            Idx.Write(System.IO.Path.Combine(directory, $"{split}-images.idx"), slice.ImagesU8);
+            Idx.Write(System.IO.Path.Combine(directory, $"{split}-labels.idx"), slice.Labels.to_type(ScalarType.Byte));
+        }
+    }
+
     /// <summary>The first n samples of a dataset, as a new dataset.</summary>
     public static Dataset Slice(Dataset data, long n) =>
         new(data.ImagesU8.narrow(0, 0, n).clone(), data.Labels.narrow(0, 0, n).clone(), data.ClassNames);

@@ -127,12 +127,12 @@ public static class BenchCommand
 
     private static Command Distill()
     {
-        var method = new Option<string>("--method") { Description = "Comma-separated methods: mtt, mim4dd", DefaultValueFactory = _ => "mtt,mim4dd" };
+        var method = new Option<string>("--method") { Description = "Comma-separated methods: mtt, mim4dd, bptt, dm, dc, dsa", DefaultValueFactory = _ => "mtt,mim4dd" };
         var synSteps = new Option<int>("--syn-steps") { Description = "Student steps N per iteration", DefaultValueFactory = _ => 20 };
         var iterations = new Option<int>("--iterations") { Description = "Timed iterations per method and shape (after one warm-up)", DefaultValueFactory = _ => 3 };
         var output = Output("distill");
         var threads = Cli.Threads();
-        var command = new Command("distill", "Seconds per distillation iteration at IPC 10, MNIST and CIFAR-10 shapes, and MIM's overhead over MTT")
+        var command = new Command("distill", "Seconds per distillation iteration of each method at IPC 10, MNIST and CIFAR-10 shapes, and MIM's overhead over MTT")
         { method, synSteps, iterations, output, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {

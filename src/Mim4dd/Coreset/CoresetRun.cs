@@ -29,7 +29,7 @@ public static class CoresetRun
             : SelectByHerding(data, config, cacheDir, log);
         using var images = data.Train.Floats(data.Normalization, indices);
         using var labels = data.Train.Labels.index_select(0, indices);
-        using (var set = new SyntheticSet(images.alias(), labels.alias(), data.Name, 0.01)) set.Save(run.Synthetic, data.Normalization);
+        using (var set = new SyntheticSet(images.alias(), labels.alias(), data.Name, EvalProtocol.DefaultLearningRate)) set.Save(run.Synthetic, data.Normalization);
         log($"{config.Method}: {indices.shape[0]} images selected; evaluating {config.Repeats}× {config.Arch} for {config.Epochs} epochs (augment {config.Augment}) ...");
         using var testImages = data.Test.Floats(data.Normalization);
         var protocol = new EvalProtocol { Repeats = config.Repeats, Epochs = config.Epochs, Augment = Augment.Augmentations.Create(config.Augment, data.Name) };

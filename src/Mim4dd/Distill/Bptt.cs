@@ -82,17 +82,9 @@ public static class Bptt
                 return addOn is null ? ce : ce.add(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
             }
             using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, Loss);
-            if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
-                throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr and --resume");
-            using (no_grad())
-            {
-                state.ImageVelocity = Mtt.MomentumStep(state.Images, grads.Images, state.ImageVelocity, options.LrImg);
-                state.LearningRateVelocity = Mtt.MomentumStep(state.LearningRate, grads.LearningRate, state.LearningRateVelocity, options.LrLr);
-            }
-            addOn?.Step(state);
-            state.Iteration = it + 1;
+            bool stepped = Mtt.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, realLoss, grads.Loss - realLoss, grads.Images.norm().item<float>(),
-                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds), state);
+                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped), state);
         }
     }
 }

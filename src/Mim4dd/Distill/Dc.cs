@@ -63,11 +63,8 @@ public sealed record DcOptions
 /// </summary>
 public static class Dc
 {
-    /// <summary>DC learns no lr: its sets are evaluated with the protocol's 0.01.</summary>
-    public const double EvalLearningRate = 0.01;
-
     public static DistillState Initialize(Dataset train, Tensor trainImages, DcOptions options) =>
-        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalLearningRate });
+        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalProtocol.DefaultLearningRate });
 
     /// <param name="addOn">MIM (or another term) on the network being matched, added at every outer step (its draws
     /// follow the outer-step count).</param>
@@ -88,6 +85,7 @@ public static class Dc
             var clock = Stopwatch.StartNew();
             using var weights = net.Initialize(Rng.Torch(options.Seed, 1_000_000 + it));
             double lossSum = 0, extraSum = 0, gradNorm = 0;
+            bool skipped = false;
             for (int step = 0; step < outer; step++)
             {
                 using var stepScope = NewDisposeScope();
@@ -115,20 +113,16 @@ public static class Dc
                     total = total.add(addOn.Loss(Dm.Flat(weights.Parameters), Dm.Flat(weights.Parameters), state.Images, state.Labels, (int)stream));
                 var grad = autograd.grad(new[] { total }, new[] { state.Images })[0];
                 double lossValue = total.ToDouble();
-                if (!double.IsFinite(lossValue) || !grad.isfinite().all().item<bool>())
-                    throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {lossValue}); the last checkpoint is kept — lower --lr-img and --resume");
-                using (no_grad())
-                    state.ImageVelocity = Mtt.MomentumStep(state.Images, grad, state.ImageVelocity, options.LrImg);
-                addOn?.Step(state);
+                skipped |= !Mtt.Step(state, it, lossValue, grad, options.LrImg, addOn);
                 lossSum += matchValue;
                 extraSum += lossValue - matchValue;
                 gradNorm = grad.norm().ToDouble();
                 if (step == outer - 1) break;
                 Trainer.Train(net, weights, state.Images.detach(), state.Labels, innerTraining, Rng.Torch(options.Seed, 4_000_000_000 + stream), augment);
             }
-            state.Iteration = it + 1;
             double meanMatch = lossSum / (outer * classes), meanExtra = extraSum / outer;   // the match as the reference logs it
-            observer.Iteration(new IterationMetrics(it, meanMatch + meanExtra, meanMatch, meanExtra, gradNorm, EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
+            observer.Iteration(new IterationMetrics(it, meanMatch + meanExtra, meanMatch, meanExtra, gradNorm, EvalProtocol.DefaultLearningRate, -1, -1,
+                clock.Elapsed.TotalSeconds, Skipped: skipped), state);
         }
         foreach (var index in synIndices) index.Dispose();
     }

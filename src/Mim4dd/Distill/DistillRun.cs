@@ -34,9 +34,13 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     public DistillState Start(object config, object shapeDefiningOptions, int totalIterations, bool resume, Func<DistillState> fresh, bool force = false)
     {
         iterations = totalIterations;
+        // Checkpoints (images, momentum, MIM heads: up to ~70 MB each for CIFAR-10) written atomically, plus the set's files.
+        DiskSpace.Require(run.Path, 256L << 20, "a distillation run's checkpoints and outputs");
         ConfigHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(shapeDefiningOptions))));
         if (resume && File.Exists(Checkpoint))
         {
+            if (AtomicFile.DeleteStaleTemps(run.Path) is > 0 and var stale)
+                log($"removed {stale} partial file(s) left by a process killed while writing");
             var state = DistillState.Load(Checkpoint, ConfigHash, force);
             if (force)
             {
@@ -75,11 +79,13 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     {
         File.AppendAllText(Metrics, JsonSerializer.Serialize(new
         {
-            iteration = m.Iteration, loss = m.Loss, match_loss = m.MatchLoss, extra_loss = m.ExtraLoss, image_grad_norm = m.ImageGradNorm,
-            lr = m.LearningRate, expert = m.Expert, start_epoch = m.StartEpoch, seconds = m.Seconds,
-            rss_mb = Environment.WorkingSet / 1048576,
+            iteration = m.Iteration, loss = Finite(m.Loss), match_loss = Finite(m.MatchLoss), extra_loss = Finite(m.ExtraLoss),
+            image_grad_norm = Finite(m.ImageGradNorm), lr = m.LearningRate, expert = m.Expert, start_epoch = m.StartEpoch, seconds = m.Seconds,
+            rss_mb = Environment.WorkingSet / 1048576, skipped = m.Skipped,
         }) + "\n");
         int done = m.Iteration + 1;
+        if (m.Skipped)
+            log($"iter {done}/{iterations}: the loss or the gradient is NaN/Inf (loss {m.Loss:G4}); update skipped (a run stops after {Mtt.MaxNonFiniteInARow} in a row)");
         iterationsTimed++;
         secondsTimed += m.Seconds;
         if (done % schedule.LogEvery == 0 || done == 1 || done == iterations)
@@ -90,6 +96,9 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         if (done % schedule.CheckpointEvery == 0 || done == iterations) state.Save(Checkpoint, ConfigHash);
         if (done == iterations || (schedule.EvalEvery > 0 && done % schedule.EvalEvery == 0)) Evaluate(state, done);
     }
+
+    /// <summary>JSON has no NaN/Inf: a non-finite value is written as null.</summary>
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     public bool HasEvaluation(int iteration) => File.Exists(Evals)
         && File.ReadLines(Evals).Any(line => JsonDocument.Parse(line).RootElement.GetProperty("iteration").GetInt32() == iteration);
@@ -103,7 +112,13 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         };
         log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4} ...");
         using var images = state.Images.detach().clone();
-        var result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, (long)Rng.Mix(seed, 3_000_000 + iteration));
+        var featureMap = iteration == iterations
+            ? (Net net, NetWeights weights) => FeatureMap.Write(run.Path, net, weights, images, state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000))
+            : (Action<Net, NetWeights>?)null;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, (long)Rng.Mix(seed, 3_000_000 + iteration),
+            (r, accuracy) => log($"  net {r + 1}/{protocol.Repeats}: {100 * accuracy:F2} %  "
+                + Eta.Text(r + 1, protocol.Repeats, clock.Elapsed)), featureMap);
         Evaluations.Add((iteration, result));
         File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, mean = result.Mean, std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
         log($"iteration {iteration}: {arch} {result}  ({result.Seconds / 60:F1} min)");

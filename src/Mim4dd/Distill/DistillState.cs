@@ -20,6 +20,9 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
     public Dictionary<string, Tensor> Extra { get; } = new();
     public int Iteration { get; set; } = iteration;
 
+    /// <summary>Iterations in a row whose gradient was NaN/Inf and skipped (not checkpointed: it only decides when a run gives up).</summary>
+    public int NonFiniteInARow { get; set; }
+
     public void Save(string path, string configHash)
     {
         var tensors = new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["learning_rate"] = LearningRate };

@@ -4,6 +4,7 @@ using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
+using Mim4dd.Train;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,10 +43,8 @@ public sealed record DmOptions
 public static class Dm
 {
     public static DistillState Initialize(Dataset train, Tensor trainImages, DmOptions options) =>
-        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalLearningRate });
+        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalProtocol.DefaultLearningRate });
 
-    /// <summary>DM learns no lr: its sets are evaluated with the protocol's 0.01.</summary>
-    public const double EvalLearningRate = 0.01;
 
     /// <param name="addOn">MIM (or another term) on the iteration's random network: its flat parameters are both the
     /// student and the real-side network.</param>
@@ -80,13 +79,9 @@ public static class Dm
             var loss = addOn is null ? matchLoss : matchLoss.add(addOn.Loss(Flat(parameters), Flat(parameters), state.Images, state.Labels, it));
             var grad = autograd.grad(new[] { loss }, new[] { state.Images })[0];
             double lossValue = loss.ToDouble(), matchValue = matchLoss.ToDouble();
-            if (!double.IsFinite(lossValue) || !grad.isfinite().all().item<bool>())
-                throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {lossValue}); the last checkpoint is kept — lower --lr-img and --resume");
-            using (no_grad())
-                state.ImageVelocity = Mtt.MomentumStep(state.Images, grad, state.ImageVelocity, options.LrImg);
-            addOn?.Step(state);
-            state.Iteration = it + 1;
-            observer.Iteration(new IterationMetrics(it, lossValue, matchValue, lossValue - matchValue, grad.norm().ToDouble(), EvalLearningRate, -1, -1, clock.Elapsed.TotalSeconds), state);
+            bool stepped = Mtt.Step(state, it, lossValue, grad, options.LrImg, addOn);
+            observer.Iteration(new IterationMetrics(it, lossValue, matchValue, lossValue - matchValue, grad.norm().ToDouble(), EvalProtocol.DefaultLearningRate, -1, -1,
+                clock.Elapsed.TotalSeconds, Skipped: !stepped), state);
         }
     }
 

@@ -69,6 +69,8 @@ public static class ExpertStore
         var skipped = selected.Where(i => File.Exists(Path.Combine(directory, FileName(i)))).ToList();
         foreach (int index in skipped) CheckFinished(Path.Combine(directory, FileName(index)), config, index);
         var missing = selected.Except(skipped).ToList();
+        // Each expert file holds (epochs + 1) float32 snapshots; a full disk found after hours of training loses them.
+        DiskSpace.Require(directory, missing.Count * (options.Epochs + 1L) * net.ParameterCount * sizeof(float), $"{missing.Count} expert file(s)");
         log($"experts in {directory}: shard {shard} has {selected.Count} of {options.NumExperts}; {skipped.Count} finished"
             + (skipped.Count > 0 ? $" ({string.Join(", ", skipped)})" : "") + $", {missing.Count} to train");
         if (missing.Count == 0) return new ExpertRunSummary([], skipped);

@@ -12,8 +12,9 @@ public interface IAddOn
     /// <summary>λ·L for iteration <paramref name="iteration"/>; <paramref name="target"/> is the expert's θ*_{t+M}.</summary>
     Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration);
 
-    /// <summary>Updates the add-on's own parameters after the iteration's gradients are taken and records them in the state.</summary>
-    void Step(DistillState state);
+    /// <summary>Updates the add-on's own parameters after the iteration's gradients are taken and records them in the state;
+    /// with <paramref name="apply"/> false (a skipped, non-finite iteration) only drops the pending gradients.</summary>
+    void Step(DistillState state, bool apply = true);
 }
 
 /// <summary>
@@ -80,11 +81,14 @@ public sealed class MimAddOn : IAddOn, IDisposable
         return loss;
     }
 
-    public void Step(DistillState state)
+    public void Step(DistillState state, bool apply = true)
     {
         if (pendingHeadGradients is null) return;
-        mim.StepHeads(pendingHeadGradients.ToList());
-        SaveTo(state);
+        if (apply)
+        {
+            mim.StepHeads(pendingHeadGradients.ToList());
+            SaveTo(state);
+        }
         foreach (var g in pendingHeadGradients) g.Dispose();
         pendingHeadGradients = null;
     }

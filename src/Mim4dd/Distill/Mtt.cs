@@ -10,7 +10,7 @@ namespace Mim4dd.Distill;
 
 /// <summary>What one distillation iteration reports to its observer.</summary>
 public sealed record IterationMetrics(int Iteration, double Loss, double MatchLoss, double ExtraLoss, double ImageGradNorm,
-    double LearningRate, int Expert, int StartEpoch, double Seconds);
+    double LearningRate, int Expert, int StartEpoch, double Seconds, bool Skipped = false);
 
 /// <summary>Receives progress; logging, evaluation and checkpoints live there, not in the method.</summary>
 public interface IDistillObserver
@@ -62,17 +62,9 @@ public static class Mtt
                 state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, extra);
-            if (!double.IsFinite(grads.Loss) || !grads.Images.isfinite().all().item<bool>())
-                throw new RunFailedException($"iteration {it}: the loss or the image gradient is NaN/Inf (loss {grads.Loss}); the last checkpoint is kept — lower --lr-img or --lr-lr and --resume");
-            using (no_grad())
-            {
-                state.ImageVelocity = MomentumStep(state.Images, grads.Images, state.ImageVelocity, options.LrImg);
-                state.LearningRateVelocity = MomentumStep(state.LearningRate, grads.LearningRate, state.LearningRateVelocity, options.LrLr);
-            }
-            addOn?.Step(state);
-            state.Iteration = it + 1;
+            bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
-                state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds), state);
+                state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped), state);
         }
     }
 
@@ -83,6 +75,35 @@ public static class Mtt
         var order = Enumerable.Range(0, expertCount).ToArray();
         Rng.Managed(options.Seed, 500_000 + pass).Shuffle(order);
         return (order[iteration % expertCount], Rng.Managed(options.Seed, 600_000 + iteration).Next(0, options.MaxStartEpoch));
+    }
+
+    /// <summary>Non-finite iterations in a row after which a run stops instead of skipping another one.</summary>
+    public const int MaxNonFiniteInARow = 5;
+
+    /// <summary>
+    /// The end of every method's iteration: step the images (and the lr, when <paramref name="lrGrad"/> is given) by
+    /// SGD with momentum, then the add-on's own parameters, and count the iteration done. A NaN/Inf loss or gradient
+    /// skips the update instead (as mixed-precision loss scaling skips an overflowing step): a rare excursion of the
+    /// unrolled second-order gradient must not end hours of work, while a run that keeps producing them stops with
+    /// its last checkpoint kept. Returns false for a skipped iteration.
+    /// </summary>
+    internal static bool Step(DistillState state, int it, double loss, Tensor imageGrad, double lrImg, IAddOn? addOn,
+        Tensor? lrGrad = null, double lrLr = 0)
+    {
+        bool finite = double.IsFinite(loss) && imageGrad.isfinite().all().item<bool>() && (lrGrad is null || lrGrad.isfinite().all().item<bool>());
+        state.NonFiniteInARow = finite ? 0 : state.NonFiniteInARow + 1;
+        if (state.NonFiniteInARow >= MaxNonFiniteInARow)
+            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: the loss or the gradient was NaN/Inf {MaxNonFiniteInARow} times in a row (last loss {loss}); "
+                + $"the last checkpoint is kept — lower --lr-img{(lrGrad is null ? "" : " or --lr-lr")} and --resume");
+        if (finite)
+            using (no_grad())
+            {
+                state.ImageVelocity = MomentumStep(state.Images, imageGrad, state.ImageVelocity, lrImg);
+                if (lrGrad is not null) state.LearningRateVelocity = MomentumStep(state.LearningRate, lrGrad, state.LearningRateVelocity, lrLr);
+            }
+        addOn?.Step(state, finite);
+        state.Iteration = it + 1;
+        return finite;
     }
 
     /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>

@@ -24,6 +24,31 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Deletes the temp files that writers killed mid-write (kill -9, power loss) left in <paramref name="directory"/>:
+    /// those whose writing process is gone. Returns how many were deleted.
+    /// </summary>
+    public static int DeleteStaleTemps(string directory)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        int deleted = 0;
+        foreach (var file in Directory.EnumerateFiles(directory, ".*.tmp"))
+        {
+            var parts = Path.GetFileName(file).Split('.');   // "", name…, pid, guid, "tmp"
+            if (parts.Length < 5 || !int.TryParse(parts[^3], out var pid) || IsAlive(pid)) continue;
+            File.Delete(file);
+            deleted++;
+        }
+        return deleted;
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try { using var process = System.Diagnostics.Process.GetProcessById(pid); return !process.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
     public static void WriteAllText(string path, string text) =>
         Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
 

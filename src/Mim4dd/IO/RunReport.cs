@@ -71,6 +71,14 @@ public static class RunReport
                 .Append(Convert.ToBase64String(File.ReadAllBytes(grid))).Append("\">");
         else html.Append("<p>Not written yet (the run has not finished).</p>");
 
+        html.Append("<h2>t-SNE of real and synthetic features</h2>");
+        var map = FeatureMap.Read(directory);
+        if (map is null) html.Append("<p>Not written yet (written with the final evaluation).</p>");
+        else
+            html.Append("<p>").Append(Encode(map.Network)).Append(", penultimate-layer features; perplexity ")
+                .Append(map.Perplexity.ToString("G3", Invariant)).Append(". Dots: real test images; rings: synthetic images; colour: class.</p>")
+                .Append(Scatter(map));
+
         html.Append("<h2>Config</h2><pre>").Append(Encode(File.ReadAllText(config))).Append("</pre></body></html>\n");
         var path = Path.Combine(directory, "report.html");
         AtomicFile.WriteAllText(path, html.ToString());
@@ -81,11 +89,32 @@ public static class RunReport
         File.ReadLines(file).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
 
     private static List<(double X, double Y)> Series(List<JsonElement> rows, string field) =>
-        rows.Select(r => (r.GetProperty("iteration").GetDouble() + 1, r.GetProperty(field).GetDouble())).ToList();
+        rows.Where(r => r.GetProperty(field).ValueKind == JsonValueKind.Number)   // null marks a skipped, non-finite iteration
+            .Select(r => (r.GetProperty("iteration").GetDouble() + 1, r.GetProperty(field).GetDouble())).ToList();
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 
-    private static readonly string[] Colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    private static readonly string[] Colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+    /// <summary>The t-SNE map as inline SVG: real points as small dots, synthetic ones as larger rings, one colour per class, a legend.</summary>
+    internal static string Scatter(FeatureMap.Map map)
+    {
+        const int size = 600, margin = 20, legend = 160;
+        double x0 = map.Points.Min(p => p.X), x1 = map.Points.Max(p => p.X), y0 = map.Points.Min(p => p.Y), y1 = map.Points.Max(p => p.Y);
+        double span = Math.Max(Math.Max(x1 - x0, y1 - y0), 1e-9);
+        string P(double v, double origin) => (margin + (v - origin) / span * (size - 2 * margin)).ToString("F1", Invariant);
+        var svg = new StringBuilder($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size + legend}\" height=\"{size}\" font-size=\"12\">");
+        foreach (var p in map.Points.OrderBy(p => p.Synthetic))   // synthetic rings on top
+        {
+            var colour = Colours[p.Label % Colours.Length];
+            svg.Append(p.Synthetic
+                ? $"<circle cx=\"{P(p.X, x0)}\" cy=\"{P(p.Y, y0)}\" r=\"5\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
+                : $"<circle cx=\"{P(p.X, x0)}\" cy=\"{P(p.Y, y0)}\" r=\"2\" fill=\"{colour}\" fill-opacity=\"0.6\"/>");
+        }
+        for (int c = 0; c < map.ClassNames.Count; c++)
+            svg.Append($"<text x=\"{size + 10}\" y=\"{margin + 16 * c + 10}\" fill=\"{Colours[c % Colours.Length]}\">{Encode(map.ClassNames[c])}</text>");
+        return svg.Append("</svg>").ToString();
+    }
 
     /// <summary>A line chart as inline SVG: shared axes, min/max labels, one polyline per series (constant-zero series are left out).</summary>
     internal static string Chart(string title, IReadOnlyList<(string Name, List<(double X, double Y)> Points)> series)

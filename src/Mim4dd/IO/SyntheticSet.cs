@@ -61,7 +61,7 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
             throw UserError.At(path, $"labels must be int64 [{images.shape[0]}]", fix);
         if (!metadata.TryGetValue("dataset", out var dataset))
             throw UserError.At(path, "no 'dataset' in the metadata", fix);
-        var lr = metadata.TryGetValue("learning_rate", out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0.01;
+        var lr = metadata.TryGetValue("learning_rate", out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : Train.EvalProtocol.DefaultLearningRate;
         if (!double.IsFinite(lr) || lr <= 0) throw UserError.At(path, $"learning_rate {text} is not a positive number", fix);
         if (!images.isfinite().all().item<bool>()) throw UserError.At(path, "images contain NaN or Inf", fix);
         var zca = metadata.GetValueOrDefault("space") == "zca" ? metadata.GetValueOrDefault("zca_directory") : null;

@@ -21,9 +21,12 @@ public sealed record EvalResult(string Arch, double[] Accuracies, double Seconds
 /// </summary>
 public sealed record EvalProtocol
 {
+    /// <summary>The protocol's lr for sets that carry none (coresets, DC/DSA/DM, which learn no lr).</summary>
+    public const double DefaultLearningRate = 0.01;
+
     public int Repeats { get; init; } = 5;
     public int Epochs { get; init; } = 1000;
-    public double LearningRate { get; init; } = 0.01;
+    public double LearningRate { get; init; } = DefaultLearningRate;
     public int BatchSize { get; init; } = 256;
 
     /// <summary>Augmentation while training each evaluation net (the papers: DSA for DSA/DM/MTT, none for DC without MNIST).</summary>
@@ -32,8 +35,9 @@ public sealed record EvalProtocol
     /// <summary>Called after each repeat with (repeat index, accuracy).</summary>
     public delegate void RepeatDone(int repeat, double accuracy);
 
+    /// <param name="inspectFirst">Sees the first trained network before it is disposed (the report's t-SNE).</param>
     public EvalResult Run(string arch, Tensor images, Tensor labels, Tensor testImages, Tensor testLabels,
-        int numClasses, long seed, RepeatDone? onRepeat = null)
+        int numClasses, long seed, RepeatDone? onRepeat = null, Action<Net, NetWeights>? inspectFirst = null)
     {
         if (Repeats < 1) throw UserError.At("--repeats", $"must be at least 1, got {Repeats}", "pass --repeats 5 (the papers' value)");
         var input = new InputShape(images.shape[1], images.shape[2], images.shape[3]);
@@ -48,6 +52,7 @@ public sealed record EvalProtocol
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
             Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment);
             accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
+            if (r == 0) inspectFirst?.Invoke(net, weights);
             onRepeat?.Invoke(r, accuracies[r]);
         }
         return new EvalResult(arch, accuracies, clock.Elapsed.TotalSeconds);

@@ -49,6 +49,22 @@ public class BenchTests
     }
 
     [Fact]
+    public void Distill_TimesTheExpertFreeMethodsToo()
+    {
+        using var dir = new TestData.TempDir();
+        var (code, stdout, stderr) = CliTests.Run("bench", "distill", "--method", "dm,bptt", "--syn-steps", "1", "--iterations", "1", "--threads", "1",
+            "--output", dir.File("distill.json"));
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("distill.json")));
+        var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
+        Assert.Equal(new[] { "dm", "bptt", "dm", "bptt" }, rows.Select(r => r.GetProperty("Method").GetString()));
+        Assert.All(rows, r => Assert.True(r.GetProperty("SecondsMedian").GetDouble() > 0 && r.GetProperty("RssMaxMb").GetInt64() > 0));
+        Assert.Equal(JsonValueKind.Null, rows[0].GetProperty("GigaFlops").ValueKind);     // DM: no analytic unroll FLOPs
+        Assert.Equal(JsonValueKind.Number, rows[1].GetProperty("GigaFlops").ValueKind);   // BPTT: the unroll's
+        Assert.Contains("s/iteration", stdout + stderr);
+    }
+
+    [Fact]
     public void Eval_TimesTheProtocolPerIpc()
     {
         using var dir = new TestData.TempDir();
@@ -91,7 +107,7 @@ public class BenchTests
     [Theory]
     [InlineData("--steps", "bench", "unroll", "--steps", "10,x")]
     [InlineData("--shape", "bench", "unroll", "--shape", "imagenet", "--steps", "1")]
-    [InlineData("unknown method", "bench", "distill", "--method", "dc")]
+    [InlineData("unknown method", "bench", "distill", "--method", "kip")]
     public void BadOptions_ExitTwo(string expected, params string[] args)
     {
         var (code, _, stderr) = CliTests.Run(args);

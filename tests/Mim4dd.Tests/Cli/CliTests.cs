@@ -64,14 +64,33 @@ public class CliTests
     public void MoreImagesPerClassThanExist_ExitsTwo()
     {
         using var dir = new TestData.TempDir();
-        var slice = TestData.Slice(TestData.Mnist.Train, 200);
-        var test = TestData.Slice(TestData.Mnist.Test, 100);
-        Mim4dd.Data.Idx.Write(dir.File("train-images.idx"), slice.ImagesU8);
-        Mim4dd.Data.Idx.Write(dir.File("train-labels.idx"), slice.Labels.to_type(TorchSharp.torch.ScalarType.Byte));
-        Mim4dd.Data.Idx.Write(dir.File("test-images.idx"), test.ImagesU8);
-        Mim4dd.Data.Idx.Write(dir.File("test-labels.idx"), test.Labels.to_type(TorchSharp.torch.ScalarType.Byte));
+        TestData.WriteMnistSlice(dir.Path, 200, 100);
         var (code, _, stderr) = Run("coreset", "--dataset", "mnist", "--data-dir", dir.Path, "--ipc", "50", "--out", dir.File("run"));
         Assert.Equal(2, code);
         Assert.Contains("has only", stderr);
+    }
+
+    [Fact]
+    public void LogFormatJson_PrintsOneObjectPerLine_AndQuietPrintsNothing()
+    {
+        using var dir = new TestData.TempDir();
+        TestData.WriteMnistSlice(dir.Path, 100, 20);
+        string[] train = ["train", "--dataset", "mnist", "--data-dir", dir.Path, "--epochs", "1", "--threads", "1"];
+        var (code, stdout, stderr) = Run([.. train, "--log-format", "json"]);
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, line =>
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("message").GetString()));
+            Assert.True(DateTimeOffset.TryParse(json.RootElement.GetProperty("time").GetString(), out _));
+        });
+        (code, stdout, stderr) = Run([.. train, "--quiet"]);
+        Assert.True(code == 0, stderr);
+        Assert.Equal("", stdout.Trim());
+        (code, _, stderr) = Run([.. train, "--log-format", "xml"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--log-format", stderr);
     }
 }

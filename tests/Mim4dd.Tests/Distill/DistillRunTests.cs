@@ -15,13 +15,7 @@ public sealed class TinyMnistExperts : IDisposable
 
     public TinyMnistExperts()
     {
-        Directory.CreateDirectory(DataDir);
-        var train = TestData.Slice(TestData.Mnist.Train, 600);
-        var test = TestData.Slice(TestData.Mnist.Test, 200);
-        Idx.Write(Path.Combine(DataDir, "train-images.idx"), train.ImagesU8);
-        Idx.Write(Path.Combine(DataDir, "train-labels.idx"), train.Labels.to_type(ScalarType.Byte));
-        Idx.Write(Path.Combine(DataDir, "test-images.idx"), test.ImagesU8);
-        Idx.Write(Path.Combine(DataDir, "test-labels.idx"), test.Labels.to_type(ScalarType.Byte));
+        TestData.WriteMnistSlice(DataDir, 600, 200);
         var (code, _, stderr) = CliTests.Run("experts", "--dataset", "mnist", "--data-dir", DataDir, "--num-experts", "2",
             "--train-epochs", "3", "--batch-train", "64", "--out", Experts);
         if (code != 0) throw new InvalidOperationException($"experts failed: {stderr}");
@@ -92,28 +86,79 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
     [InlineData("mim4dd")]
     public void KilledRun_ResumesToTheSameResultAsAnUnbrokenOne(string method)
     {
-        var unbroken = store.Dir.File($"unbroken-{method}");
-        Assert.Equal(0, store.Distill(unbroken, "--method", method, "--iterations", "6").Code);
-
+        // Far more iterations than can run before the kill lands (a short run can finish between two polls on a
+        // fast machine); the resumed run then stops two iterations later and is compared with an unbroken run of
+        // that length.
         var killed = store.Dir.File($"killed-{method}");
+        var metrics = Path.Combine(killed, "metrics.jsonl");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
-        foreach (var a in store.DistillArguments(killed, "--method", method, "--iterations", "6")) info.ArgumentList.Add(a);
+        foreach (var a in store.DistillArguments(killed, "--method", method, "--iterations", "100000")) info.ArgumentList.Add(a);
         using (var process = Process.Start(info)!)
         {
-            var metrics = Path.Combine(killed, "metrics.jsonl");
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (!(File.Exists(metrics) && File.ReadAllLines(metrics).Length >= 2) && DateTime.UtcNow < deadline && !process.HasExited)
-                Thread.Sleep(50);
-            Assert.False(process.HasExited, "the run finished before it could be killed");
+            while (LineCount(metrics) < 2 && DateTime.UtcNow < deadline && !process.HasExited)
+                Thread.Sleep(20);
+            Assert.False(process.HasExited, "the run ended before it could be killed");
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
         }
         Assert.False(File.Exists(Path.Combine(killed, "syn.safetensors")));
-        var (code, _, stderr) = store.Distill(killed, "--method", method, "--iterations", "6", "--resume");
-        Assert.True(code == 0, stderr);
+        string total = (LineCount(metrics) + 2).ToString();
+        var (code, _, err) = store.Distill(killed, "--method", method, "--iterations", total, "--resume");
+        Assert.True(code == 0, err);
+        var unbroken = store.Dir.File($"unbroken-{method}");
+        Assert.Equal(0, store.Distill(unbroken, "--method", method, "--iterations", total).Code);
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(killed));
         Assert.Equal(Losses(unbroken, "loss"), Losses(killed, "loss"));   // one line per iteration, no duplicates
+    }
+
+    [Fact]
+    public void KilledWhileWritingACheckpoint_KeepsTheLastGoodOne_AndResumeMatchesAnUnbrokenRun()
+    {
+        // MIM4DD's checkpoint holds the MIM heads and their momentum (≈ 50 MB at MNIST size), so a write lasts long
+        // enough to be caught: watch for its temp file and kill -9 the process while it is there.
+        var run = store.Dir.File("killed-in-write");
+        var metrics = Path.Combine(run, "metrics.jsonl");
+        string[] Temps() => Directory.Exists(run) ? Directory.GetFiles(run, ".checkpoint.safetensors.*.tmp") : [];
+        bool caught = false;
+        for (int attempt = 0; attempt < 5 && !caught; attempt++)
+        {
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
+            var extra = File.Exists(Path.Combine(run, "checkpoint.safetensors")) ? new[] { "--resume" } : [];
+            foreach (var a in store.DistillArguments(run, ["--method", "mim4dd", "--iterations", "100000", .. extra])) info.ArgumentList.Add(a);
+            using var process = Process.Start(info)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            // Only once a first checkpoint exists is there a "last good one" to keep.
+            while (!(File.Exists(Path.Combine(run, "checkpoint.safetensors")) && Temps().Length > 0) && DateTime.UtcNow < deadline && !process.HasExited)
+                Thread.SpinWait(1000);
+            Assert.False(process.HasExited, "the run ended before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            caught = Temps().Length > 0;
+        }
+        Assert.True(caught, "no kill landed during a checkpoint write in 5 attempts");
+
+        string total = (LineCount(metrics) + 2).ToString();
+        var (code, log, err) = store.Distill(run, "--method", "mim4dd", "--iterations", total, "--resume");
+        Assert.True(code == 0, err);
+        Assert.Contains("partial file", log);
+        Assert.Empty(Temps());
+        var unbroken = store.Dir.File("unbroken-in-write");
+        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--iterations", total).Code);
+        Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(run));
+        Assert.Equal(Losses(unbroken, "loss"), Losses(run, "loss"));
+    }
+
+    static int LineCount(string path)
+    {
+        try { return File.Exists(path) ? File.ReadAllLines(path).Length : 0; }
+        catch (IOException) { return 0; }
     }
 
     [Fact]
@@ -130,7 +175,7 @@ public class DistillRunTests(TinyMnistExperts store) : IClassFixture<TinyMnistEx
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (!(File.Exists(metrics) && File.ReadAllLines(metrics).Length >= 1) && DateTime.UtcNow < deadline && !process.HasExited)
+            while (LineCount(metrics) < 1 && DateTime.UtcNow < deadline && !process.HasExited)
                 Thread.Sleep(50);
             Assert.False(process.HasExited, "the run ended before it could be stopped");
             // SIGTERM takes the same path as Ctrl-C's SIGINT, and unlike SIGINT it is not ignored when the tests run

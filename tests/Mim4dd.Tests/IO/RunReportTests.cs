@@ -24,6 +24,17 @@ public class RunReportTests(TinyMnistExperts store) : IClassFixture<TinyMnistExp
         var final = JsonDocument.Parse(File.ReadAllLines(Path.Combine(run, "evals.jsonl"))[^1]).RootElement;
         Assert.Contains((100 * final.GetProperty("mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture), html);
 
+        // The t-SNE of the final evaluation's first network: every synthetic image (10) and the same number of real
+        // test images per class, all finite, drawn as rings (synthetic) and dots (real).
+        var map = Mim4dd.IO.FeatureMap.Read(run)!;
+        Assert.Equal(10, map.Points.Count(p => p.Synthetic));
+        var realPerClass = map.Points.Where(p => !p.Synthetic).GroupBy(p => p.Label).Select(g => g.Count()).ToList();
+        Assert.Equal(10, realPerClass.Count);
+        Assert.Single(realPerClass.Distinct());
+        Assert.All(map.Points, p => Assert.True(double.IsFinite(p.X) && double.IsFinite(p.Y)));
+        Assert.Contains("t-SNE of real and synthetic features", html);
+        Assert.Equal(map.Points.Count, html.Split("<circle").Length - 1);
+
         File.Delete(report);
         (code, _, stderr) = CliTests.Run("report", run);
         Assert.True(code == 0, stderr);

@@ -1,0 +1,86 @@
+using static TorchSharp.torch;
+
+namespace Mim4dd.IO;
+
+/// <summary>
+/// Exact t-SNE (van der Maaten &amp; Hinton, JMLR 2008) in float64 for the few hundred to few thousand points of a
+/// report: Gaussian affinities calibrated per point to a perplexity by bisection, symmetrised; a Student-t map
+/// optimised by gradient descent with early exaggeration 12 (first 250 steps), momentum 0.5 → 0.8, lr 200 and
+/// the paper's adaptive gains. O(n²) memory, so it refuses more than <see cref="MaxPoints"/> points.
+/// </summary>
+public static class Tsne
+{
+    public const int MaxPoints = 5000;
+    private const int ExaggeratedSteps = 250;
+
+    /// <summary>A 2-D map [n, 2] of <paramref name="x"/> [n, d]; <paramref name="generator"/> draws the start.</summary>
+    public static Tensor Embed(Tensor x, Generator generator, double perplexity = 30, int iterations = 1000)
+    {
+        long n = x.shape[0];
+        if (x.dim() != 2 || n < 4 || n > MaxPoints)
+            throw new ArgumentException($"t-SNE takes [n, d] with 4 ≤ n ≤ {MaxPoints}, got [{string.Join(", ", x.shape)}]");
+        using var scope = NewDisposeScope();
+        var p = JointAffinities(x, Math.Min(perplexity, (n - 1) / 3.0));
+        var y = randn(new[] { n, 2L }, ScalarType.Float64, generator: generator).mul_(1e-4);
+        var velocity = zeros_like(y);
+        var gains = ones_like(y);
+        var offDiagonal = 1 - eye(n, dtype: ScalarType.Float64);
+        for (int step = 0; step < iterations; step++)
+        {
+            bool early = step < ExaggeratedSteps;
+            var squared = y.pow(2).sum(1, keepdim: true);
+            var kernel = (1 + squared + squared.t() - 2 * y.mm(y.t())).reciprocal() * offDiagonal;   // (1 + ‖yi − yj‖²)⁻¹
+            var q = (kernel / kernel.sum()).clamp_min(1e-12);
+            var weight = ((early ? 12 : 1) * p - q) * kernel;
+            var gradient = 4 * (weight.sum(1, keepdim: true) * y - weight.mm(y));
+            gains = where(gradient.sign().ne(velocity.sign()), gains + 0.2, gains * 0.8).clamp_min(0.01);
+            velocity = (early ? 0.5 : 0.8) * velocity - 200 * gains * gradient;
+            y = y + velocity;
+            y = y - y.mean(new long[] { 0 }, keepdim: true);
+        }
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>P = (P_{j|i} + P_{i|j}) / 2n with every row P_{·|i} at the given perplexity.</summary>
+    internal static Tensor JointAffinities(Tensor x, double perplexity)
+    {
+        long n = x.shape[0];
+        using var scope = NewDisposeScope();
+        var conditional = ConditionalAffinities(x, perplexity);
+        return ((conditional + conditional.t()) / (2.0 * n)).clamp_min(1e-12).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Rows P_{j|i} ∝ exp(−β_i‖xi − xj‖²), P_{i|i} = 0, with β_i bisected (all rows at once) until the row entropy is
+    /// ln(perplexity). Distances are scaled by their mean so β = 1 is a sensible start for any feature scale.
+    /// </summary>
+    internal static Tensor ConditionalAffinities(Tensor x, double perplexity)
+    {
+        long n = x.shape[0];
+        using var scope = NewDisposeScope();
+        var points = x.to_type(ScalarType.Float64);
+        var squared = points.pow(2).sum(1, keepdim: true);
+        var distances = (squared + squared.t() - 2 * points.mm(points.t())).clamp_min(0);
+        var offDiagonal = 1 - eye(n, dtype: ScalarType.Float64);
+        distances = distances / (distances.sum() / (n * (n - 1))).clamp_min(1e-300);
+        // Shifting each row by its smallest off-diagonal distance changes no normalised row and keeps exp from underflowing.
+        var shifted = (distances - (distances + eye(n, dtype: ScalarType.Float64) * double.MaxValue).min(1, keepdim: true).values) * offDiagonal;
+        var target = Math.Log(perplexity);
+        var beta = ones(n, 1, ScalarType.Float64);
+        var low = zeros_like(beta);
+        var high = full_like(beta, double.PositiveInfinity);
+        Tensor rows = null!;
+        for (int i = 0; i < 100; i++)
+        {
+            var unnormalised = (-shifted * beta).exp() * offDiagonal;
+            var total = unnormalised.sum(1, keepdim: true);
+            rows = unnormalised / total;
+            var entropy = total.log() + beta * (shifted * rows).sum(1, keepdim: true);
+            var tooFlat = entropy.gt(target);   // too high an entropy: sharpen (raise β)
+            low = where(tooFlat, beta, low);
+            high = where(tooFlat, high, beta);
+            beta = where(high.isinf(), beta * 2, (low + high) / 2);
+        }
+        return rows.MoveToOuterDisposeScope();
+    }
+}
