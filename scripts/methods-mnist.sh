@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# DM, DC, DSA and BPTT, each alone and with --mim, on MNIST at a reduced budget (docs/results.md, "Other methods").
+# DM, DC, DSA and BPTT, each alone and with --mim, on MNIST at a reduced budget (docs/results.md, "Other methods"):
+# fewer iterations and real images per step than the papers, and the quickstart's evaluation (3 nets, E = 300, DSA).
 # Every run is a resumable run directory: re-running this script continues where it stopped.
 # Usage: scripts/methods-mnist.sh OUT_DIR GROUP...   GROUP = dm1 dm10 dc1 dsa1 dsa10 bptt1 (threads: $MIM4DD_THREADS)
 set -euo pipefail
 out=${1:?output folder}; shift
 mim4dd=${MIM4DD:-"$(dirname "$0")/../mim4dd"}
-common=(--dataset mnist --eval-every 0 --eval-repeats 5 --eval-epochs 1000 --checkpoint-every 10 --seed 0)
+common=(--dataset mnist --eval-every 0 --eval-repeats 3 --eval-epochs 300 --checkpoint-every 10 --seed 0)
 run() {  # name, flags...
   local dir="$out/$1"; shift
   if [ -f "$dir/syn.safetensors" ]; then echo "done: $dir"; return; fi
@@ -19,10 +20,10 @@ pair() {  # name, flags...: the method alone, then with MIM (λ 0.1, τ 0.1) at 
 }
 for group in "$@"; do
   case $group in
-    dm1)   pair dm-ipc1 --method dm --ipc 1 --iterations 1000 --batch-real 64 ;;
+    dm1)   pair dm-ipc1 --method dm --ipc 1 --iterations 400 --batch-real 64 ;;
     dm10)  pair dm-ipc10 --method dm --ipc 10 --iterations 1000 --batch-real 64 ;;
-    dc1)   pair dc-ipc1 --method dc --ipc 1 --iterations 300 --batch-real 64 ;;
-    dsa1)  pair dsa-ipc1 --method dsa --ipc 1 --iterations 300 --batch-real 64 --pix-init real ;;
+    dc1)   pair dc-ipc1 --method dc --ipc 1 --iterations 200 --batch-real 64 ;;
+    dsa1)  pair dsa-ipc1 --method dsa --ipc 1 --iterations 200 --batch-real 64 --pix-init real ;;
     dsa10) pair dsa-ipc10 --method dsa --ipc 10 --iterations 20 --batch-real 64 --pix-init real ;;
     bptt1) pair bptt-ipc1 --method bptt --ipc 1 --iterations 300 ;;
     *) echo "unknown group $group (dm1 dm10 dc1 dsa1 dsa10 bptt1)" >&2; exit 2 ;;

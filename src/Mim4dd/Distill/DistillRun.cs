@@ -52,9 +52,11 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
                     throw UserError.At(Checkpoint, $"holds a set of shape [{shape}] that these options do not make",
                         "--force can change how a run continues, not the set's size or classes: keep --ipc and --dataset, or start a new --out");
                 }
-                run.WriteJson(run.Config, config);
-                log("--force: continuing the checkpoint with the new options (config.json updated)");
+                log("--force: continuing the checkpoint with the new options");
             }
+            // The hash allows what does not shape the set to change on resume (the iteration count, the schedule,
+            // with --force more): config.json records what this run now does.
+            run.WriteJson(run.Config, config);
             log($"resuming from iteration {state.Iteration} ({Checkpoint})");
             // Lines written after the checkpoint belong to iterations that will run again.
             DropLinesAfter(Metrics, "iteration", state.Iteration - 1);

@@ -4,7 +4,7 @@ using Mim4dd.Tests.Distill;
 
 namespace Mim4dd.Tests.Cli;
 
-public class CompareTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     [Fact]
     public void RealCoresetAndDistillRuns_BecomeOneTable_WithTheirOwnNumbers()

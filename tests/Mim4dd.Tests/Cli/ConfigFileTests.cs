@@ -6,7 +6,7 @@ using Mim4dd.Tests.Distill;
 
 namespace Mim4dd.Tests.Cli;
 
-public class ConfigFileTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class ConfigFileTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private string Config(string name, string json)
     {

@@ -3,7 +3,7 @@ using Mim4dd.Tests.Cli;
 
 namespace Mim4dd.Tests.Distill;
 
-public class BpttTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class BpttTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private (int Code, string Stdout, string Stderr) RunBptt(string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
         ["--method", "bptt", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2", "--syn-steps", "3", "--batch-real", "8",

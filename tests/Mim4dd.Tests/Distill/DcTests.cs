@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Tests.Distill;
 
-public class DcTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class DcTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private (int Code, string Stdout, string Stderr) RunDc(string method, string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
         ["--method", method, "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "16",

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Tests.Distill;
 
-public class DmTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class DmTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private (int Code, string Stdout, string Stderr) RunDm(string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
         ["--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2", "--batch-real", "16",

@@ -4,7 +4,7 @@ using Mim4dd.Tests.Cli;
 namespace Mim4dd.Tests.Distill;
 
 /// <summary>`--mim` on the methods without experts: λ = 0 changes nothing, λ &gt; 0 adds a positive term and changes the set.</summary>
-public class MimOnEveryMethodTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class MimOnEveryMethodTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private (int Code, string Stdout, string Stderr) Run(string method, string outDir, params string[] extra) => CliTests.Run(
         ["distill", "--method", method, "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "16", "--syn-steps", "3",

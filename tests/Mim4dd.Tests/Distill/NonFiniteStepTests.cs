@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Tests.Distill;
 
-public class NonFiniteStepTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private static DistillState State() =>
         new(ones(2, 1, 2, 2).requires_grad_(), tensor(new long[] { 0, 1 }), tensor(0.01f), 0);

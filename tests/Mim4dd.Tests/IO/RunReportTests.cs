@@ -5,7 +5,7 @@ using Mim4dd.Tests.Distill;
 
 namespace Mim4dd.Tests.IO;
 
-public class RunReportTests(TinyMnistExperts store) : IClassFixture<TinyMnistExperts>
+public class RunReportTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     [Fact]
     public void AFinishedRunWritesASelfContainedReport_AndTheVerbRewritesIt()
