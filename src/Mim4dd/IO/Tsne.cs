@@ -27,16 +27,17 @@ public static class Tsne
         var offDiagonal = 1 - eye(n, dtype: ScalarType.Float64);
         for (int step = 0; step < iterations; step++)
         {
+            // Each step's n × n temporaries die with the step (a scope over the whole loop would keep them all).
+            using var stepScope = NewDisposeScope();
             bool early = step < ExaggeratedSteps;
             var squared = y.pow(2).sum(1, keepdim: true);
             var kernel = (1 + squared + squared.t() - 2 * y.mm(y.t())).reciprocal() * offDiagonal;   // (1 + ‖yi − yj‖²)⁻¹
             var q = (kernel / kernel.sum()).clamp_min(1e-12);
             var weight = ((early ? 12 : 1) * p - q) * kernel;
             var gradient = 4 * (weight.sum(1, keepdim: true) * y - weight.mm(y));
-            gains = where(gradient.sign().ne(velocity.sign()), gains + 0.2, gains * 0.8).clamp_min(0.01);
-            velocity = (early ? 0.5 : 0.8) * velocity - 200 * gains * gradient;
-            y = y + velocity;
-            y = y - y.mean(new long[] { 0 }, keepdim: true);
+            gains.copy_(where(gradient.sign().ne(velocity.sign()), gains + 0.2, gains * 0.8).clamp_min(0.01));
+            velocity.mul_(early ? 0.5 : 0.8).sub_(200 * gains * gradient);
+            y.add_(velocity).sub_(y.mean(new long[] { 0 }, keepdim: true));
         }
         return y.MoveToOuterDisposeScope();
     }
@@ -69,18 +70,18 @@ public static class Tsne
         var beta = ones(n, 1, ScalarType.Float64);
         var low = zeros_like(beta);
         var high = full_like(beta, double.PositiveInfinity);
-        Tensor rows = null!;
         for (int i = 0; i < 100; i++)
         {
+            using var stepScope = NewDisposeScope();
             var unnormalised = (-shifted * beta).exp() * offDiagonal;
             var total = unnormalised.sum(1, keepdim: true);
-            rows = unnormalised / total;
-            var entropy = total.log() + beta * (shifted * rows).sum(1, keepdim: true);
+            var entropy = total.log() + beta * (shifted * unnormalised).sum(1, keepdim: true) / total;
             var tooFlat = entropy.gt(target);   // too high an entropy: sharpen (raise β)
-            low = where(tooFlat, beta, low);
-            high = where(tooFlat, high, beta);
-            beta = where(high.isinf(), beta * 2, (low + high) / 2);
+            low.copy_(where(tooFlat, beta, low));
+            high.copy_(where(tooFlat, high, beta));
+            beta.copy_(where(high.isinf(), beta * 2, (low + high) / 2));
         }
-        return rows.MoveToOuterDisposeScope();
+        var rows = (-shifted * beta).exp() * offDiagonal;
+        return (rows / rows.sum(1, keepdim: true)).MoveToOuterDisposeScope();
     }
 }
