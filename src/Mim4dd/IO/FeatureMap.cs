@@ -3,6 +3,7 @@ using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
+using Mim4dd.Train;
 using static TorchSharp.torch;
 
 namespace Mim4dd.IO;
@@ -29,7 +30,7 @@ public static class FeatureMap
         int perClass = (int)Math.Min(RealPerClass, test.ClassCounts().Min());
         var indices = CoresetSelection.Random(test, perClass, Rng.Torch(seed, 1));
         var real = testImages.index_select(0, indices);
-        var features = cat(new[] { Embed(net, weights, synImages), Embed(net, weights, real) }, 0);
+        var features = cat(new[] { FullTraining.Embed(net, weights, synImages), FullTraining.Embed(net, weights, real) }, 0);
         var xy = Tsne.Embed(features, Rng.Torch(seed, 2), Perplexity).to_type(ScalarType.Float64).data<double>().ToArray();
         var labels = cat(new[] { synLabels, test.Labels.index_select(0, indices) }, 0).data<long>().ToArray();
         long synthetic = synImages.shape[0];
@@ -43,8 +44,4 @@ public static class FeatureMap
         var file = Path.Combine(directory, FileName);
         return File.Exists(file) ? JsonSerializer.Deserialize<Map>(File.ReadAllText(file)) : null;
     }
-
-    /// <summary>Embeddings in batches of 500, so a large real slice never holds every activation at once.</summary>
-    private static Tensor Embed(Net net, NetWeights weights, Tensor images) =>
-        cat(images.split(500).Select(batch => net.Embed(weights.Parameters, batch, training: false, weights.Buffers)).ToList(), 0);
 }

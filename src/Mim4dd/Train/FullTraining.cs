@@ -49,6 +49,13 @@ public static class FullTraining
         return all;
     }
 
+    /// <summary>Embeddings [N, D] of images already in the network's input space, in eval mode, <paramref name="batchSize"/> at a time.</summary>
+    public static Tensor Embed(Net net, NetWeights weights, Tensor images, int batchSize = 500)
+    {
+        using var noGrad = no_grad();
+        return cat(images.split(batchSize).Select(batch => net.Embed(weights.Parameters, batch, false, weights.Buffers)).ToList(), 0);
+    }
+
     /// <summary>Saves/loads trained weights as safetensors keyed by the PyTorch parameter names.</summary>
     public static void Save(string path, Net net, NetWeights weights) => SafeTensors.Save(path,
         net.Parameters.Select((s, i) => (s.Name, weights.Parameters[i]))
