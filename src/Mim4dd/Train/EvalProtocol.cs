@@ -50,7 +50,7 @@ public sealed record EvalProtocol
         for (int r = 0; r < Repeats; r++)
         {
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
-            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment);
+            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
             accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
             if (r == 0) inspectFirst?.Invoke(net, weights);
             onRepeat?.Invoke(r, accuracies[r]);

@@ -27,7 +27,7 @@ public static class FullTraining
         {
             losses.Add(loss);
             log($"epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalMinutes:F1} min  {Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
-        });
+        }, $"training {arch}");
         var accuracy = Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
         log($"test accuracy {100 * accuracy:F2} %  ({clock.Elapsed.TotalMinutes:F1} min)");
         return (weights, new Result(data.Name, arch, options.Epochs, options.LearningRate, seed, accuracy, clock.Elapsed.TotalSeconds, losses.ToArray()));

@@ -1,5 +1,6 @@
 using Mim4dd.Augment;
 using Mim4dd.Nets;
+using Mim4dd.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -32,8 +33,9 @@ public static class Trainer
     /// <summary>Called after each epoch with (epoch index, mean training loss).</summary>
     public delegate void EpochDone(int epoch, double loss);
 
+    /// <param name="progressTask">Reported to <see cref="LiveProgress"/> after every batch, in epochs, under this name.</param>
     public static void Train(Net net, NetWeights weights, Tensor images, Tensor labels, TrainOptions options,
-        Generator generator, IAugment? augment = null, EpochDone? onEpoch = null)
+        Generator generator, IAugment? augment = null, EpochDone? onEpoch = null, string? progressTask = null)
     {
         var parameters = weights.Parameters;
         var velocity = new Tensor?[parameters.Count];
@@ -63,6 +65,7 @@ public static class Trainer
                     using (no_grad()) SgdStep(parameters, grads, velocity, lr, options.Momentum, options.WeightDecay);
                     lossSum += loss.item<float>();
                     batches++;
+                    if (progressTask is not null) LiveProgress.Report(progressTask, epoch + Math.Min(1.0, (start + options.BatchSize) / (double)n), options.Epochs);
                 }
             }
             onEpoch?.Invoke(epoch, lossSum / batches);

@@ -35,6 +35,16 @@ public class RunReportTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains("t-SNE of real and synthetic features", html);
         Assert.Equal(map.Points.Count, html.Split("<circle").Length - 1);
 
+        // What a user sees: the page renders in a browser without errors, the grid decodes, every chart and the
+        // t-SNE draw, and every section is on the page.
+        var page = HeadlessChromium.Render(report);
+        Assert.Empty(page.Errors);
+        Assert.Equal([true], page.ImagesDecoded);
+        Assert.Equal(html.Split("<svg").Length - 1, page.SvgsDrawn.Length);
+        Assert.All(page.SvgsDrawn, Assert.True);
+        Assert.Equal(["Evaluation", "Training curves", "Synthetic images", "t-SNE of real and synthetic features", "Config"], page.VisibleHeadings);
+        Assert.Empty(page.HiddenHeadings);
+
         File.Delete(report);
         (code, _, stderr) = CliTests.Run("report", run);
         Assert.True(code == 0, stderr);
