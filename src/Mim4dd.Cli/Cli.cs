@@ -40,6 +40,12 @@ public static class Cli
         DefaultValueFactory = _ => "text", Recursive = true,
     };
 
+    public static readonly Option<bool> Deterministic = new("--deterministic")
+    {
+        Description = "Same bytes on any core count: one thread and LibTorch's deterministic algorithms (costs the second core: ~1.7× slower on 2 cores)",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Quiet = new("--quiet")
     { Description = "No progress output: errors still go to stderr, results to the run directory", Recursive = true };
 
@@ -64,7 +70,9 @@ public static class Cli
             var format = parse.GetValue(LogFormat);
             logFormat = format is "text" or "json" ? format : throw UserError.At($"--log-format {format}", "unknown log format", "use text or json");
             quiet = parse.GetValue(Quiet);
-            TorchRuntime.Start(n);
+            bool deterministic = parse.GetValue(Deterministic);
+            if (deterministic && n > 1) throw UserError.At("--deterministic", $"runs on one thread, but --threads {n} was given", "drop --threads, or drop --deterministic");
+            TorchRuntime.Start(n, deterministic);
             ComputePrecision.Set(parse.GetValue(Precision) ?? "fp32");
             return !quiet && logFormat == "text" && ProgressDisplay.TerminalWantsIt() ? ProgressDisplay.Run(ProgressDisplay.Terminal(), body) : body();
         }

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace Mim4dd.Runtime;
 
 /// <summary>What produced a number: CPU model and vector features, threads, versions. Recorded with every run and benchmark.</summary>
-public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int Threads, string Version, string TorchSharp, string Os, string Precision)
+public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int Threads, string Version, string TorchSharp, string Os, string Precision, bool Deterministic)
 {
     public static MachineInfo Current()
     {
@@ -20,11 +20,12 @@ public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int T
         var version = typeof(MachineInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         var torchVersion = typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown";
         return new MachineInfo(cpu, features, Environment.ProcessorCount, torch.get_num_threads(), version, torchVersion,
-            System.Runtime.InteropServices.RuntimeInformation.OSDescription, ComputePrecision.Name);
+            System.Runtime.InteropServices.RuntimeInformation.OSDescription, ComputePrecision.Name,
+            TorchRuntime.Deterministic);
     }
 
     public bool HasBf16 => Features.Contains("avx512_bf16") || Features.Contains("amx_bf16");
 
     public override string ToString() =>
-        $"{Cpu} ({string.Join(" ", Features)}), {Cores} cores, {Threads} threads, {Precision}, mim4dd {Version}, TorchSharp {TorchSharp}";
+        $"{Cpu} ({string.Join(" ", Features)}), {Cores} cores, {Threads} threads{(Deterministic ? " (deterministic)" : "")}, {Precision}, mim4dd {Version}, TorchSharp {TorchSharp}";
 }

@@ -13,6 +13,24 @@ public class BpttTests(TinyMnist store) : IClassFixture<TinyMnist>
         .Select(l => JsonDocument.Parse(l).RootElement.GetProperty(name).GetDouble()).ToArray();
 
     [Fact]
+    public void Deterministic_GivesTheOneThreadBytesOnAnyCoreCount_AndIsRecorded()
+    {
+        string oneThread = store.Dir.File("bptt-threads1"), deterministic = store.Dir.File("bptt-deterministic");
+        var (code, _, stderr) = RunBptt(oneThread, "--iterations", "2", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        (code, _, stderr) = RunBptt(deterministic, "--iterations", "2", "--deterministic");   // default: every core
+        Assert.True(code == 0, stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(oneThread, "syn.safetensors")), File.ReadAllBytes(Path.Combine(deterministic, "syn.safetensors")));
+        var machine = JsonDocument.Parse(File.ReadAllText(Path.Combine(deterministic, "config.json"))).RootElement.GetProperty("distill").GetProperty("machine");
+        Assert.True(machine.GetProperty("Deterministic").GetBoolean());
+        Assert.Equal(1, machine.GetProperty("Threads").GetInt32());
+
+        (code, _, stderr) = RunBptt(store.Dir.File("bptt-det-threads"), "--iterations", "1", "--deterministic", "--threads", "2");
+        Assert.Equal(2, code);
+        Assert.Contains("--deterministic", stderr);
+    }
+
+    [Fact]
     public void TinyRealRun_LowersItsLossAndChangesTheImages()
     {
         var run = store.Dir.File("bptt-learn");
