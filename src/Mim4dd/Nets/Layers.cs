@@ -29,16 +29,12 @@ public sealed class SpecBuilder
 /// <summary>
 /// What one forward pass reads: parameters (handed out in declaration order), buffers (batch-norm
 /// running statistics, updated in place when training), the mode, and an optional feature tap.
-/// With <paramref name="stack"/> = R > 1 the pass runs R networks of one architecture side by side: every tensor
-/// has a leading R dimension, images travel as [N, R·C, H, W] (net r's channels in block r) and convolutions are
-/// grouped by net; after <see cref="Flatten"/> features are [N, R, F].
 /// </summary>
-public sealed class ForwardPass(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor>? buffers, bool training, FeatureTap? tap, int stack = 1)
+public sealed class ForwardPass(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor>? buffers, bool training, FeatureTap? tap)
 {
     private int nextParameter, nextBuffer;
     public bool Training { get; } = training;
     public FeatureTap? Tap { get; } = tap;
-    public int Stack { get; } = stack;
 
     /// <summary>Multiply-adds ×2 of the convolutions and linear layers run so far (for GFLOP/s figures).</summary>
     public long Flops { get; set; }
@@ -69,9 +65,6 @@ public abstract class Layer
 {
     public abstract void Declare(SpecBuilder specs, string prefix);
     public abstract Tensor Forward(ForwardPass pass, Tensor x);
-
-    /// <summary>Whether <see cref="Forward"/> supports a stacked pass (<see cref="ForwardPass.Stack"/> &gt; 1).</summary>
-    public virtual bool Stackable => true;
 }
 
 public sealed class Conv2d(long inChannels, long outChannels, long kernel, long stride = 1, long padding = 0, bool bias = true) : Layer
@@ -87,13 +80,8 @@ public sealed class Conv2d(long inChannels, long outChannels, long kernel, long 
     {
         var w = pass.NextParameter();
         var b = bias ? pass.NextParameter() : null;
-        if (pass.Stack > 1)
-        {
-            w = w.reshape(pass.Stack * outChannels, inChannels, kernel, kernel);
-            b = b?.reshape(-1);
-        }
         var y = ComputePrecision.Back(F.conv2d(ComputePrecision.ForProduct(x)!, ComputePrecision.ForProduct(w)!, ComputePrecision.ForProduct(b),
-            strides: new[] { stride, stride }, padding: new[] { padding, padding }, groups: pass.Stack), x);
+            strides: new[] { stride, stride }, padding: new[] { padding, padding }), x);
         pass.Flops += 2 * y.numel() * inChannels * kernel * kernel;
         return y;
     }
@@ -109,13 +97,9 @@ public sealed class Linear(long inFeatures, long outFeatures) : Layer
 
     public override Tensor Forward(ForwardPass pass, Tensor x)
     {
-        pass.Flops += 2 * x.shape[0] * pass.Stack * inFeatures * outFeatures;
+        pass.Flops += 2 * x.shape[0] * inFeatures * outFeatures;
         var (w, b) = (pass.NextParameter(), pass.NextParameter());
-        if (pass.Stack == 1)
-            return ComputePrecision.Back(F.linear(ComputePrecision.ForProduct(x)!, ComputePrecision.ForProduct(w)!, ComputePrecision.ForProduct(b)), x);
-        // x [N, R, in], w [R, out, in], b [R, out]: net r's batch through net r's weights, as one batched product.
-        var y = ComputePrecision.Back(ComputePrecision.ForProduct(x.transpose(0, 1))!.bmm(ComputePrecision.ForProduct(w.transpose(1, 2))!), x);
-        return (y + b.unsqueeze(1)).transpose(0, 1);
+        return ComputePrecision.Back(F.linear(ComputePrecision.ForProduct(x)!, ComputePrecision.ForProduct(w)!, ComputePrecision.ForProduct(b)), x);
     }
 }
 
@@ -153,21 +137,17 @@ public sealed class Norm(NormKind kind, long channels, long height = 0, long wid
     public override Tensor Forward(ForwardPass pass, Tensor x)
     {
         if (kind == NormKind.None) return x;
-        int r = pass.Stack;
-        // Stacked, every per-channel statistic stays per channel of its own net: [R, C] tensors flatten to R·C channels.
-        var (w, b) = (pass.NextParameter(), pass.NextParameter());
-        if (r > 1) (w, b) = (w.reshape(-1), b.reshape(-1));
+        var w = pass.NextParameter();
+        var b = pass.NextParameter();
         return kind switch
         {
-            NormKind.Instance => F.group_norm(x, r * channels, w, b, Eps),
-            NormKind.Group => F.group_norm(x, r * 4, w, b, Eps),
-            NormKind.Layer when r == 1 => F.layer_norm(x, new[] { channels, height, width }, w, b, Eps),
-            NormKind.Batch => F.batch_norm(x, pass.NextBuffer().view(-1), pass.NextBuffer().view(-1), w, b, pass.Training, 0.1, Eps),
-            _ => throw new NotSupportedException($"{kind} norm in a stacked pass"),
+            NormKind.Instance => F.group_norm(x, channels, w, b, Eps),
+            NormKind.Group => F.group_norm(x, 4, w, b, Eps),
+            NormKind.Layer => F.layer_norm(x, new[] { channels, height, width }, w, b, Eps),
+            NormKind.Batch => F.batch_norm(x, pass.NextBuffer(), pass.NextBuffer(), w, b, pass.Training, 0.1, Eps),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }
-
-    public override bool Stackable => kind != NormKind.Layer;
 }
 
 public enum ActivationKind { ReLU, Sigmoid, LeakyReLU, Swish }
@@ -204,8 +184,7 @@ public sealed class Pool(PoolKind kind, long size = 2) : Layer
 public sealed class Flatten : Layer
 {
     public override void Declare(SpecBuilder specs, string prefix) { }
-    public override Tensor Forward(ForwardPass pass, Tensor x) =>
-        pass.Stack == 1 ? x.reshape(x.shape[0], -1) : x.reshape(x.shape[0], pass.Stack, -1);
+    public override Tensor Forward(ForwardPass pass, Tensor x) => x.reshape(x.shape[0], -1);
 }
 
 /// <summary>Records its input under a name in the pass's tap and returns it unchanged.</summary>
@@ -243,6 +222,4 @@ public sealed class Sequence : Layer
         foreach (var (_, layer) in children) x = layer.Forward(pass, x);
         return x;
     }
-
-    public override bool Stackable => children.All(c => c.Layer.Stackable);
 }

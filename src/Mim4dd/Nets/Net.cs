@@ -77,25 +77,6 @@ public sealed class Net
         return logits;
     }
 
-    /// <summary>Whether R copies of this net can train side by side in one stacked pass (<see cref="ForwardStacked"/>).</summary>
-    public bool CanStack => features.Stackable && classifier.Stackable;
-
-    /// <summary>
-    /// R networks at once: <paramref name="parameters"/> and <paramref name="buffers"/> are this net's tensors
-    /// stacked along a new leading dimension of size R, <paramref name="x"/> is [R, N, C, H, W] (net r's batch in row r);
-    /// returns logits [R, N, classes], equal to R separate <see cref="Forward"/> calls up to rounding.
-    /// </summary>
-    public Tensor ForwardStacked(IReadOnlyList<Tensor> parameters, Tensor x, bool training = true, IReadOnlyList<Tensor>? buffers = null)
-    {
-        if (!CanStack) throw new NotSupportedException($"{Name} cannot run stacked (layer norm)");
-        long r = x.shape[0], n = x.shape[1];
-        var pass = new ForwardPass(parameters, buffers, training, null, (int)r);
-        var merged = x.transpose(0, 1).reshape(n, r * x.shape[2], x.shape[3], x.shape[4]);
-        var logits = classifier.Forward(pass, features.Forward(pass, merged));
-        pass.Finish();
-        return logits.transpose(0, 1);
-    }
-
     /// <summary>The flattened feature before the classifier [N, EmbeddingSize] (DM's embedding, herding's features).</summary>
     public Tensor Embed(IReadOnlyList<Tensor> parameters, Tensor x, bool training = true,
         IReadOnlyList<Tensor>? buffers = null, FeatureTap? tap = null)

@@ -85,8 +85,6 @@ public sealed class BasicBlock : Layer
         shortcut?.Declare(specs, $"{prefix}shortcut.");
     }
 
-    public override bool Stackable => norm1.Stackable && (shortcut?.Stackable ?? true);
-
     // Tensors are consumed in declaration order: the main path first, then the shortcut.
     public override Tensor Forward(ForwardPass pass, Tensor x)
     {

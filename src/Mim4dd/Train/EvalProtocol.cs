@@ -32,12 +32,6 @@ public sealed record EvalProtocol
     /// <summary>Augmentation while training each evaluation net (the papers: DSA for DSA/DM/MTT, none for DC without MNIST).</summary>
     public IAugment? Augment { get; init; }
 
-    /// <summary>
-    /// Train the R networks side by side as one stacked computation where the architecture allows
-    /// (<see cref="Net.CanStack"/>): the same trainings up to rounding, without R passes over tiny batches.
-    /// </summary>
-    public bool Stacked { get; init; } = true;
-
     /// <summary>Called after each repeat with (repeat index, accuracy).</summary>
     public delegate void RepeatDone(int repeat, double accuracy);
 
@@ -53,21 +47,6 @@ public sealed record EvalProtocol
         var clock = Stopwatch.StartNew();
         using var x = images.detach().clone();
         using var y = labels.detach().clone();
-        if (Stacked && Repeats > 1 && net.CanStack)
-        {
-            // The same R trainings (same initialisations, batch orders and augmentations) as one computation.
-            using var stacked = Stack(Enumerable.Range(0, Repeats).Select(r => net.Initialize(Rng.Torch(seed, 1000 + r))).ToList());
-            Trainer.TrainStacked(net, stacked, x, y, options, Enumerable.Range(0, Repeats).Select(r => Rng.Torch(seed, 2000 + r)).ToList(),
-                Augment, $"evaluation: {Repeats}× {arch}");
-            for (int r = 0; r < Repeats; r++)
-            {
-                using var weights = new NetWeights(stacked.Parameters.Select(t => t[r].detach()).ToList(), stacked.Buffers.Select(t => t[r]).ToList());
-                accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
-                if (r == 0) inspectFirst?.Invoke(net, weights);
-                onRepeat?.Invoke(r, accuracies[r]);
-            }
-            return new EvalResult(arch, accuracies, clock.Elapsed.TotalSeconds);
-        }
         for (int r = 0; r < Repeats; r++)
         {
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
@@ -77,19 +56,5 @@ public sealed record EvalProtocol
             onRepeat?.Invoke(r, accuracies[r]);
         }
         return new EvalResult(arch, accuracies, clock.Elapsed.TotalSeconds);
-    }
-
-    private static NetWeights Stack(List<NetWeights> nets)
-    {
-        try
-        {
-            var parameters = Enumerable.Range(0, nets[0].Parameters.Count).Select(i => stack(nets.Select(w => w.Parameters[i].detach())).requires_grad_()).ToList();
-            var buffers = Enumerable.Range(0, nets[0].Buffers.Count).Select(i => stack(nets.Select(w => w.Buffers[i]))).ToList();
-            return new NetWeights(parameters, buffers);
-        }
-        finally
-        {
-            foreach (var w in nets) w.Dispose();
-        }
     }
 }

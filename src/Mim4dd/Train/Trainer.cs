@@ -35,58 +35,35 @@ public static class Trainer
 
     /// <param name="progressTask">Reported to <see cref="LiveProgress"/> after every batch, in epochs, under this name.</param>
     public static void Train(Net net, NetWeights weights, Tensor images, Tensor labels, TrainOptions options,
-        Generator generator, IAugment? augment = null, EpochDone? onEpoch = null, string? progressTask = null) =>
-        Loop(weights.Parameters, images.shape[0], options, [generator], progressTask, onEpoch, (orders, start) =>
-        {
-            var (x, y) = Batch(images, labels, orders[0], start, options.BatchSize);
-            if (augment is not null) x = augment.Apply(x, generator);
-            return F.cross_entropy(net.Forward(weights.Parameters, x, true, weights.Buffers), y);
-        });
-
-    /// <summary>
-    /// R networks of one architecture trained side by side in one stacked pass (<see cref="Net.ForwardStacked"/>):
-    /// <paramref name="stacked"/> holds their tensors along a leading R dimension, and net r draws its batch order and
-    /// augmentation from <paramref name="generators"/>[r] in the same sequence as <see cref="Train"/> would, so the
-    /// result equals R separate trainings up to rounding, at the cost of one computation with R× larger layers.
-    /// </summary>
-    public static void TrainStacked(Net net, NetWeights stacked, Tensor images, Tensor labels, TrainOptions options,
-        IReadOnlyList<Generator> generators, IAugment? augment = null, string? progressTask = null) =>
-        Loop(stacked.Parameters, images.shape[0], options, generators, progressTask, null, (orders, start) =>
-        {
-            var xs = new Tensor[generators.Count];
-            var ys = new Tensor[generators.Count];
-            for (int r = 0; r < generators.Count; r++)
-            {
-                (xs[r], ys[r]) = Batch(images, labels, orders[r], start, options.BatchSize);
-                if (augment is not null) xs[r] = augment.Apply(xs[r], generators[r]);
-            }
-            var logits = net.ForwardStacked(stacked.Parameters, stack(xs), true, stacked.Buffers);
-            // The sum of the R nets' mean losses: each net's gradient is its own loss's.
-            return F.cross_entropy(logits.reshape(-1, logits.shape[2]), stack(ys).reshape(-1)) * generators.Count;
-        });
-
-    /// <summary>A batch's loss from (per-generator batch orders, first index); null orders mean the whole set in order.</summary>
-    private delegate Tensor BatchLoss(Tensor?[] orders, long start);
-
-    private static void Loop(List<Tensor> parameters, long n, TrainOptions options, IReadOnlyList<Generator> generators,
-        string? progressTask, EpochDone? onEpoch, BatchLoss batchLoss)
+        Generator generator, IAugment? augment = null, EpochDone? onEpoch = null, string? progressTask = null)
     {
+        var parameters = weights.Parameters;
         var velocity = new Tensor?[parameters.Count];
         double lr = options.LearningRate;
+        long n = images.shape[0];
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
             double lossSum = 0;
             int batches = 0;
             using (var epochScope = NewDisposeScope())
             {
-                var orders = generators.Select(g => n <= options.BatchSize ? null : randperm(n, generator: g)).ToArray();
+                var order = n <= options.BatchSize ? null : randperm(n, generator: generator);
                 for (long start = 0; start < n; start += options.BatchSize)
                 {
                     using var scope = NewDisposeScope();
-                    var loss = batchLoss(orders, start);
+                    Tensor x, y;
+                    if (order is null) { x = images; y = labels; }
+                    else
+                    {
+                        var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start));
+                        x = images.index_select(0, idx);
+                        y = labels.index_select(0, idx);
+                    }
+                    if (augment is not null) x = augment.Apply(x, generator);
+                    var loss = F.cross_entropy(net.Forward(parameters, x, true, weights.Buffers), y);
                     var grads = autograd.grad(new[] { loss }, parameters);
                     using (no_grad()) SgdStep(parameters, grads, velocity, lr, options.Momentum, options.WeightDecay);
-                    lossSum += loss.ToDouble();
+                    lossSum += loss.item<float>();
                     batches++;
                     if (progressTask is not null) LiveProgress.Report(progressTask, epoch + Math.Min(1.0, (start + options.BatchSize) / (double)n), options.Epochs);
                 }
@@ -100,13 +77,6 @@ public static class Trainer
             }
         }
         foreach (var v in velocity) v?.Dispose();
-    }
-
-    private static (Tensor X, Tensor Y) Batch(Tensor images, Tensor labels, Tensor? order, long start, int batchSize)
-    {
-        if (order is null) return (images, labels);
-        var idx = order.narrow(0, start, Math.Min(batchSize, images.shape[0] - start));
-        return (images.index_select(0, idx), labels.index_select(0, idx));
     }
 
     /// <summary>PyTorch's SGD: d = g + wd·p; v = m·v + d (v = d at the first step); p −= lr·v.</summary>
