@@ -63,7 +63,7 @@ public static class Trainer
                     var loss = F.cross_entropy(net.Forward(parameters, x, true, weights.Buffers), y);
                     var grads = autograd.grad(new[] { loss }, parameters);
                     using (no_grad()) SgdStep(parameters, grads, velocity, lr, options.Momentum, options.WeightDecay);
-                    lossSum += loss.item<float>();
+                    lossSum += loss.ToDouble();   // float32 or float64 training
                     batches++;
                     if (progressTask is not null) LiveProgress.Report(progressTask, epoch + Math.Min(1.0, (start + options.BatchSize) / (double)n), options.Epochs);
                 }
