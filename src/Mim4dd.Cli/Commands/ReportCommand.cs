@@ -3,13 +3,13 @@ using Mim4dd.IO;
 
 namespace Mim4dd.Cli.Commands;
 
-/// <summary>`mim4dd report runs/&lt;name&gt;`: (re)writes the run's self-contained report.html.</summary>
+/// <summary>`mim4dd report runs/&lt;name&gt;`: (re)writes the run's self-contained report.html and its report.md.</summary>
 public static class ReportCommand
 {
     public static Command Create()
     {
         var run = new Argument<string>("run") { Description = "A distillation run directory (finished or not)" };
-        var command = new Command("report", "Write report.html for a distillation run: evaluations, loss/lr curves, the synthetic images, the config") { run };
+        var command = new Command("report", "Write report.html and report.md for a distillation run: evaluations, loss/lr curves, the synthetic images, the config") { run };
         command.SetAction(parse => Cli.Guard(parse, null, () =>
         {
             var dir = parse.GetValue(run)!;

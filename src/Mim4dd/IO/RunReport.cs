@@ -7,7 +7,7 @@ using Mim4dd.Runtime;
 namespace Mim4dd.IO;
 
 /// <summary>
-/// One self-contained report.html for a distillation run directory: the evaluation table, loss parts, image-gradient
+/// One self-contained report.html (and a report.md with the numbers) for a distillation run directory: the evaluation table, loss parts, image-gradient
 /// norm and learned lr per iteration as inline SVG charts, accuracy at every evaluation point, the synthetic images
 /// (grid.png inlined) and the effective config. Reads only what the run wrote, so it can be rebuilt at any time.
 /// </summary>
@@ -80,9 +80,36 @@ public static class RunReport
                 .Append(Scatter(map));
 
         html.Append("<h2>Config</h2><pre>").Append(Encode(File.ReadAllText(config))).Append("</pre></body></html>\n");
+        AtomicFile.WriteAllText(Path.Combine(directory, "report.md"), Markdown(name, metrics, evals, File.Exists(grid), map is not null));
         var path = Path.Combine(directory, "report.html");
         AtomicFile.WriteAllText(path, html.ToString());
         return path;
+    }
+
+    /// <summary>The same run in Markdown, for a terminal, a notebook or a pull request: the numbers, and pointers to the pictures.</summary>
+    private static string Markdown(string name, List<JsonElement> metrics, List<JsonElement> evals, bool hasGrid, bool hasMap)
+    {
+        var md = new StringBuilder($"# {name}\n\n");
+        double minutes = metrics.Sum(m => m.GetProperty("seconds").GetDouble()) / 60;
+        md.Append(Invariant, $"{metrics.Count} iterations, {minutes:F1} min of distillation");
+        var last = metrics.LastOrDefault(m => m.GetProperty("loss").ValueKind == JsonValueKind.Number);
+        if (last.ValueKind == JsonValueKind.Object)
+            md.Append(Invariant, $"; last loss {last.GetProperty("loss").GetDouble():F4} (match {last.GetProperty("match_loss").GetDouble():F4}, add-on {last.GetProperty("extra_loss").GetDouble():F4}), learned lr {last.GetProperty("lr").GetDouble():G4}");
+        int skipped = metrics.Count(m => m.TryGetProperty("skipped", out var s) && s.ValueKind == JsonValueKind.True);
+        if (skipped > 0) md.Append(Invariant, $"; {skipped} non-finite iteration(s) skipped");
+        md.Append(".\n\n## Evaluation\n\n");
+        if (evals.Count == 0) md.Append("No evaluation yet.\n");
+        else
+        {
+            md.Append("| iteration | arch | accuracy % | nets | minutes |\n|---|---|---|---|---|\n");
+            foreach (var e in evals)
+                md.Append(Invariant, $"| {e.GetProperty("iteration").GetInt32()} | {e.GetProperty("arch").GetString()} | {100 * e.GetProperty("mean").GetDouble():F2} ± {100 * e.GetProperty("std").GetDouble():F2} | {e.GetProperty("accuracies").GetArrayLength()} | {e.GetProperty("seconds").GetDouble() / 60:F1} |\n");
+        }
+        md.Append("\n## Files\n\n");
+        md.Append("- `report.html`: the full report (open in a browser; self-contained): these numbers with the loss, gradient-norm, lr and accuracy curves").Append(hasMap ? " and the t-SNE of real vs synthetic features" : "").Append("\n");
+        if (hasGrid) md.Append("- `grid.png`: the synthetic images, one row per class\n\n![synthetic images](grid.png)\n\n");
+        md.Append("- `config.json`: the effective options, machine and version; `metrics.jsonl`, `evals.jsonl`: every number above\n");
+        return md.ToString();
     }
 
     private static List<JsonElement> JsonLines(string file) =>

@@ -45,6 +45,11 @@ public class RunReportTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal(["Evaluation", "Training curves", "Synthetic images", "t-SNE of real and synthetic features", "Config"], page.VisibleHeadings);
         Assert.Empty(page.HiddenHeadings);
 
+        var markdown = File.ReadAllText(Path.Combine(run, "report.md"));
+        Assert.Contains("## Evaluation", markdown);
+        Assert.Contains((100 * final.GetProperty("mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture), markdown);
+        Assert.Contains("![synthetic images](grid.png)", markdown);
+
         File.Delete(report);
         (code, _, stderr) = CliTests.Run("report", run);
         Assert.True(code == 0, stderr);
