@@ -7,10 +7,10 @@ namespace Mim4dd.Runtime;
 public static class TorchRuntime
 {
     private static readonly object Gate = new();
+    private static bool started;
 
     /// <summary>Whether LibTorch's deterministic algorithms were switched on at start-up.</summary>
     public static bool Deterministic { get; private set; }
-    private static bool started;
 
     [DllImport("libc.so.6")]
     private static extern int mallopt(int param, int value);
