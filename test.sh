@@ -14,6 +14,9 @@ log=$(mktemp)
 dotnet test "$root/tests/Mim4dd.Tests/Mim4dd.Tests.csproj" -c Release --nologo "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 summary=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1)
+total=$(grep -E "^Total tests: +[0-9]+" "$log" | tail -1)   # the summary of --logger "console;verbosity=normal" and above
+count() { grep -E "^ +$1: +[0-9]+" "$log" | tail -1 | grep -oE "[0-9]+" || echo 0; }
+if [ -z "$summary" ] && [ -n "$total" ]; then summary="Failed: $(count Failed), Passed: $(count Passed), Skipped: $(count Skipped),"; fi
 rm -f "$log"
 if [ -n "$summary" ]; then
   failed=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")
