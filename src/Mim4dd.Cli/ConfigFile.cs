@@ -8,7 +8,9 @@ namespace Mim4dd.Cli;
 /// <summary>
 /// `--config run.json`: a flat JSON object whose keys are a verb's option names without dashes
 /// (<c>{"method": "mim4dd", "ipc": 10, "lambda": 0.2, "resume": true}</c>). Its entries become command-line
-/// options placed before the user's own, and flags given on the command line win over the file.
+/// options placed before the user's own, and flags given on the command line win over the file. A distillation run's
+/// own config.json works too: its "command" object holds the options the run was started with, so
+/// `mim4dd distill --config runs/a/config.json --out runs/b` repeats run a.
 /// </summary>
 public static class ConfigFile
 {
@@ -34,10 +36,12 @@ public static class ConfigFile
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw UserError.At(path, "must hold one JSON object", "write {\"option\": value, ...}");
+            var entries = doc.RootElement.TryGetProperty("command", out var recorded) && recorded.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("distill", out _) ? recorded : doc.RootElement;
             var options = command.Options.ToDictionary(o => o.Name.TrimStart('-'), o => o);
             var given = rest.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a.Split('=')[0]).ToHashSet();
             var expanded = new List<string>();
-            foreach (var entry in doc.RootElement.EnumerateObject())
+            foreach (var entry in entries.EnumerateObject())
             {
                 if (!options.TryGetValue(entry.Name, out var option) || entry.Name is "config" or "help")
                     throw UserError.At(path, $"'{entry.Name}' is not an option of `{command.Name}`",
@@ -48,6 +52,24 @@ public static class ConfigFile
             }
             return [.. rest.Take(verbWords), .. expanded, .. rest.Skip(verbWords)];
         }
+    }
+
+    /// <summary>Options that say where and how a run is written or shown, not what it computes: left out of a replay.</summary>
+    private static readonly HashSet<string> NotReplayed = ["out", "resume", "force", "config", "help", "quiet", "log-format"];
+
+    /// <summary>Every option of the invoked verb with the value it ran with (given or default), for config.json.</summary>
+    public static IReadOnlyDictionary<string, object?> Effective(ParseResult parse)
+    {
+        var values = new SortedDictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var option in parse.CommandResult.Command.Options)
+        {
+            var name = option.Name.TrimStart('-');
+            if (NotReplayed.Contains(name)) continue;
+            var result = parse.GetResult(option);
+            object? value = result is not null ? result.GetValueOrDefault<object?>() : option.HasDefaultValue ? option.GetDefaultValue() : null;
+            if (value is not null) values[name] = value;
+        }
+        return values;
     }
 
     private static string Value(JsonProperty entry, string path) => entry.Value.ValueKind switch

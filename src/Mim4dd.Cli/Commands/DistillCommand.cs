@@ -129,7 +129,7 @@ public static class DistillCommand
                 _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
                     Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current()),
             };
-            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force));
+            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force), ConfigFile.Effective(parse));
             return 0;
         }));
         return command;

@@ -42,11 +42,12 @@ public static class DistillSession
 {
     public const string Arch = "ConvNet";
 
+    /// <param name="command">The verb's effective options by name, recorded in config.json so that the file replays the run (`--config`).</param>
     public static IReadOnlyList<(int Iteration, EvalResult Result)> Run(DataSplit data, IDistillMethod method, RunDirectory run, RunSchedule schedule,
-        bool resume, Action<string> log, CancellationToken stop = default, bool force = false)
+        bool resume, Action<string> log, CancellationToken stop = default, bool force = false, IReadOnlyDictionary<string, object?>? command = null)
     {
         var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, Arch, schedule, method.Seed, log);
-        using var state = runner.Start(new { distill = method.Config, schedule }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize, force);
+        using var state = runner.Start(new { distill = method.Config, schedule, command }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize, force);
         method.Restore(state);
         method.Run(state, runner, stop);
         if (state.Iteration < method.Iterations)

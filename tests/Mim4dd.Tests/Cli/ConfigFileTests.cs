@@ -31,6 +31,11 @@ public class ConfigFileTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal(0, CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
             "--iterations", "2", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "2", "--out", fromFlags).Code);
         Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")), File.ReadAllBytes(Path.Combine(fromFile, "syn.safetensors")));
+        // A run's own config.json replays it.
+        var replayed = store.Dir.File("cfg-replay");
+        (code, _, stderr) = CliTests.Run("distill", "--config", Path.Combine(fromFlags, "config.json"), "--out", replayed);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")), File.ReadAllBytes(Path.Combine(replayed, "syn.safetensors")));
         (code, _, stderr) = CliTests.Run("distill", "--iterations", "3", "--config", DmConfig(), "--out", overridden);
         Assert.True(code == 0, stderr);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(overridden, "metrics.jsonl")).Length);
