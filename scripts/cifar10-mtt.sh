@@ -10,12 +10,9 @@ groups=${*:-experts ipc1 ipc10}
 mim4dd=${MIM4DD:-"$(dirname "$0")/../mim4dd"}
 experts="$out/experts"
 common=(--experts "$experts" --eval-every 0 --eval-repeats 5 --eval-epochs 300 --checkpoint-every 10 --seed 0)
-run() {  # name, flags...
-  local dir="$out/$1"; shift
-  if [ -f "$dir/syn.safetensors" ]; then echo "done: $dir"; return; fi
-  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
-  "$mim4dd" distill "${common[@]}" "$@" --out "$dir" "${resume[@]}"
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+run() { local name=$1; shift; distill_run "$out/$name" "${common[@]}" "$@"; }  # name, flags...
 pair() {  # name, flags...: MTT, then MIM4DD (λ 0.1, τ 0.1) with the same experts, budget and seed
   local name=$1; shift
   run "mtt-$name" "$@" --method mtt

@@ -7,12 +7,9 @@ set -euo pipefail
 out=${1:?output folder}; shift
 mim4dd=${MIM4DD:-"$(dirname "$0")/../mim4dd"}
 common=(--dataset mnist --eval-every 0 --eval-repeats 3 --eval-epochs 300 --checkpoint-every 10 --seed 0)
-run() {  # name, flags...
-  local dir="$out/$1"; shift
-  if [ -f "$dir/syn.safetensors" ]; then echo "done: $dir"; return; fi
-  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
-  "$mim4dd" distill "${common[@]}" "$@" --out "$dir" "${resume[@]}"
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+run() { local name=$1; shift; distill_run "$out/$name" "${common[@]}" "$@"; }  # name, flags...
 pair() {  # name, flags...: the method alone, then with MIM (λ 0.1, τ 0.1) at the same budget and seed
   local name=$1; shift
   run "$name" "$@"

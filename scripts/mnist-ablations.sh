@@ -10,12 +10,9 @@ mim4dd=${MIM4DD:-"$(dirname "$0")/../mim4dd"}
 ipc10=(--preset mnist-ipc10 --iterations 100 --syn-steps 10 --batch-syn 50 --max-start-epoch 3)
 ipc1=(--preset mnist-ipc1 --iterations 200 --max-start-epoch 2)
 budget=(--experts "$experts" --eval-every 0 --eval-repeats 5 --eval-epochs 300 --checkpoint-every 10 --seed 0)
-run() {  # name, flags...
-  local dir="$out/$1"; shift
-  if [ -f "$dir/syn.safetensors" ]; then echo "done: $dir"; return; fi
-  local resume=(); [ -f "$dir/checkpoint.safetensors" ] && resume=(--resume)
-  "$mim4dd" distill "${budget[@]}" "$@" --out "$dir" "${resume[@]}"
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+run() { local name=$1; shift; distill_run "$out/$name" "${budget[@]}" "$@"; }  # name, flags...
 for group in $groups; do
   case $group in
     main)   run mtt "${ipc10[@]}" --method mtt; run mim4dd-l0.1-t0.1 "${ipc10[@]}" --method mim4dd --lambda 0.1 --tau 0.1 ;;
