@@ -46,7 +46,7 @@ public static class DistillCommand
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = Cli.Out();
-        var command = new Command("distill", "Distil a synthetic set by trajectory matching (MTT) with the MIM4DD term")
+        var command = new Command("distill", "Distil a synthetic set (dc, dsa, dm, bptt, mtt or mim4dd = MTT + MIM; --mim adds the MIM term to any method)")
         {
             method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
             iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
