@@ -17,6 +17,8 @@ namespace Mim4dd.Cli.Commands;
 /// </summary>
 public static class QuickstartCommand
 {
+    private const string DistilledRun = "mim4dd-ipc10";
+
     /// <summary>The quick budget (docs/results.md records what it gives); only the evaluation networks are a flag.</summary>
     public sealed record Budget
     {
@@ -57,7 +59,7 @@ public static class QuickstartCommand
             double expertMinutes = clock.Elapsed.TotalMinutes;
 
             Cli.Log($"stage 2/3: MIM4DD, {budget.Iterations} iterations");
-            var distilled = Distil(data, budget, store, Path.Combine(root, "mim4dd-ipc10"), parse.GetValue(repeats), runSeed);
+            var distilled = Distil(data, budget, store, Path.Combine(root, DistilledRun), parse.GetValue(repeats), runSeed);
             double distilMinutes = clock.Elapsed.TotalMinutes - expertMinutes;
 
             Cli.Log("stage 3/3: random coreset of the same size, same evaluation");
@@ -126,7 +128,7 @@ public static class QuickstartCommand
         text.AppendLine();
         text.AppendLine($"Distilled minus random: {100 * (distilled.Mean - random.Mean):+0.00;-0.00} points.");
         text.AppendLine();
-        text.AppendLine("The distillation's own report (loss and lr curves, the synthetic images, its config): `mim4dd/report.html`.");
+        text.AppendLine($"The distillation's own report (loss and lr curves, the synthetic images, its config): `{DistilledRun}/report.html`.");
         return text.ToString();
     }
 }
