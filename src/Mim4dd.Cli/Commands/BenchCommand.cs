@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using System.CommandLine;
 using System.Text.Json;
 using Mim4dd.Bench;
@@ -88,8 +89,8 @@ public static class BenchCommand
         var command = new Command("convnet", "ConvNet-3 forward+backward images/s and GFLOP/s for 1×28×28 and 3×32×32") { batch, steps, output, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
-            Cli.Require(parse.GetValue(batch) >= 1, "--batch", $"must be at least 1, got {parse.GetValue(batch)}", "pass --batch 256");
-            Cli.Require(parse.GetValue(steps) >= 1, "--steps", $"must be at least 1, got {parse.GetValue(steps)}", "pass --steps 10");
+            OptionRange.AtLeast("--batch", parse.GetValue(batch), 1, "pass --batch 256");
+            OptionRange.AtLeast("--steps", parse.GetValue(steps), 1, "pass --steps 10");
             Save(ConvNetBench.Run(parse.GetValue(batch), parse.GetValue(steps), Cli.Log), parse.GetValue(output));
             return 0;
         }));

@@ -29,10 +29,10 @@ public static class CoresetCommand
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
             Cli.Require(CoresetRun.Methods.Contains(m), $"--method {m}", "unknown coreset method", "use random or herding");
-            Cli.Require(parse.GetValue(repeats) >= 1, "--repeats", $"must be at least 1, got {parse.GetValue(repeats)}", "pass --repeats 5");
-            Cli.Require(parse.GetValue(epochs) >= 1, "--epochs", $"must be at least 1, got {parse.GetValue(epochs)}", "pass --epochs 300");
-            Cli.Require(parse.GetValue(featureEpochs) >= 1, "--feature-epochs", $"must be at least 1, got {parse.GetValue(featureEpochs)}", "pass --feature-epochs 1");
-            Cli.Require(parse.GetValue(ipc) >= 1, "--ipc", $"must be at least 1, got {parse.GetValue(ipc)}", "pass --ipc 1, 10 or 50");
+            OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 5");
+            OptionRange.AtLeast("--epochs", parse.GetValue(epochs), 1, "pass --epochs 300");
+            OptionRange.AtLeast("--feature-epochs", parse.GetValue(featureEpochs), 1, "pass --feature-epochs 1");
+            OptionRange.AtLeast("--ipc", parse.GetValue(ipc), 1, "pass --ipc 1, 10 or 50");
             Augment.Augmentations.Create(parse.GetValue(augment)!, "mnist");
             Nets.NetRegistry.Build(parse.GetValue(arch)!, new Nets.InputShape(1, 28, 28), 10);   // unknown names fail before data loads
             var name = $"coreset-{m}-{parse.GetValue(dataset)}-ipc{parse.GetValue(ipc)}-s{parse.GetValue(seed)}";

@@ -89,11 +89,11 @@ public static class DistillCommand
             };
             mimOptions.Validate();
             int realPerClass = parse.GetValue(batchReal) ?? (m is "mtt" or "mim4dd" or "bptt" ? 32 : 256);
-            Cli.Require(realPerClass >= 1, "--batch-real", $"must be at least 1, got {realPerClass}", "pass e.g. --batch-real 32");
+            OptionRange.AtLeast("--batch-real", realPerClass, 1, "pass e.g. --batch-real 32");
             var schedule = new RunSchedule(CheckpointEvery: parse.GetValue(checkpointEvery), EvalEvery: parse.GetValue(evalEvery),
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
-            Cli.Require(schedule.CheckpointEvery >= 1, "--checkpoint-every", $"must be at least 1, got {schedule.CheckpointEvery}", "pass e.g. 50");
-            Cli.Require(schedule.EvalEvery >= 0, "--eval-every", $"must be 0 or more, got {schedule.EvalEvery}", "pass e.g. 500");
+            OptionRange.AtLeast("--checkpoint-every", schedule.CheckpointEvery, 1, "pass e.g. 50");
+            OptionRange.AtLeast("--eval-every", schedule.EvalEvery, 0, "pass e.g. 500");
             Cli.Require(!parse.GetValue(force) || parse.GetValue(resume), "--force", "only applies with --resume", "add --resume, or drop --force");
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
             var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));

@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using System.CommandLine;
 using Mim4dd.Data;
 using Mim4dd.IO;
@@ -27,8 +28,8 @@ public static class EvalCommand
             var isDir = Directory.Exists(path);
             var file = isDir ? new RunDirectory(path).Synthetic : path;
             Cli.Require(File.Exists(file), file, "synthetic set not found", "pass a run directory written by mim4dd or a .safetensors file");
-            Cli.Require(parse.GetValue(repeats) >= 1, "--repeats", $"must be at least 1, got {parse.GetValue(repeats)}", "pass --repeats 5");
-            Cli.Require(parse.GetValue(epochs) >= 1, "--epochs", $"must be at least 1, got {parse.GetValue(epochs)}", "pass --epochs 300");
+            OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 5");
+            OptionRange.AtLeast("--epochs", parse.GetValue(epochs), 1, "pass --epochs 300");
             Cli.Require(parse.GetValue(lr) is not { } l || (l > 0 && double.IsFinite(l)), "--lr", $"must be a positive number, got {parse.GetValue(lr)}", "pass e.g. --lr 0.01");
             using var set = SyntheticSet.Load(file);
             var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -42,7 +42,7 @@ public static class QuickstartCommand
         { cacheDir, outDir, repeats, seed, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
-            Cli.Require(parse.GetValue(repeats) >= 1, "--repeats", $"must be at least 1, got {parse.GetValue(repeats)}", "pass --repeats 3");
+            OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 3");
             var cache = CacheDirectory.Resolve(parse.GetValue(cacheDir));
             var root = Path.GetFullPath(parse.GetValue(outDir) ?? Path.Combine("runs", "quickstart"));
             long runSeed = parse.GetValue(seed);

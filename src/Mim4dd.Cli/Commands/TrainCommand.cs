@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using System.CommandLine;
 using Mim4dd.IO;
 using Mim4dd.Train;
@@ -26,9 +27,9 @@ public static class TrainCommand
             int e = parse.GetValue(epochs);
             double rate = parse.GetValue(lr);
             int b = parse.GetValue(batch);
-            Cli.Require(e >= 1, "--epochs", $"must be at least 1, got {e}", "pass e.g. --epochs 6");
-            Cli.Require(rate > 0 && double.IsFinite(rate), "--lr", $"must be a positive number, got {rate}", "pass e.g. --lr 0.01");
-            Cli.Require(b >= 1, "--batch", $"must be at least 1, got {b}", "pass e.g. --batch 256");
+            OptionRange.AtLeast("--epochs", e, 1, "pass e.g. --epochs 6");
+            OptionRange.Positive("--lr", rate, "pass e.g. --lr 0.01");
+            OptionRange.AtLeast("--batch", b, 1, "pass e.g. --batch 256");
             var run = new RunDirectory(parse.GetValue(outDir) ?? $"runs/train-{parse.GetValue(dataset)}-{parse.GetValue(arch)}-s{parse.GetValue(seed)}");
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var options = new TrainOptions { Epochs = e, LearningRate = rate, BatchSize = b, DecayAfterEpoch = e / 2 - 1 };

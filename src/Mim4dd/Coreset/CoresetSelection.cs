@@ -10,7 +10,7 @@ public static class CoresetSelection
 {
     public static void CheckImagesPerClass(Dataset data, int imagesPerClass)
     {
-        if (imagesPerClass < 1) throw UserError.At("--ipc", $"must be at least 1, got {imagesPerClass}", "pass --ipc 1, 10 or 50");
+        OptionRange.AtLeast("--ipc", imagesPerClass, 1, "pass --ipc 1, 10 or 50");
         var counts = data.ClassCounts();
         for (int c = 0; c < counts.Length; c++)
             if (counts[c] < imagesPerClass)

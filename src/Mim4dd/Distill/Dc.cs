@@ -45,11 +45,11 @@ public sealed record DcOptions
     public void Validate()
     {
         _ = Loops;
-        if (Iterations < 1) throw UserError.At("--iterations", $"must be at least 1, got {Iterations}", "pass e.g. --iterations 1000");
-        if (!(LrImg > 0) || !double.IsFinite(LrImg)) throw UserError.At("--lr-img", $"must be a positive number, got {LrImg}", "pass e.g. --lr-img 0.1");
-        if (!(LrNet > 0) || !double.IsFinite(LrNet)) throw UserError.At("--lr-net", $"must be a positive number, got {LrNet}", "pass e.g. --lr-net 0.01");
-        if (BatchReal < 1) throw UserError.At("--batch-real", $"must be at least 1, got {BatchReal}", "pass e.g. --batch-real 256");
-        if (BatchTrain < 1) throw UserError.At("--batch-train", $"must be at least 1, got {BatchTrain}", "pass e.g. --batch-train 256");
+        OptionRange.AtLeast("--iterations", Iterations, 1, "pass e.g. --iterations 1000");
+        OptionRange.Positive("--lr-img", LrImg, "pass e.g. --lr-img 0.1");
+        OptionRange.Positive("--lr-net", LrNet, "pass e.g. --lr-net 0.01");
+        OptionRange.AtLeast("--batch-real", BatchReal, 1, "pass e.g. --batch-real 256");
+        OptionRange.AtLeast("--batch-train", BatchTrain, 1, "pass e.g. --batch-train 256");
         if (PixInit is not ("real" or "noise")) throw UserError.At("--pix-init", $"must be real or noise, got '{PixInit}'", "pass --pix-init noise");
     }
 }

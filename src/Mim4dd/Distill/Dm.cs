@@ -27,10 +27,10 @@ public sealed record DmOptions
 
     public void Validate()
     {
-        if (ImagesPerClass < 1) throw UserError.At("--ipc", $"must be at least 1, got {ImagesPerClass}", "pass e.g. --ipc 10");
-        if (Iterations < 1) throw UserError.At("--iterations", $"must be at least 1, got {Iterations}", "pass e.g. --iterations 20000");
-        if (!(LrImg > 0) || !double.IsFinite(LrImg)) throw UserError.At("--lr-img", $"must be a positive number, got {LrImg}", "pass e.g. --lr-img 1");
-        if (BatchReal < 1) throw UserError.At("--batch-real", $"must be at least 1, got {BatchReal}", "pass e.g. --batch-real 256");
+        OptionRange.AtLeast("--ipc", ImagesPerClass, 1, "pass e.g. --ipc 10");
+        OptionRange.AtLeast("--iterations", Iterations, 1, "pass e.g. --iterations 20000");
+        OptionRange.Positive("--lr-img", LrImg, "pass e.g. --lr-img 1");
+        OptionRange.AtLeast("--batch-real", BatchReal, 1, "pass e.g. --batch-real 256");
         if (PixInit is not ("real" or "noise")) throw UserError.At("--pix-init", $"must be real or noise, got '{PixInit}'", "pass --pix-init real");
     }
 }

@@ -20,11 +20,10 @@ public sealed record ExpertOptions
     /// <summary>Throws a <see cref="UserError"/> naming the first bad option by its command-line name.</summary>
     public void Validate()
     {
-        if (NumExperts < 1) throw UserError.At("--num-experts", $"must be at least 1, got {NumExperts}", "pass e.g. --num-experts 100");
-        if (Epochs < 1) throw UserError.At("--train-epochs", $"must be at least 1, got {Epochs}", "pass e.g. --train-epochs 50");
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate))
-            throw UserError.At("--lr-teacher", $"must be a positive number, got {LearningRate}", "pass e.g. --lr-teacher 0.01");
-        if (BatchSize < 1) throw UserError.At("--batch-train", $"must be at least 1, got {BatchSize}", "pass e.g. --batch-train 256");
+        OptionRange.AtLeast("--num-experts", NumExperts, 1, "pass e.g. --num-experts 100");
+        OptionRange.AtLeast("--train-epochs", Epochs, 1, "pass e.g. --train-epochs 50");
+        OptionRange.Positive("--lr-teacher", LearningRate, "pass e.g. --lr-teacher 0.01");
+        OptionRange.AtLeast("--batch-train", BatchSize, 1, "pass e.g. --batch-train 256");
     }
 
     /// <summary>Plain SGD: no momentum, no weight decay, no learning-rate decay, as MTT's teachers.</summary>

@@ -43,8 +43,7 @@ public sealed record MimOptions
             throw UserError.At("--lambda", $"must be ≥ 0, got {Lambda}", "pass --lambda 0.1, or 0 to turn MIM off");
         if (!(Temperature > 0))
             throw UserError.At("--tau", $"must be > 0, got {Temperature}", "pass --tau 0.1 (CRD's default)");
-        if (HeadDim < 1)
-            throw UserError.At("--head-dim", $"must be at least 1, got {HeadDim}", "pass --head-dim 128");
+        OptionRange.AtLeast("--head-dim", HeadDim, 1, "pass --head-dim 128");
         if (!(HeadLearningRate >= 0))
             throw UserError.At("--head-lr", $"must be ≥ 0, got {HeadLearningRate}", "pass --head-lr 0.01, or 0 to keep the heads fixed");
         if (Layers is { Count: 0 })

@@ -27,19 +27,15 @@ public sealed record MttOptions
 
     public void Validate()
     {
-        static void Positive(double value, string option, string example)
-        {
-            if (!(value > 0) || !double.IsFinite(value)) throw UserError.At(option, $"must be a positive number, got {value}", $"pass e.g. {option} {example}");
-        }
-        if (ImagesPerClass < 1) throw UserError.At("--ipc", $"must be at least 1, got {ImagesPerClass}", "pass --ipc 1, 10 or 50");
-        if (SynSteps < 1) throw UserError.At("--syn-steps", $"must be at least 1, got {SynSteps}", "pass e.g. --syn-steps 20");
-        if (ExpertEpochs < 1) throw UserError.At("--expert-epochs", $"must be at least 1, got {ExpertEpochs}", "pass e.g. --expert-epochs 2");
-        if (MaxStartEpoch < 1) throw UserError.At("--max-start-epoch", $"must be at least 1, got {MaxStartEpoch}", "pass e.g. --max-start-epoch 20");
-        if (Iterations < 0) throw UserError.At("--iterations", $"must be 0 or more, got {Iterations}", "pass e.g. --iterations 5000");
+        OptionRange.AtLeast("--ipc", ImagesPerClass, 1, "pass --ipc 1, 10 or 50");
+        OptionRange.AtLeast("--syn-steps", SynSteps, 1, "pass e.g. --syn-steps 20");
+        OptionRange.AtLeast("--expert-epochs", ExpertEpochs, 1, "pass e.g. --expert-epochs 2");
+        OptionRange.AtLeast("--max-start-epoch", MaxStartEpoch, 1, "pass e.g. --max-start-epoch 20");
+        OptionRange.AtLeast("--iterations", Iterations, 0, "pass e.g. --iterations 5000");
         if (BatchSyn is < 1) throw UserError.At("--batch-syn", $"must be at least 1, got {BatchSyn}", "omit it to use all synthetic images");
-        Positive(LrImg, "--lr-img", "1000");
-        Positive(LrLr, "--lr-lr", "1e-5");
-        Positive(LrTeacher, "--lr-teacher", "0.01");
+        OptionRange.Positive("--lr-img", LrImg, "pass e.g. --lr-img 1000");
+        OptionRange.Positive("--lr-lr", LrLr, "pass e.g. --lr-lr 1e-5");
+        OptionRange.Positive("--lr-teacher", LrTeacher, "pass e.g. --lr-teacher 0.01");
         if (PixInit is not ("real" or "noise")) throw UserError.At($"--pix-init {PixInit}", "unknown initialisation", "use real or noise");
         if (Unroll is not ("reverse" or "first-order" or "naive")) throw UserError.At($"--unroll {Unroll}", "unknown unroll", "use reverse, first-order or naive");
     }

@@ -174,7 +174,7 @@ public static class TrajectoryMatching
         if (u.Net.HasBatchNorm) throw UserError.At($"--arch {u.Net.Name}", "trajectory matching needs a network without batch-norm buffers", "use ConvNet (instance norm)");
         if (u.Start.dim() != 1 || u.Start.shape[0] != u.Net.ParameterCount || (u.Target is not null && !u.Target.shape.SequenceEqual(u.Start.shape)))
             throw UserError.At("expert trajectory", $"snapshots have {u.Start.numel()} values but {u.Net.Name} has {u.Net.ParameterCount} parameters", "use experts trained for this network and dataset");
-        if (u.Steps < 1) throw UserError.At("--syn-steps", $"must be at least 1, got {u.Steps}", "pass e.g. --syn-steps 20");
+        OptionRange.AtLeast("--syn-steps", u.Steps, 1, "pass e.g. --syn-steps 20");
         if (u.Labels.shape[0] != u.Images.shape[0]) throw new ArgumentException($"{u.Labels.shape[0]} labels for {u.Images.shape[0]} images");
     }
 }

@@ -39,7 +39,7 @@ public sealed record EvalProtocol
     public EvalResult Run(string arch, Tensor images, Tensor labels, Tensor testImages, Tensor testLabels,
         int numClasses, long seed, RepeatDone? onRepeat = null, Action<Net, NetWeights>? inspectFirst = null)
     {
-        if (Repeats < 1) throw UserError.At("--repeats", $"must be at least 1, got {Repeats}", "pass --repeats 5 (the papers' value)");
+        OptionRange.AtLeast("--repeats", Repeats, 1, "pass --repeats 5 (the papers' value)");
         var input = new InputShape(images.shape[1], images.shape[2], images.shape[3]);
         var net = NetRegistry.Build(arch, input, numClasses);
         var options = TrainOptions.Protocol(Epochs, LearningRate) with { BatchSize = BatchSize };
