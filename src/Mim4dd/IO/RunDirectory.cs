@@ -3,7 +3,7 @@ using Mim4dd.Runtime;
 
 namespace Mim4dd.IO;
 
-/// <summary>The one owner of the run-directory layout: runs/&lt;name&gt;/{config.json, results.json, syn.safetensors, report.md, log.txt}.</summary>
+/// <summary>The one owner of the run-directory layout: runs/&lt;name&gt;/{config.json, results.json, repeats.jsonl, syn.safetensors, report.md, log.txt}.</summary>
 public sealed class RunDirectory
 {
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -30,6 +30,8 @@ public sealed class RunDirectory
     public string Synthetic => System.IO.Path.Combine(Path, "syn.safetensors");
     public string Report => System.IO.Path.Combine(Path, "report.md");
     public string Log => System.IO.Path.Combine(Path, "log.txt");
+    /// <summary>One line per finished evaluation net ({"repeat", "accuracy"}), so a killed evaluation resumes.</summary>
+    public string Repeats => System.IO.Path.Combine(Path, "repeats.jsonl");
 
     public void WriteJson<T>(string file, T value) => AtomicFile.WriteAllText(file, JsonSerializer.Serialize(value, Json));
 

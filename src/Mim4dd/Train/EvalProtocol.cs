@@ -36,8 +36,11 @@ public sealed record EvalProtocol
     public delegate void RepeatDone(int repeat, double accuracy);
 
     /// <param name="inspectFirst">Sees the first trained network before it is disposed (the report's t-SNE).</param>
+    /// <param name="finished">Accuracies of repeats a killed run already finished: each repeat has its own seeds, so
+    /// they are taken as they are and not trained again (nor inspected).</param>
     public EvalResult Run(string arch, Tensor images, Tensor labels, Tensor testImages, Tensor testLabels,
-        int numClasses, long seed, RepeatDone? onRepeat = null, Action<Net, NetWeights>? inspectFirst = null)
+        int numClasses, long seed, RepeatDone? onRepeat = null, Action<Net, NetWeights>? inspectFirst = null,
+        IReadOnlyDictionary<int, double>? finished = null)
     {
         OptionRange.AtLeast("--repeats", Repeats, 1, "pass --repeats 5 (the papers' value)");
         var input = new InputShape(images.shape[1], images.shape[2], images.shape[3]);
@@ -49,6 +52,7 @@ public sealed record EvalProtocol
         using var y = labels.detach().clone();
         for (int r = 0; r < Repeats; r++)
         {
+            if (finished?.TryGetValue(r, out var known) == true) { accuracies[r] = known; continue; }
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
             Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
             accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
