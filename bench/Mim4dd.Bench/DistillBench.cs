@@ -21,7 +21,7 @@ public static class DistillBench
         foreach (var shape in new[] { "mnist", "cifar10" })
         {
             using var work = new MatchingWorkload(shape, 10);
-            var (seconds, rss) = Interleaved(work, methods, synSteps, iterations);
+            var (seconds, rss) = Interleaved(work, methods, synSteps, iterations, log);
             foreach (var method in methods)
             {
                 var (min, median) = BenchReport.Summarize(seconds[method].ToArray());
@@ -50,7 +50,7 @@ public static class DistillBench
     /// faults and clock drift of a long run fall on every method alike instead of on whichever runs first.
     /// </summary>
     private static (Dictionary<string, List<double>> Seconds, Dictionary<string, long> RssMb) Interleaved(
-        MatchingWorkload work, IReadOnlyList<string> methods, int synSteps, int iterations)
+        MatchingWorkload work, IReadOnlyList<string> methods, int synSteps, int iterations, Action<string> log)
     {
         var mttOptions = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1 };
         var states = methods.ToDictionary(m => m, _ => new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0));
@@ -83,6 +83,8 @@ public static class DistillBench
                             break;
                     }
                     if (round > 0) seconds[method].AddRange(timer.Seconds);
+                    // DC/DSA iterations take minutes each: show that the bench is alive.
+                    log($"  {work.Dataset} {method} {(round == 0 ? "warm-up" : $"iteration {round}/{iterations}")}: {timer.Seconds.Sum():F1} s");
                     rss[method] = Math.Max(rss[method], Environment.WorkingSet / 1048576);
                 }
         }
