@@ -10,10 +10,10 @@ namespace Mim4dd.Bench;
 /// </summary>
 public static class BenchCompare
 {
-    /// <summary>Integer fields that count timed repeats rather than name a configuration, per benchmark.</summary>
+    /// <summary>Integer fields that count timed repeats or are measured (memory) rather than name a configuration, per benchmark.</summary>
     private static readonly Dictionary<string, string[]> RepeatCounts = new()
     {
-        ["convnet"] = ["Steps"], ["distill"] = ["Iterations"], ["roofline"] = ["Repeats"], ["unroll"] = [],
+        ["convnet"] = ["Steps"], ["distill"] = ["Iterations", "RssMaxMb"], ["roofline"] = ["Repeats"], ["unroll"] = [],
     };
 
     public static IReadOnlyList<string> Lines(string a, string b)

@@ -174,10 +174,25 @@ public sealed class Pool(PoolKind kind, long size = 2) : Layer
 
     public override Tensor Forward(ForwardPass pass, Tensor x) => kind switch
     {
+        PoolKind.Average when size == 2 && x.dim() == 4 && x.shape[2] % 2 == 0 && x.shape[3] % 2 == 0 => AveragePool2x2(x),
         PoolKind.Average => F.avg_pool2d(x, size, size),
         PoolKind.Max => F.max_pool2d(x, size, size),
         _ => x,
     };
+
+    /// <summary>
+    /// avg_pool2d(x, 2, 2) for even H and W, as ops LibTorch runs at memory speed: row pairs added as the two
+    /// contiguous halves of a [N, C, H/2, 2W] view, then column pairs by one GEMM with a fixed [W, W/2] matrix.
+    /// LibTorch's own NCHW pooling kernels are scalar loops (13 % of an MTT iteration in docs/performance.md).
+    /// </summary>
+    public static Tensor AveragePool2x2(Tensor x)
+    {
+        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+        var pairs = x.reshape(n, c, h / 2, 2 * w);
+        var rows = pairs.narrow(3, 0, w) + pairs.narrow(3, w, w);
+        var columns = eye(w / 2, dtype: x.dtype, device: x.device).repeat_interleave(2, 0).mul_(0.25);
+        return rows.matmul(columns);
+    }
 }
 
 /// <summary>Flattens [N, C, H, W] to [N, C·H·W] in C, H, W order, as PyTorch's view does.</summary>

@@ -94,6 +94,21 @@ public class BenchTests
         Assert.Contains("missing.json", badErr);
     }
 
+    [Fact]
+    public void Compare_MatchesDistillRowsWhoseMeasuredMemoryDiffers()
+    {
+        using var dir = new TestData.TempDir();
+        static string File(double seconds, long rss) => $$"""
+            {"Benchmark":"distill","Rows":[{"Shape":"mnist","Method":"mtt","Ipc":10,"SynSteps":10,"Iterations":2,
+            "SecondsMin":{{seconds}},"SecondsMedian":{{seconds}},"RssMaxMb":{{rss}}}]}
+            """;
+        System.IO.File.WriteAllText(dir.File("a.json"), File(12.5, 1836));
+        System.IO.File.WriteAllText(dir.File("b.json"), File(10.25, 1950));
+        var (code, stdout, stderr) = CliTests.Run("bench", "compare", dir.File("a.json"), dir.File("b.json"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("| SecondsMedian | 12.5 | 10.25 | 0.82 |", stdout);
+    }
+
     [Theory]
     [InlineData("--steps", "bench", "unroll", "--steps", "10,x")]
     [InlineData("--shape", "bench", "unroll", "--shape", "imagenet", "--steps", "1")]
