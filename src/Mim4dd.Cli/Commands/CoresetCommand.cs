@@ -36,7 +36,7 @@ public static class CoresetCommand
             Augment.Augmentations.Create(parse.GetValue(augment)!, "mnist");
             Nets.NetRegistry.Build(parse.GetValue(arch)!, new Nets.InputShape(1, 28, 28), 10);   // unknown names fail before data loads
             var name = $"coreset-{m}-{parse.GetValue(dataset)}-ipc{parse.GetValue(ipc)}-s{parse.GetValue(seed)}";
-            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", name));
+            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", name)).Claim();
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var config = new CoresetRun.Config(m, data.Name, parse.GetValue(ipc), parse.GetValue(arch)!, parse.GetValue(repeats),
                 parse.GetValue(epochs), parse.GetValue(augment)!.ToLowerInvariant(), parse.GetValue(seed), "ConvNet", parse.GetValue(featureEpochs), MachineInfo.Current().Version, MachineInfo.Current().ToString());

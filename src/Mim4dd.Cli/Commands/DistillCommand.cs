@@ -96,7 +96,7 @@ public static class DistillCommand
             OptionRange.AtLeast("--eval-every", schedule.EvalEvery, 0, "pass e.g. 500");
             Cli.Require(!parse.GetValue(force) || parse.GetValue(resume), "--force", "only applies with --resume", "add --resume, or drop --force");
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
-            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}"));
+            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}")).Claim();
             var dmOptions = new DmOptions
             {
                 ImagesPerClass = options.ImagesPerClass, Iterations = parse.GetValue(iterations) ?? new DmOptions().Iterations,

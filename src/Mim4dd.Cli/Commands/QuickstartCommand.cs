@@ -44,7 +44,7 @@ public static class QuickstartCommand
         {
             OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 3");
             var cache = CacheDirectory.Resolve(parse.GetValue(cacheDir));
-            var root = Path.GetFullPath(parse.GetValue(outDir) ?? Path.Combine("runs", "quickstart"));
+            var root = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", "quickstart")).Claim().Path;
             long runSeed = parse.GetValue(seed);
             var budget = new Budget();
             var machine = MachineInfo.Current();

@@ -30,7 +30,7 @@ public static class TrainCommand
             OptionRange.AtLeast("--epochs", e, 1, "pass e.g. --epochs 6");
             OptionRange.Positive("--lr", rate, "pass e.g. --lr 0.01");
             OptionRange.AtLeast("--batch", b, 1, "pass e.g. --batch 256");
-            var run = new RunDirectory(parse.GetValue(outDir) ?? $"runs/train-{parse.GetValue(dataset)}-{parse.GetValue(arch)}-s{parse.GetValue(seed)}");
+            var run = new RunDirectory(parse.GetValue(outDir) ?? $"runs/train-{parse.GetValue(dataset)}-{parse.GetValue(arch)}-s{parse.GetValue(seed)}").Claim();
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var options = new TrainOptions { Epochs = e, LearningRate = rate, BatchSize = b, DecayAfterEpoch = e / 2 - 1 };
             Cli.Log($"training {parse.GetValue(arch)} on {data.Train.Count} images for {e} epochs; run directory {run.Path}");

@@ -25,6 +25,33 @@ public sealed class RunDirectory
     }
 
     public string Path { get; }
+
+    private static readonly Dictionary<string, FileStream> Claimed = new();
+
+    /// <summary>
+    /// Makes this process the directory's only writer until it exits: an exclusive lock on <c>.lock</c> (.NET takes
+    /// an advisory flock for FileShare.None on Linux; the kernel drops it when the process dies, so a killed run
+    /// leaves nothing to clean up). A second run on the same directory, e.g. a `--resume` typed while the first
+    /// still runs, would interleave checkpoints and metrics; it stops here instead.
+    /// </summary>
+    public RunDirectory Claim()
+    {
+        lock (Claimed)
+        {
+            if (Claimed.ContainsKey(Path)) return this;
+            try
+            {
+                Claimed[Path] = new FileStream(System.IO.Path.Combine(Path, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                throw UserError.At(Path, "is in use by another running mim4dd process",
+                    "wait for that run to finish or stop it (Ctrl+C keeps its checkpoint), or pass another --out");
+            }
+        }
+        return this;
+    }
+
     public string Config => System.IO.Path.Combine(Path, "config.json");
     public string Results => System.IO.Path.Combine(Path, "results.json");
     public string Synthetic => System.IO.Path.Combine(Path, "syn.safetensors");
