@@ -69,7 +69,6 @@ public static class QuickstartCommand
             var random = CoresetRun.Run(data, randomConfig, randomRun, cache, line => { Cli.Log(line); randomRun.AppendLog(line); });
 
             var report = Report(budget, distilled, random, expertMinutes, distilMinutes, machine, runSeed);
-            Directory.CreateDirectory(root);
             AtomicFile.WriteAllText(Path.Combine(root, "report.md"), report);
             Console.WriteLine();
             Console.WriteLine(report);
