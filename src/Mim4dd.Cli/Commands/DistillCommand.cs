@@ -38,6 +38,7 @@ public static class DistillCommand
         var tau = new Option<double>("--tau") { Description = "MIM temperature τ", DefaultValueFactory = _ => 0.1 };
         var headDim = new Option<int>("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => 128 };
         var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
+        var critic = new Option<string>("--mim-critic") { Description = "MIM loss over pair scores: supcon (softmax, default) or bce (CRD's binary NCE; settles at the base rate, see docs/results.md)", DefaultValueFactory = _ => "supcon" };
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
         var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
         var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)" };
@@ -49,7 +50,7 @@ public static class DistillCommand
         var command = new Command("distill", "Distil a synthetic set (dc, dsa, dm, bptt, mtt or mim4dd = MTT + MIM; --mim adds the MIM term to any method)")
         {
             method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
-            iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
+            iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, critic, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
@@ -85,6 +86,7 @@ public static class DistillCommand
             {
                 Lambda = m == "mim4dd" || addMim ? parse.GetValue(lambda) : 0, Temperature = parse.GetValue(tau), HeadDim = parse.GetValue(headDim),
                 HeadLearningRate = parse.GetValue(headLr),
+                Critic = ParseCritic(parse.GetValue(critic)!),
                 Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             mimOptions.Validate();
@@ -134,4 +136,11 @@ public static class DistillCommand
         }));
         return command;
     }
+
+    private static MimCritic ParseCritic(string value) => value.ToLowerInvariant() switch
+    {
+        "supcon" => MimCritic.SupCon,
+        "bce" => MimCritic.Bce,
+        _ => throw UserError.At($"--mim-critic {value}", "unknown critic", "use supcon or bce"),
+    };
 }

@@ -10,9 +10,10 @@ namespace Mim4dd.Distill;
 /// g_S^k and real features through a head g_T^k (Linear then L2-normalise); every (synthetic, real) pair
 /// is scored s/τ with s the cosine similarity; pairs with the same label are positives, the rest negatives.
 /// <para>
-/// L_MIM = Σ_k −(1/P) [Σ_pos log σ(s/τ) + Σ_neg log(1 − σ(s/τ))], P = number of positive pairs.
-/// This is CRD's NCE critic h = e^{s/τ} / (e^{s/τ} + N/M) with negatives drawn from the current batch
-/// (M = N, so h = σ(s/τ)): a label-supervised binary cross-entropy on scaled cosines (spec §2.4).
+/// <see cref="MimCritic.SupCon"/> (default): L_MIM = Σ_k −(1/A) Σ_i (1/|P_i|) Σ_{j∈P_i} log softmax_j(s_i·/τ), the softmax
+/// over the real batch, A = synthetic anchors with a positive. <see cref="MimCritic.Bce"/>:
+/// L_MIM = Σ_k −(1/P) [Σ_pos log σ(s/τ) + Σ_neg log(1 − σ(s/τ))], CRD's NCE critic h = e^{s/τ} / (e^{s/τ} + N/M)
+/// with negatives from the current batch (M = N, so h = σ(s/τ)), P = number of positive pairs.
 /// </para>
 /// <para>
 /// Contract for λ = 0 (<see cref="MimOptions.Enabled"/> false): callers build no <see cref="Mim"/>, draw no
@@ -131,13 +132,25 @@ public sealed class Mim : IDisposable
             var synEmbedding = Embed(synFeatures[k], k, side: 0);          // [nSyn, HeadDim], unit rows
             var realEmbedding = Embed(realFeatures[k], k, side: 1);        // [nReal, HeadDim], unit rows
             var scores = synEmbedding.mm(realEmbedding.t()).div(Options.Temperature);
-            // With targets 1 on positives and 0 on negatives this sums −log σ(x) and −log(1 − σ(x)) = −log σ(−x),
-            // evaluated through softplus so large |s/τ| neither overflows nor loses the gradient.
-            var layerLoss = F.binary_cross_entropy_with_logits(scores, targets, reduction: nn.Reduction.Sum);
+            var layerLoss = Options.Critic == MimCritic.SupCon ? SupCon(scores, targets) : Bce(scores, targets, positiveCount);
             total = total is null ? layerLoss : total.add(layerLoss);
         }
-        return total!.div(positiveCount).MoveToOuterDisposeScope();
+        return total!.MoveToOuterDisposeScope();
     }
+
+    private static Tensor SupCon(Tensor scores, Tensor targets)
+    {
+        var logSoftmax = scores.sub(scores.logsumexp(1, keepdim: true));
+        var positivesPerAnchor = targets.sum(new long[] { 1 });
+        var anchors = positivesPerAnchor.gt(0);
+        var perAnchor = logSoftmax.mul(targets).sum(new long[] { 1 }).div(positivesPerAnchor.clamp_min(1));
+        return perAnchor.masked_select(anchors).mean().neg();
+    }
+
+    // Targets 1 on positives and 0 on negatives sum −log σ(x) and −log(1 − σ(x)) = −log σ(−x), evaluated
+    // through softplus so that large |s/τ| neither overflows nor loses the gradient.
+    private static Tensor Bce(Tensor scores, Tensor targets, long positiveCount) =>
+        F.binary_cross_entropy_with_logits(scores, targets, reduction: nn.Reduction.Sum).div(positiveCount);
 
     /// <summary>
     /// One SGD step (momentum 0.5, PyTorch's rule: v = g at the first step, then v = 0.5·v + g; p −= lr·v)

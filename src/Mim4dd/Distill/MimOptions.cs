@@ -1,6 +1,18 @@
+using System.Text.Json.Serialization;
 using Mim4dd.Runtime;
 
 namespace Mim4dd.Distill;
+
+/// <summary>How a layer's (synthetic, real) pair scores become L_MIM (spec/mim4dd.md §2.4 and §8).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<MimCritic>))]
+public enum MimCritic
+{
+    /// <summary>Supervised InfoNCE: each synthetic anchor's softmax over the real batch, averaged over its same-label pairs.</summary>
+    SupCon,
+
+    /// <summary>CRD's binary NCE critic with in-batch negatives (N/M = 1): a binary cross-entropy on σ(s/τ).</summary>
+    Bce,
+}
 
 /// <summary>
 /// Options of the MIM4DD term (spec/mim4dd.md §2.3–2.5 and §5; every default is inferred, the paper's
@@ -19,6 +31,13 @@ public sealed record MimOptions
 
     /// <summary>τ: pair scores are cosine similarity / τ (CRD's default, spec §2.3).</summary>
     public double Temperature { get; init; } = 0.1;
+
+    /// <summary>
+    /// The loss over pair scores. SupCon by default: the binary form (the spec's first reading) settles at the value of
+    /// scoring every pair alike (−ln 0.1 − 9 ln 0.9 per layer at 10 classes) and carries no class signal; the softmax
+    /// form is shift-invariant, so that constant solution is no minimum (docs/results.md, "MIM's heads").
+    /// </summary>
+    public MimCritic Critic { get; init; } = MimCritic.SupCon;
 
     /// <summary>Output size of each embedding head (spec §2.3: 128).</summary>
     public int HeadDim { get; init; } = 128;

@@ -195,6 +195,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     [InlineData("--preset", "mnist-ipc99", "unknown preset")]
     [InlineData("--preset", "cifar10-ipc10", "is a cifar10 preset")]
     [InlineData("--tau", "0", "--tau")]
+    [InlineData("--mim-critic", "infonce", "use supcon or bce")]
     [InlineData("--syn-steps", "0", "--syn-steps")]
     [InlineData("--expert-epochs", "4", "exceeds")]
     public void BadDistillOptions_ExitTwo(string option, string value, string expected)

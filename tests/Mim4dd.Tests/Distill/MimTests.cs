@@ -30,11 +30,13 @@ public class MimTests
         Assert.True(mask.equal(expected).all().item<bool>());
     }
 
-    [Fact]
-    public void Loss_WithIdentityHeads_EqualsTheFormulaByHand()
+    [Theory]
+    [InlineData(MimCritic.SupCon)]
+    [InlineData(MimCritic.Bce)]
+    public void Loss_WithIdentityHeads_EqualsTheFormulaByHand(MimCritic critic)
     {
         using var scope = NewDisposeScope();
-        var options = new MimOptions { Temperature = 0.5, HeadDim = 2 };
+        var options = new MimOptions { Temperature = 0.5, HeadDim = 2, Critic = critic };
         using var mim = new Mim(new[] { ("a", 2L), ("b", 2L) }, options, Rng.Torch(1), ScalarType.Float64);
         using (no_grad())
             for (int i = 0; i < mim.HeadParameters.Count; i += 2)
@@ -48,18 +50,23 @@ public class MimTests
         double r = 1 / Math.Sqrt(2), tau = 0.5;
         static double LogSigmoid(double x) => -Math.Log(1 + Math.Exp(-x));
         // Positives (0,0) and (1,1), P = 2; negatives (0,1) and (1,0).
-        double perLayer = -(LogSigmoid(1 / tau) + LogSigmoid(r / tau)) / 2 - (LogSigmoid(-r / tau) + LogSigmoid(-0.0 / tau)) / 2;
+        double bce = -(LogSigmoid(1 / tau) + LogSigmoid(r / tau)) / 2 - (LogSigmoid(-r / tau) + LogSigmoid(-0.0 / tau)) / 2;
+        // Each synthetic anchor's softmax over both real samples, at its one positive.
+        double supCon = -((1 / tau - Math.Log(Math.Exp(1 / tau) + Math.Exp(r / tau))) + (r / tau - Math.Log(Math.Exp(0) + Math.Exp(r / tau)))) / 2;
+        double perLayer = critic == MimCritic.SupCon ? supCon : bce;
 
         var loss = mim.Loss(new[] { syn, syn }, Labels(0, 1), new[] { real, real }, Labels(0, 1)).item<double>();
 
         Assert.Equal(2 * perLayer, loss, 1e-12);
     }
 
-    [Fact]
-    public void Gradients_MatchCentralDifferencesInFloat64()
+    [Theory]
+    [InlineData(MimCritic.SupCon)]
+    [InlineData(MimCritic.Bce)]
+    public void Gradients_MatchCentralDifferencesInFloat64(MimCritic critic)
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(new[] { ("a", 8L), ("b", 6L) }, new MimOptions { HeadDim = 4 }, Rng.Torch(2), ScalarType.Float64);
+        using var mim = new Mim(new[] { ("a", 8L), ("b", 6L) }, new MimOptions { HeadDim = 4, Critic = critic }, Rng.Torch(2), ScalarType.Float64);
         var synLabels = Labels(0, 1, 2);
         var realLabels = Labels(0, 1, 1, 2, 0);
         var syn = new[] { Random(new long[] { 3, 2, 2, 2 }, 1).requires_grad_(), Random(new long[] { 3, 6 }, 2).requires_grad_() };
@@ -98,11 +105,13 @@ public class MimTests
         return tensor(gradient).view(input.shape);
     }
 
-    [Fact]
-    public void TrainingFeaturesAndHeads_PullsEachSyntheticSampleToItsRealClass()
+    [Theory]
+    [InlineData(MimCritic.SupCon)]
+    [InlineData(MimCritic.Bce)]
+    public void TrainingFeaturesAndHeads_PullsEachSyntheticSampleToItsRealClass(MimCritic critic)
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(new[] { ("a", 16L) }, new MimOptions { HeadDim = 8, HeadLearningRate = 0.05 }, Rng.Torch(3), ScalarType.Float64);
+        using var mim = new Mim(new[] { ("a", 16L) }, new MimOptions { HeadDim = 8, HeadLearningRate = 0.05, Critic = critic }, Rng.Torch(3), ScalarType.Float64);
         var realLabels = arange(3).repeat_interleave(8);                   // 8 real samples per class
         var synLabels = Labels(0, 0, 1, 1, 2, 2);
         var centres = Random(new long[] { 3, 16 }, 5).mul(3);
@@ -121,7 +130,9 @@ public class MimTests
         }
         double final = Loss();
 
-        Assert.True(final < 0.5 * initial, $"loss {initial:F4} → {final:F4}");
+        // SupCon cannot go below ln 8: each anchor spreads its softmax over 8 equally good positives.
+        double floor = critic == MimCritic.SupCon ? Math.Log(8) : 0;
+        Assert.True(final - floor < 0.5 * (initial - floor), $"loss {initial:F4} → {final:F4} (floor {floor:F4})");
         using var noGrad = no_grad();
         var heads = mim.HeadParameters;
         var similarities = F.normalize(F.linear(syn, heads[0], heads[1]), p: 2, dim: 1)
