@@ -19,10 +19,10 @@ public enum MimCritic
 /// values were not recovered).
 /// </summary>
 /// <remarks>
-/// There is no "symmetric" option: in the in-batch binary NCE form (N/M = 1) anchoring on real samples
-/// and contrasting against synthetic ones scores the same (synthetic, real) pairs with the same
-/// similarity, the same labels and the same P, so both directions give the same number. A symmetric
-/// variant only differs for a softmax (InfoNCE) form, which this term does not implement.
+/// The synthetic images are the anchors, one direction only. For the binary form that loses nothing: anchoring on
+/// real samples scores the same pairs with the same labels and the same P, so both directions give the same number.
+/// For SupCon a symmetric variant (also a softmax over the synthetic batch per real image) would differ; it is not
+/// implemented.
 /// </remarks>
 public sealed record MimOptions
 {
