@@ -10,8 +10,8 @@ namespace Mim4dd.Distill;
 /// g_S^k and real features through a head g_T^k (Linear then L2-normalise); every (synthetic, real) pair
 /// is scored s/τ with s the cosine similarity; pairs with the same label are positives, the rest negatives.
 /// <para>
-/// <see cref="MimCritic.SupCon"/> (default): L_MIM = Σ_k −(1/A) Σ_i (1/|P_i|) Σ_{j∈P_i} log softmax_j(s_i·/τ), the softmax
-/// over the real batch, A = synthetic anchors with a positive. <see cref="MimCritic.Bce"/>:
+/// <see cref="MimCritic.SupCon"/>: L_MIM = Σ_k −(1/A) Σ_i (1/|P_i|) Σ_{j∈P_i} log softmax_j(s_i·/τ), the softmax
+/// over the real batch, A = synthetic anchors with a positive. <see cref="MimCritic.Bce"/> (default):
 /// L_MIM = Σ_k −(1/P) [Σ_pos log σ(s/τ) + Σ_neg log(1 − σ(s/τ))], CRD's NCE critic h = e^{s/τ} / (e^{s/τ} + N/M)
 /// with negatives from the current batch (M = N, so h = σ(s/τ)), P = number of positive pairs.
 /// </para>
