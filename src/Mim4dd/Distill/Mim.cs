@@ -140,7 +140,7 @@ public sealed class Mim : IDisposable
 
     private static Tensor SupCon(Tensor scores, Tensor targets)
     {
-        var logSoftmax = scores.sub(scores.logsumexp(1, keepdim: true));
+        var logSoftmax = F.log_softmax(scores, 1);
         var positivesPerAnchor = targets.sum(new long[] { 1 });
         var anchors = positivesPerAnchor.gt(0);
         var perAnchor = logSoftmax.mul(targets).sum(new long[] { 1 }).div(positivesPerAnchor.clamp_min(1));
