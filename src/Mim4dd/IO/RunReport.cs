@@ -19,12 +19,13 @@ public static class RunReport
     {
         var config = Path.Combine(directory, "config.json");
         var metricsFile = Path.Combine(directory, "metrics.jsonl");
-        if (!File.Exists(config) || !File.Exists(metricsFile))
-            throw UserError.At(directory, "is not a distillation run directory (no config.json or metrics.jsonl)", "pass a directory written by `mim4dd distill` or the quickstart");
+        if (!File.Exists(config))
+            throw UserError.At(directory, "is not a distillation run directory (no config.json)", "pass a directory written by `mim4dd distill` or the quickstart");
         List<JsonElement> metrics, evals;
         try
         {
-            metrics = JsonLines(metricsFile);
+            // No metrics yet: a run with --iterations 0 (its initial set evaluated) or one killed before its first iteration.
+            metrics = File.Exists(metricsFile) ? JsonLines(metricsFile) : [];
             evals = File.Exists(Path.Combine(directory, "evals.jsonl")) ? JsonLines(Path.Combine(directory, "evals.jsonl")) : [];
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)

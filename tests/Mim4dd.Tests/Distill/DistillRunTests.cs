@@ -50,6 +50,20 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         .Select(l => JsonDocument.Parse(l).RootElement.GetProperty(key).GetDouble()).ToArray();
 
     [Fact]
+    public void ZeroIterations_EvaluatesTheStartingSet_AndReportsIt()
+    {
+        // The random-real baseline under a run's own protocol (ZCA, DSA, epochs): the seed's initial set, evaluated.
+        var run = store.Dir.File("mtt-0");
+        var (code, _, stderr) = store.Distill(run, "--method", "mtt", "--iterations", "0");
+        Assert.True(code == 0, stderr);
+        var evals = File.ReadAllLines(Path.Combine(run, "evals.jsonl"));
+        Assert.Equal(0, JsonDocument.Parse(Assert.Single(evals)).RootElement.GetProperty("iteration").GetInt32());
+        Assert.Contains("0 iterations", File.ReadAllText(Path.Combine(run, "report.html")));
+        using var set = Mim4dd.IO.SyntheticSet.Load(Path.Combine(run, "syn.safetensors"));
+        Assert.Equal(0.01, set.LearningRate, 6);
+    }
+
+    [Fact]
     public void LambdaZero_EqualsMttBitwise()
     {
         var mtt = store.Dir.File("mtt");
