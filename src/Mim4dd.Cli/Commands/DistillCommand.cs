@@ -38,6 +38,7 @@ public static class DistillCommand
         var tau = new Option<double>("--tau") { Description = "MIM temperature τ", DefaultValueFactory = _ => 0.1 };
         var headDim = new Option<int>("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => 128 };
         var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
+        var warmup = new Option<int>("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => 0 };
         var critic = new Option<string>("--mim-critic") { Description = "MIM loss over pair scores: bce (CRD's binary NCE, the spec's form; default) or supcon (softmax; separates classes, costs accuracy on MNIST, docs/results.md)", DefaultValueFactory = _ => "bce" };
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
         var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
@@ -50,7 +51,7 @@ public static class DistillCommand
         var command = new Command("distill", "Distil a synthetic set (dc, dsa, dm, bptt, mtt or mim4dd = MTT + MIM; --mim adds the MIM term to any method)")
         {
             method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
-            iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, critic, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
+            iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, critic, warmup, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
@@ -87,6 +88,7 @@ public static class DistillCommand
                 Lambda = m == "mim4dd" || addMim ? parse.GetValue(lambda) : 0, Temperature = parse.GetValue(tau), HeadDim = parse.GetValue(headDim),
                 HeadLearningRate = parse.GetValue(headLr),
                 Critic = ParseCritic(parse.GetValue(critic)!),
+                WarmupIterations = parse.GetValue(warmup),
                 Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             mimOptions.Validate();

@@ -71,7 +71,9 @@ public sealed class MimAddOn : IAddOn, IDisposable
         using (no_grad())
             net.Forward(FlatParameters.Unflatten(target, net), augment.ApplySiamese(realImages, siameseSeed), tap: realTap);
         var synTap = new FeatureTap();
-        net.Forward(FlatParameters.Unflatten(final, net), augment.ApplySiamese(synImages, siameseSeed), tap: synTap);
+        bool warmingUp = iteration < mim.Options.WarmupIterations;   // heads learn, the images get nothing from the term
+        using (warmingUp ? no_grad() : null)
+            net.Forward(FlatParameters.Unflatten(final, net), augment.ApplySiamese(synImages, siameseSeed), tap: synTap);
         var loss = mim.Loss(mim.FeaturesOf(synTap), synLabels, mim.FeaturesOf(realTap).Select(f => f.detach()).ToList(), realLabels)
             .mul(mim.Options.Lambda);
         // The heads' gradients are taken now (the graph is kept for the caller) and applied in Step(),

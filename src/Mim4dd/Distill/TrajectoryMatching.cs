@@ -80,7 +80,7 @@ public static class TrajectoryMatching
             var leaf = final.clone().requires_grad_();
             var extra = extraLossOnFinal(leaf);
             var grads = autograd.grad(new[] { extra }, new[] { leaf, u.Images }, allow_unused: true);
-            adjoint.add_(grads[0]);
+            if (grads[0] is { IsInvalid: false }) adjoint.add_(grads[0]);
             if (grads[1] is { IsInvalid: false }) imageGrad.add_(grads[1]);
             extraValue = extra.ToDouble();
         }

@@ -64,6 +64,22 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void MimWarmup_LeavesTheImagesToMtt_WhileTheHeadsLearn()
+    {
+        var mtt = store.Dir.File("mtt-w");
+        var warm = store.Dir.File("mim-warm3");
+        var partly = store.Dir.File("mim-warm1");
+        Assert.Equal(0, store.Distill(mtt, "--method", "mtt", "--iterations", "3").Code);
+        var (code, _, stderr) = store.Distill(warm, "--method", "mim4dd", "--mim-warmup", "3", "--iterations", "3");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(0, store.Distill(partly, "--method", "mim4dd", "--mim-warmup", "1", "--iterations", "3").Code);
+        Assert.Equal(SyntheticBytes(mtt), SyntheticBytes(warm));
+        Assert.All(Losses(warm, "extra_loss"), v => Assert.True(v > 0));   // the term runs (and its heads step) during the warm-up
+        Assert.NotEqual(Losses(warm, "extra_loss")[0], Losses(warm, "extra_loss")[2]);
+        Assert.NotEqual(SyntheticBytes(mtt), SyntheticBytes(partly));
+    }
+
+    [Fact]
     public void LambdaZero_EqualsMttBitwise()
     {
         var mtt = store.Dir.File("mtt");
@@ -210,6 +226,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     [InlineData("--preset", "cifar10-ipc10", "is a cifar10 preset")]
     [InlineData("--tau", "0", "--tau")]
     [InlineData("--mim-critic", "infonce", "use supcon or bce")]
+    [InlineData("--mim-warmup", "-1", "--mim-warmup 20")]
     [InlineData("--syn-steps", "0", "--syn-steps")]
     [InlineData("--expert-epochs", "4", "exceeds")]
     public void BadDistillOptions_ExitTwo(string option, string value, string expected)
