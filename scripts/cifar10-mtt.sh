@@ -5,7 +5,7 @@
 # Evaluation: 5 ConvNet-3 per set, 1000 epochs with DSA in ZCA space (the papers' protocol). "init" evaluates the
 # seed-0 starting set (random real images per class) with that same protocol: the random baseline of these rows.
 # Experts and every run directory are resumable: re-running this script continues where it stopped.
-# Usage: scripts/cifar10-mtt.sh OUT_DIR [experts|init|ipc1|ipc10]...   (threads: $MIM4DD_THREADS)
+# Usage: scripts/cifar10-mtt.sh OUT_DIR [experts|init|ipc1|ipc1-mim|ipc10]...   (threads: $MIM4DD_THREADS)
 set -euo pipefail
 out=${1:?output folder, e.g. runs/cifar10}; shift
 groups=${*:-experts init ipc1 ipc10}
@@ -25,7 +25,13 @@ for group in $groups; do
     experts) "$mim4dd" experts --dataset cifar10 --num-experts 2 --train-epochs 5 --seed 0 --out "$experts" ;;
     init)    run init-ipc1 --dataset cifar10 --preset cifar10-ipc1 --method mtt --iterations 0 ;;
     ipc1)    pair ipc1 --dataset cifar10 --preset cifar10-ipc1 --iterations 300 ;;
+    ipc1-mim)  # MIM variants on the same budget: SupCon critic, and both critics with a 20-iteration heads warm-up
+      for variant in "supcon --mim-critic supcon" "warm20 --mim-warmup 20" "supcon-warm20 --mim-critic supcon --mim-warmup 20"; do
+        read -r name flags <<< "$variant"
+        # shellcheck disable=SC2086
+        run "mim4dd-$name-ipc1" --dataset cifar10 --preset cifar10-ipc1 --iterations 300 --method mim4dd --lambda 0.1 --tau 0.1 $flags
+      done ;;
     ipc10)   pair ipc10 --dataset cifar10 --preset cifar10-ipc10 --max-start-epoch 3 --iterations 100 ;;
-    *) echo "unknown group $group (experts, init, ipc1, ipc10)" >&2; exit 2 ;;
+    *) echo "unknown group $group (experts, init, ipc1, ipc1-mim, ipc10)" >&2; exit 2 ;;
   esac
 done
