@@ -13,7 +13,7 @@ run() { local name=$1; shift; distill_run "$out/$name" "${common[@]}" "$@"; }  #
 pair() {  # name, flags...: the method alone, then with MIM (λ 0.1, τ 0.1) at the same budget and seed
   local name=$1; shift
   run "$name" "$@"
-  run "$name-mim" "$@" --mim --lambda 0.1 --tau 0.1
+  run "$name-mim" "$@" --mim --lambda 0.1 --tau 0.1 --mim-warmup 0   # as the rows ran, before the heads warm-up existed
 }
 for group in "$@"; do
   case $group in

@@ -55,7 +55,7 @@ public static class DistillBench
         var mttOptions = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1 };
         var states = methods.ToDictionary(m => m, _ => new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0));
         var addOns = methods.ToDictionary(m => m, m => m == "mim4dd"
-            ? new MimAddOn(work.Net, work.Expert.Snapshot(0), work.Real, work.RealImages, new MimOptions(), 32, 0, work.Dataset)
+            ? new MimAddOn(work.Net, work.Expert.Snapshot(0), work.Real, work.RealImages, new MimOptions { WarmupIterations = 0 }, 32, 0, work.Dataset)
             : null);
         var seconds = methods.ToDictionary(m => m, _ => new List<double>());
         var rss = methods.ToDictionary(m => m, _ => 0L);

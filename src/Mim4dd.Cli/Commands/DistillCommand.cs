@@ -38,7 +38,7 @@ public static class DistillCommand
         var tau = new Option<double>("--tau") { Description = "MIM temperature τ", DefaultValueFactory = _ => 0.1 };
         var headDim = new Option<int>("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => 128 };
         var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
-        var warmup = new Option<int>("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<int>("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient (0: the paper's schedule)", DefaultValueFactory = _ => new MimOptions().WarmupIterations };
         var critic = new Option<string>("--mim-critic") { Description = "MIM loss over pair scores: bce (CRD's binary NCE, the spec's form; default) or supcon (softmax; separates classes, cost accuracy on MNIST, +0.3 over MTT on CIFAR-10 IPC 1; docs/results.md)", DefaultValueFactory = _ => "bce" };
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
         var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };

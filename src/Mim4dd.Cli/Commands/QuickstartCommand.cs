@@ -18,6 +18,7 @@ namespace Mim4dd.Cli.Commands;
 public static class QuickstartCommand
 {
     private const string DistilledRun = "mim4dd-ipc10";
+    private static readonly MimOptions Mim = new();
 
     /// <summary>The quick budget (docs/results.md records what it gives); only the evaluation networks are a flag.</summary>
     public sealed record Budget
@@ -100,7 +101,7 @@ public static class QuickstartCommand
         };
         var schedule = new RunSchedule(CheckpointEvery: 10, EvalEvery: 0, EvalRepeats: repeats, EvalEpochs: budget.EvalEpochs);
         var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
-        using (var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, new MimOptions(), 32, store), log, MachineInfo.Current()))
+        using (var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, Mim, 32, store), log, MachineInfo.Current()))
             DistillSession.Run(data, method, run, schedule, resume: File.Exists(Path.Combine(directory, "checkpoint.safetensors")), log, Cli.StopRequests());
         // The final evaluation is the last line of evals.jsonl (also when an earlier quickstart finished it).
         var last = JsonDocument.Parse(File.ReadAllLines(Path.Combine(directory, "evals.jsonl")).Last()).RootElement;
@@ -116,7 +117,7 @@ public static class QuickstartCommand
         text.AppendLine();
         text.AppendLine($"Seed {seed}. Machine: {machine}.");
         text.AppendLine($"Quick budget: {budget.Experts} experts × {budget.ExpertEpochs} epochs on {budget.ExpertImagesPerClass} images per class ({expertMinutes:F1} min); "
-            + $"MIM4DD (MTT + λ·MIM, λ 0.1, τ 0.1) {budget.Iterations} iterations, {budget.SynSteps} student steps of {budget.BatchSyn} images ({distilMinutes:F1} min). "
+            + $"MIM4DD (MTT + λ·MIM, λ {Mim.Lambda}, τ {Mim.Temperature}, {Mim.Critic.ToString().ToLowerInvariant()} critic, heads warm-up {Mim.WarmupIterations} iterations) {budget.Iterations} iterations, {budget.SynSteps} student steps of {budget.BatchSyn} images ({distilMinutes:F1} min). "
             + $"Evaluation: {random.Config.Repeats} ConvNet-3 trainings per row, {budget.EvalEpochs} epochs with DSA (the papers: 1000 epochs, 5+ networks).");
         text.AppendLine("Both sets hold 100 images; the paper-scale numbers need the paper's budget (docs/results.md).");
         text.AppendLine();

@@ -93,7 +93,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     public void Mim4dd_LowersItsLossAndChangesTheImages()
     {
         var run = store.Dir.File("mim");
-        var (code, _, stderr) = store.Distill(run, "--method", "mim4dd", "--lambda", "0.1", "--iterations", "6");
+        var (code, _, stderr) = store.Distill(run, "--method", "mim4dd", "--lambda", "0.1", "--mim-warmup", "0", "--iterations", "6");
         Assert.True(code == 0, stderr);
         var addOn = Losses(run, "extra_loss");
         Assert.True(addOn.All(v => v > 0), "the MIM term is present");
@@ -135,7 +135,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
             var extra = File.Exists(Path.Combine(run, "checkpoint.safetensors")) ? new[] { "--resume" } : [];
-            foreach (var a in store.DistillArguments(run, ["--method", "mim4dd", "--iterations", "100000", .. extra])) info.ArgumentList.Add(a);
+            foreach (var a in store.DistillArguments(run, ["--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000", .. extra])) info.ArgumentList.Add(a);
             using var process = Process.Start(info)!;
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
@@ -151,12 +151,12 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(caught, "no kill landed during a checkpoint write in 5 attempts");
 
         string total = (LineCount(metrics) + 2).ToString();
-        var (code, log, err) = store.Distill(run, "--method", "mim4dd", "--iterations", total, "--resume");
+        var (code, log, err) = store.Distill(run, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", total, "--resume");
         Assert.True(code == 0, err);
         Assert.Contains("partial file", log);
         Assert.Empty(Temps());
         var unbroken = store.Dir.File("unbroken-in-write");
-        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--iterations", total).Code);
+        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", total).Code);
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(run));
         Assert.Equal(Losses(unbroken, "loss"), Losses(run, "loss"));
     }
@@ -174,7 +174,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         var stopped = store.Dir.File("stopped-sigint");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
-        foreach (var a in store.DistillArguments(stopped, "--method", "mim4dd", "--iterations", "100000")) info.ArgumentList.Add(a);
+        foreach (var a in store.DistillArguments(stopped, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000")) info.ArgumentList.Add(a);
         var metrics = Path.Combine(stopped, "metrics.jsonl");
         using (var process = Process.Start(info)!)
         {
@@ -198,10 +198,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
 
         // Resuming to two iterations past the stop gives the bytes of an unbroken run of that length.
         string total = (done + 2).ToString();
-        var (code, _, err) = store.Distill(stopped, "--method", "mim4dd", "--iterations", total, "--resume");
+        var (code, _, err) = store.Distill(stopped, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", total, "--resume");
         Assert.True(code == 0, err);
         var unbroken = store.Dir.File("unbroken-sigint");
-        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--iterations", total).Code);
+        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", total).Code);
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(stopped));
         Assert.Equal(Losses(unbroken, "loss"), Losses(stopped, "loss"));
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(stopped, "config.json")));
