@@ -73,7 +73,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         var (code, _, stderr) = store.Distill(warm, "--method", "mim4dd", "--mim-warmup", "3", "--iterations", "3");
         Assert.True(code == 0, stderr);
         Assert.Equal(0, store.Distill(partly, "--method", "mim4dd", "--mim-warmup", "1", "--iterations", "3").Code);
+        var byDefault = store.Dir.File("mim-warm-default");
+        Assert.Equal(0, store.Distill(byDefault, "--method", "mim4dd", "--iterations", "3").Code);
         Assert.Equal(SyntheticBytes(mtt), SyntheticBytes(warm));
+        Assert.Equal(SyntheticBytes(mtt), SyntheticBytes(byDefault));   // the default warm-up covers a 3-iteration run
         Assert.All(Losses(warm, "extra_loss"), v => Assert.True(v > 0));   // the term runs (and its heads step) during the warm-up
         Assert.NotEqual(Losses(warm, "extra_loss")[0], Losses(warm, "extra_loss")[2]);
         Assert.NotEqual(SyntheticBytes(mtt), SyntheticBytes(partly));
