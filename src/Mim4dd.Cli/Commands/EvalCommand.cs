@@ -41,11 +41,18 @@ public static class EvalCommand
             using var testImages = TestImages(data, set.ZcaDirectory);
             var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(lr) ?? set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
             var results = new List<EvalResult>();
+            var run = isDir ? new RunDirectory(path).Claim() : null;
+            var setHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
+            var settings = $"e{protocol.Epochs}-lr{protocol.LearningRate:R}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}";
             foreach (var a in archs)
             {
-                Cli.Log($"{a}: training {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs ...");
+                // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the missing ones.
+                var nets = run is null ? null : new FinishedNets(run.EvalNets, $"{setHash} {a} {settings}");
+                var finished = nets?.Read(protocol.Repeats) ?? [];
+                Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
+                    + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
                 var r = protocol.Run(a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
-                    (i, acc) => Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * acc:F2} %"));
+                    (i, acc) => { nets?.Add(i, acc); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * acc:F2} %"); }, finished: finished);
                 results.Add(r);
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
             }
@@ -53,10 +60,12 @@ public static class EvalCommand
             Console.WriteLine($"| arch | accuracy % (mean ± std, {protocol.Repeats} nets) | minutes |");
             Console.WriteLine("|---|---|---|");
             foreach (var r in results) Console.WriteLine($"| {r.Arch} | {r} | {r.Seconds / 60:F1} |");
-            if (isDir)
+            if (run is not null)
             {
-                var run = new RunDirectory(path);
-                run.WriteJson(Path.Combine(run.Path, parse.GetValue(lr) is null ? "eval.json" : $"eval-lr{protocol.LearningRate}.json"), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results });
+                // One file per protocol setting, so that e.g. an E = 300 cross-architecture table does not replace the E = 1000 one.
+                var name = settings == $"e1000-lr{set.LearningRate:R}-dsa-s0" ? "eval.json" : $"eval-{settings}.json";
+                run.WriteJson(Path.Combine(run.Path, name), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results });
+                Cli.Log($"wrote {Path.Combine(run.Path, name)}");
             }
             return 0;
         }));

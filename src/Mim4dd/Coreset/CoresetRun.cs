@@ -24,7 +24,7 @@ public static class CoresetRun
         if (!Methods.Contains(config.Method))
             throw UserError.At($"--method {config.Method}", "unknown coreset method", $"use one of: {string.Join(", ", Methods)}");
         CoresetSelection.CheckImagesPerClass(data.Train, config.ImagesPerClass);
-        var finished = FinishedRepeats(run, config, log);
+        var nets = FinishedRepeats(run, config, out var finished, log);
         run.WriteJson(run.Config, config);
         using var indices = config.Method == "random"
             ? CoresetSelection.Random(data.Train, config.ImagesPerClass, Rng.Torch(config.Seed, 10))
@@ -38,7 +38,7 @@ public static class CoresetRun
         var eval = protocol.Run(config.Arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses, config.Seed,
             (r, acc) =>
             {
-                File.AppendAllText(run.Repeats, JsonSerializer.Serialize(new FinishedRepeat(r, acc)) + "\n");
+                nets.Add(r, acc);
                 int trained = r + 1 - finished.Keys.Count(k => k < r);
                 log($"  eval {r + 1}/{config.Repeats}: {100 * acc:F2} %  ({clock.Elapsed.TotalMinutes:F1} min, {Eta.Text(trained, config.Repeats - finished.Count, clock.Elapsed)})");
             }, finished: finished);
@@ -48,38 +48,22 @@ public static class CoresetRun
         return result;
     }
 
-    private sealed record FinishedRepeat(int Repeat, double Accuracy);
-
     /// <summary>
     /// Evaluation nets a killed run with the same config already finished (each net has its own seeds, so they are
     /// kept, not retrained). Another config, or another version/machine only, decides: the config starts afresh.
     /// </summary>
-    private static Dictionary<int, double> FinishedRepeats(RunDirectory run, Config config, Action<string> log)
+    private static FinishedNets FinishedRepeats(RunDirectory run, Config config, out Dictionary<int, double> finished, Action<string> log)
     {
-        var finished = new Dictionary<int, double>();
-        if (!File.Exists(run.Repeats)) return finished;
         Config? previous = null;
-        try { previous = JsonSerializer.Deserialize<Config>(File.ReadAllText(run.Config)); }
+        try { previous = File.Exists(run.Config) ? JsonSerializer.Deserialize<Config>(File.ReadAllText(run.Config)) : null; }
         catch (Exception e) when (e is JsonException or IOException) { }
         if (previous is null || previous with { Version = "", Machine = "" } != config with { Version = "", Machine = "" })
-        {
             File.Delete(run.Repeats);
-            return finished;
-        }
-        foreach (var line in File.ReadLines(run.Repeats))
-        {
-            try
-            {
-                if (JsonSerializer.Deserialize<FinishedRepeat>(line) is { } done && done.Repeat >= 0 && done.Repeat < config.Repeats && double.IsFinite(done.Accuracy))
-                    finished[done.Repeat] = done.Accuracy;
-            }
-            catch (JsonException) { }   // a line cut by the kill
-        }
-        // Rewritten clean, so that the next net's line does not land after a cut one.
-        AtomicFile.WriteAllText(run.Repeats, string.Concat(finished.Select(f => JsonSerializer.Serialize(new FinishedRepeat(f.Key, f.Value)) + "\n")));
+        var nets = new FinishedNets(run.Repeats);
+        finished = nets.Read(config.Repeats);
         if (finished.Count > 0)
             log($"resuming: {finished.Count} of {config.Repeats} evaluation nets already finished ({run.Repeats}); training the rest");
-        return finished;
+        return nets;
     }
 
     /// <summary>Herding on the embeddings of a ConvNet trained on the real data (trained once, cached per dataset/seed/epochs).</summary>

@@ -33,6 +33,43 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void Eval_KeepsEachFinishedNet_AndTrainsOnlyTheMissingOnes_AsAnUnbrokenEvaluation()
+    {
+        var dm = store.Dir.File("eval-dm");
+        var (code, _, stderr) = CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
+            "--iterations", "1", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "1", "--out", dm);
+        Assert.True(code == 0, stderr);
+        (int Code, string Table, string Log) Eval(string set, int repeats) =>
+            CliTests.Run("eval", set, "--data-dir", store.DataDir, "--arch", "MLP,LeNet", "--repeats", $"{repeats}", "--epochs", "2", "--threads", "1");
+        (code, _, stderr) = Eval(dm, 1);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(dm, "eval-nets.jsonl")).Length);   // one line per finished net
+        (code, var log, stderr) = Eval(dm, 2);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("MLP: training 1 of 2 networks", log);
+        Assert.Contains("LeNet: training 1 of 2 networks", log);
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(dm, "eval-nets.jsonl")).Length);
+
+        // The same set as a bare file: no log, every net trained in one go.
+        var bare = store.Dir.File("eval-dm.safetensors");
+        File.Copy(Path.Combine(dm, "syn.safetensors"), bare, overwrite: true);
+        var (bareCode, bareTable, bareErr) = Eval(bare, 2);
+        Assert.True(bareCode == 0, bareErr);
+        var written = Directory.GetFiles(dm, "eval-e2-*.json");
+        Assert.Single(written);
+        using var json = JsonDocument.Parse(File.ReadAllText(written[0]));
+        foreach (var r in json.RootElement.GetProperty("results").EnumerateArray())
+        {
+            Assert.Equal(2, r.GetProperty("Accuracies").GetArrayLength());
+            var row = $"| {r.GetProperty("Arch").GetString()} | {(100 * r.GetProperty("Mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} ± {(100 * r.GetProperty("Std").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} |";
+            Assert.Contains(row, bareTable);
+        }
+        var (cmpCode, cmp, cmpErr) = CliTests.Run("compare", dm);
+        Assert.True(cmpCode == 0, cmpErr);
+        Assert.Contains(cmp.Split('\n'), l => l.Contains("| LeNet |") && l.Contains(Path.GetFileNameWithoutExtension(written[0])));
+    }
+
+    [Fact]
     public void NotARunDirectory_OrAnUnreadableResult_ExitsTwoWithTheDirectory()
     {
         var empty = store.Dir.File("cmp-empty");
