@@ -5,7 +5,7 @@
 # Evaluation: 5 ConvNet-3 per set, 1000 epochs with DSA in ZCA space (the papers' protocol). "init" evaluates the
 # seed-0 starting set (random real images per class) with that same protocol: the random baseline of these rows.
 # Experts and every run directory are resumable: re-running this script continues where it stopped.
-# Usage: scripts/cifar10-mtt.sh OUT_DIR [experts|init|ipc1|ipc1-mim|ipc10]...   (threads: $MIM4DD_THREADS)
+# Usage: scripts/cifar10-mtt.sh OUT_DIR [experts|init|ipc1|ipc1-mim|ipc10|xarch]...   (threads: $MIM4DD_THREADS)
 set -euo pipefail
 out=${1:?output folder, e.g. runs/cifar10}; shift
 groups=${*:-experts init ipc1 ipc10}
@@ -24,7 +24,8 @@ pair() {  # name, mim flags, flags...: MTT, then MIM4DD (λ 0.1, τ 0.1) with th
 for group in $groups; do
   case $group in
     experts) "$mim4dd" experts --dataset cifar10 --num-experts 2 --train-epochs 5 --seed 0 --out "$experts" ;;
-    init)    run init-ipc1 --dataset cifar10 --preset cifar10-ipc1 --method mtt --iterations 0 ;;
+    init)    run init-ipc1 --dataset cifar10 --preset cifar10-ipc1 --method mtt --iterations 0
+             run init-ipc10 --dataset cifar10 --preset cifar10-ipc10 --max-start-epoch 3 --method mtt --iterations 0 ;;
     # The IPC 1 rows of docs/results.md ran before the heads warm-up existed: "mim4dd-ipc1" and "supcon" have none.
     ipc1)    pair ipc1 "--mim-warmup 0" --dataset cifar10 --preset cifar10-ipc1 --iterations 300 ;;
     ipc1-mim)  # MIM variants on the same budget: SupCon critic, and both critics with a 20-iteration heads warm-up
@@ -34,6 +35,10 @@ for group in $groups; do
         run "mim4dd-$name-ipc1" --dataset cifar10 --preset cifar10-ipc1 --iterations 300 --method mim4dd --lambda 0.1 --tau 0.1 $flags
       done ;;
     ipc10)   pair ipc10 "--mim-warmup 20" --dataset cifar10 --preset cifar10-ipc10 --max-start-epoch 3 --iterations 100 ;;
-    *) echo "unknown group $group (experts, init, ipc1, ipc1-mim, ipc10)" >&2; exit 2 ;;
+    xarch)   # cross-architecture table of the IPC 10 sets: 2 nets per arch, E = 300 (a CPU budget; ResNet18 ≈ 30 min per net)
+      for set in mtt-ipc10 mim4dd-ipc10; do
+        "$mim4dd" eval "$out/$set" --arch ConvNet,MLP,LeNet,VGG11,AlexNet,ResNet18 --repeats 2 --epochs 300
+      done ;;
+    *) echo "unknown group $group (experts, init, ipc1, ipc1-mim, ipc10, xarch)" >&2; exit 2 ;;
   esac
 done
