@@ -14,8 +14,7 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         var (code, _, stderr) = CliTests.Run("coreset", "--method", "random", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1",
             "--epochs", "2", "--repeats", "2", "--augment", "none", "--out", coreset);
         Assert.True(code == 0, stderr);
-        (code, _, stderr) = CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
-            "--iterations", "2", "--eval-every", "1", "--eval-repeats", "2", "--eval-epochs", "2", "--out", dm);
+        (code, _, stderr) = store.DistillDm(dm, iterations: 2, evalEvery: 1, evalRepeats: 2);
         Assert.True(code == 0, stderr);
         var table = store.Dir.File("cmp.md");
         (code, var stdout, stderr) = CliTests.Run("compare", coreset, dm, "--output", table);
@@ -36,8 +35,7 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
     public void Eval_KeepsEachFinishedNet_AndTrainsOnlyTheMissingOnes_AsAnUnbrokenEvaluation()
     {
         var dm = store.Dir.File("eval-dm");
-        var (code, _, stderr) = CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
-            "--iterations", "1", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "1", "--out", dm);
+        var (code, _, stderr) = store.DistillDm(dm, iterations: 1, evalEvery: 0);
         Assert.True(code == 0, stderr);
         (int Code, string Table, string Log) Eval(string set, int repeats) =>
             CliTests.Run("eval", set, "--data-dir", store.DataDir, "--arch", "MLP,LeNet", "--repeats", $"{repeats}", "--epochs", "2", "--threads", "1");

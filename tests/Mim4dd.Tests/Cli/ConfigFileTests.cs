@@ -28,8 +28,7 @@ public class ConfigFileTests(TinyMnist store) : IClassFixture<TinyMnist>
         var overridden = store.Dir.File("cfg-override");
         var (code, _, stderr) = CliTests.Run("distill", "--config", DmConfig(), "--out", fromFile);
         Assert.True(code == 0, stderr);
-        Assert.Equal(0, CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
-            "--iterations", "2", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "2", "--out", fromFlags).Code);
+        Assert.Equal(0, store.DistillDm(fromFlags, iterations: 2, evalEvery: 0).Code);
         Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")), File.ReadAllBytes(Path.Combine(fromFile, "syn.safetensors")));
         // A run's own config.json replays it.
         var replayed = store.Dir.File("cfg-replay");

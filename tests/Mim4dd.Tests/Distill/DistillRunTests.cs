@@ -29,6 +29,12 @@ public sealed class TinyMnist : IDisposable
         });
     }
 
+    /// <summary>A tiny DM run at IPC 1 (no experts needed): <paramref name="iterations"/> iterations, evaluated every
+    /// <paramref name="evalEvery"/> (0: at the end) with <paramref name="evalRepeats"/> nets × 2 epochs.</summary>
+    public (int Code, string Stdout, string Stderr) DistillDm(string outDir, int iterations, int evalEvery, int evalRepeats = 1) =>
+        CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", DataDir, "--ipc", "1", "--batch-real", "8",
+            "--iterations", $"{iterations}", "--eval-every", $"{evalEvery}", "--eval-repeats", $"{evalRepeats}", "--eval-epochs", "2", "--out", outDir);
+
     /// <summary>Runs `distill` on the tiny store with small settings plus <paramref name="extra"/> flags.</summary>
     public (int Code, string Stdout, string Stderr) Distill(string outDir, params string[] extra) => CliTests.Run(DistillArguments(outDir, extra));
 

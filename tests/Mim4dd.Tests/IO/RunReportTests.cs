@@ -11,8 +11,7 @@ public class RunReportTests(TinyMnist store) : IClassFixture<TinyMnist>
     public void AFinishedRunWritesASelfContainedReport_AndTheVerbRewritesIt()
     {
         var run = store.Dir.File("report-dm");
-        var (code, stdout, stderr) = CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "8",
-            "--iterations", "2", "--eval-every", "1", "--eval-repeats", "1", "--eval-epochs", "2", "--out", run);
+        var (code, stdout, stderr) = store.DistillDm(run, iterations: 2, evalEvery: 1);
         Assert.True(code == 0, stderr);
         var report = Path.Combine(run, "report.html");
         Assert.Contains("report.html", stdout);
