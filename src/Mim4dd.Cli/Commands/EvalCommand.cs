@@ -63,7 +63,8 @@ public static class EvalCommand
             if (run is not null)
             {
                 // One file per protocol setting, so that e.g. an E = 300 cross-architecture table does not replace the E = 1000 one.
-                var name = settings == $"e1000-lr{set.LearningRate:R}-dsa-s0" ? "eval.json" : $"eval-{settings}.json";
+                var name = settings == $"e1000-lr{set.LearningRate:R}-dsa-s0" ? "eval.json"
+                    : $"eval-e{protocol.Epochs}-lr{protocol.LearningRate:G4}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}.json";
                 run.WriteJson(Path.Combine(run.Path, name), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results });
                 Cli.Log($"wrote {Path.Combine(run.Path, name)}");
             }
