@@ -49,12 +49,16 @@ public static class EvalCommand
                 // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the missing ones.
                 var nets = run is null ? null : new FinishedNets(run.EvalNets, $"{setHash} {a} {settings}");
                 var finished = nets?.Read(protocol.Repeats) ?? [];
+                var losses = new List<double>();
                 Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
                     + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
                 var r = protocol.Run(a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
-                    (i, acc) => { nets?.Add(i, acc); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * acc:F2} %"); }, finished: finished);
+                    (i, acc, loss) => { nets?.Add(i, acc); losses.Add(loss); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * acc:F2} % (final training loss {loss:F3})"); }, finished: finished);
                 results.Add(r);
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
+                // Halfway to chance (ln K): the net did not fit the set, which says more about the lr than about the set.
+                if (losses.Count > 0 && !(losses.Average() < Math.Log(data.Train.NumClasses) / 2))
+                    Cli.Log($"{a}: the nets did not fit the set (mean final training loss {losses.Average():F2}, chance {Math.Log(data.Train.NumClasses):F2}); lr {protocol.LearningRate:G4} may be too large for {a}: try --lr 0.01");
             }
             Console.WriteLine();
             Console.WriteLine($"| arch | accuracy % (mean ± std, {protocol.Repeats} nets) | minutes |");

@@ -32,8 +32,9 @@ public sealed record EvalProtocol
     /// <summary>Augmentation while training each evaluation net (the papers: DSA for DSA/DM/MTT, none for DC without MNIST).</summary>
     public IAugment? Augment { get; init; }
 
-    /// <summary>Called after each repeat with (repeat index, accuracy).</summary>
-    public delegate void RepeatDone(int repeat, double accuracy);
+    /// <summary>Called after each repeat with (repeat index, accuracy, mean training loss of its last epoch): a loss
+    /// that stayed high says the net did not fit the set (e.g. an lr too large for that architecture), not that the set is poor.</summary>
+    public delegate void RepeatDone(int repeat, double accuracy, double trainLoss);
 
     /// <param name="inspectFirst">Sees the first trained network before it is disposed (the report's t-SNE).</param>
     /// <param name="finished">Accuracies of repeats a killed run already finished: each repeat has its own seeds, so
@@ -54,10 +55,11 @@ public sealed record EvalProtocol
         {
             if (finished?.TryGetValue(r, out var known) == true) { accuracies[r] = known; continue; }
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
-            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
+            double trainLoss = double.NaN;
+            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, (_, loss) => trainLoss = loss, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
             accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
             if (r == 0) inspectFirst?.Invoke(net, weights);
-            onRepeat?.Invoke(r, accuracies[r]);
+            onRepeat?.Invoke(r, accuracies[r], trainLoss);
         }
         return new EvalResult(arch, accuracies, clock.Elapsed.TotalSeconds);
     }

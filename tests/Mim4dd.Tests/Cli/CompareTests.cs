@@ -62,6 +62,15 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
             var row = $"| {r.GetProperty("Arch").GetString()} | {(100 * r.GetProperty("Mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} ± {(100 * r.GetProperty("Std").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} |";
             Assert.Contains(row, bareTable);
         }
+        // A net that cannot fit the set (here an absurd lr) is named as such, with the lr to try.
+        (int Code, string Log, string Stderr) Fit(string lr) =>
+            CliTests.Run("eval", bare, "--data-dir", store.DataDir, "--arch", "MLP", "--repeats", "1", "--epochs", "100", "--augment", "none", "--lr", lr);
+        var (hugeCode, hugeLog, hugeErr) = Fit("1000");
+        Assert.True(hugeCode == 0, hugeErr);
+        Assert.Contains("MLP: the nets did not fit the set", hugeLog);
+        var (fitCode, fitLog, fitErr) = Fit("0.01");
+        Assert.True(fitCode == 0, fitErr);
+        Assert.DoesNotContain("did not fit", fitLog);
         var (cmpCode, cmp, cmpErr) = CliTests.Run("compare", dm);
         Assert.True(cmpCode == 0, cmpErr);
         Assert.Contains(cmp.Split('\n'), l => l.Contains("| LeNet |") && l.Contains(Path.GetFileNameWithoutExtension(written[0])));
