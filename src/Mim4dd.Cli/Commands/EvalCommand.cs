@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Mim4dd.Runtime;
 using System.CommandLine;
 using Mim4dd.Data;
@@ -69,12 +70,30 @@ public static class EvalCommand
                 // One file per protocol setting, so that e.g. an E = 300 cross-architecture table does not replace the E = 1000 one.
                 var name = settings == $"e1000-lr{set.LearningRate:R}-dsa-s0" ? "eval.json"
                     : $"eval-e{protocol.Epochs}-lr{protocol.LearningRate:G4}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}.json";
-                run.WriteJson(Path.Combine(run.Path, name), new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results });
-                Cli.Log($"wrote {Path.Combine(run.Path, name)}");
+                var table = Path.Combine(run.Path, name);
+                var all = EarlierResults(table).Where(e => !archs.Contains(e.Arch, StringComparer.OrdinalIgnoreCase)).Concat(results).ToList();
+                run.WriteJson(table, new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results = all });
+                Cli.Log($"wrote {table}" + (all.Count > results.Count ? $" (with {all.Count - results.Count} earlier architecture(s) of the same protocol)" : ""));
             }
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The architectures an earlier `eval` with the same protocol wrote to <paramref name="file"/>: kept beside this run's.</summary>
+    private static IEnumerable<EvalResult> EarlierResults(string file)
+    {
+        if (!File.Exists(file)) return [];
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(file));
+            return doc.RootElement.GetProperty("results").Deserialize<EvalResult[]>() ?? [];
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            Cli.Log($"{file}: cannot be read ({e.Message.Split('\n')[0]}); rewriting it with this evaluation only");
+            return [];
+        }
     }
 
     /// <summary>The test set in the space the synthetic images live in: normalised, or whitened with the run's ZCA.</summary>

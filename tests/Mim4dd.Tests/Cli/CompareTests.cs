@@ -71,6 +71,11 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         var (fitCode, fitLog, fitErr) = Fit("0.01");
         Assert.True(fitCode == 0, fitErr);
         Assert.DoesNotContain("did not fit", fitLog);
+        // Another architecture with the same protocol joins the same file instead of replacing it.
+        (code, _, stderr) = CliTests.Run("eval", dm, "--data-dir", store.DataDir, "--arch", "ConvNet", "--repeats", "1", "--epochs", "2", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        using (var joined = JsonDocument.Parse(File.ReadAllText(written[0])))
+            Assert.Equal(["MLP", "LeNet", "ConvNet"], joined.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("Arch").GetString()));
         var (cmpCode, cmp, cmpErr) = CliTests.Run("compare", dm);
         Assert.True(cmpCode == 0, cmpErr);
         Assert.Contains(cmp.Split('\n'), l => l.Contains("| LeNet |") && l.Contains(Path.GetFileNameWithoutExtension(written[0])));
