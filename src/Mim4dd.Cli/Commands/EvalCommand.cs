@@ -59,7 +59,7 @@ public static class EvalCommand
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
                 // Halfway to chance (ln K): the net did not fit the set, which says more about the lr than about the set.
                 if (losses.Count > 0 && !(losses.Average() < Math.Log(data.Train.NumClasses) / 2))
-                    Cli.Log($"{a}: the nets did not fit the set (mean final training loss {losses.Average():F2}, chance {Math.Log(data.Train.NumClasses):F2}); lr {protocol.LearningRate:G4} may be too large for {a}: try --lr 0.01");
+                    Cli.Log($"{a}: the nets did not fit the set (mean final training loss {losses.Average():F2}, chance {Math.Log(data.Train.NumClasses):F2}); lr {protocol.LearningRate:G4} may be too large for {a}: try --lr {(protocol.LearningRate > 0.01 ? 0.01 : protocol.LearningRate / 10):G2}");
             }
             Console.WriteLine();
             Console.WriteLine($"| arch | accuracy % (mean ± std, {protocol.Repeats} nets) | minutes |");

@@ -68,6 +68,7 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         var (hugeCode, hugeLog, hugeErr) = Fit("1000");
         Assert.True(hugeCode == 0, hugeErr);
         Assert.Contains("MLP: the nets did not fit the set", hugeLog);
+        Assert.Contains("try --lr 0.01", hugeLog);
         var (fitCode, fitLog, fitErr) = Fit("0.01");
         Assert.True(fitCode == 0, fitErr);
         Assert.DoesNotContain("did not fit", fitLog);
