@@ -37,7 +37,7 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         var dm = store.Dir.File("eval-dm");
         var (code, _, stderr) = store.DistillDm(dm, iterations: 1, evalEvery: 0);
         Assert.True(code == 0, stderr);
-        (int Code, string Table, string Log) Eval(string set, int repeats) =>
+        (int Code, string Stdout, string Stderr) Eval(string set, int repeats) =>
             CliTests.Run("eval", set, "--data-dir", store.DataDir, "--arch", "MLP,LeNet", "--repeats", $"{repeats}", "--epochs", "2", "--threads", "1");
         (code, _, stderr) = Eval(dm, 1);
         Assert.True(code == 0, stderr);
@@ -63,7 +63,7 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
             Assert.Contains(row, bareTable);
         }
         // A net that cannot fit the set (here an absurd lr) is named as such, with the lr to try.
-        (int Code, string Log, string Stderr) Fit(string lr) =>
+        (int Code, string Stdout, string Stderr) Fit(string lr) =>
             CliTests.Run("eval", bare, "--data-dir", store.DataDir, "--arch", "MLP", "--repeats", "1", "--epochs", "100", "--augment", "none", "--lr", lr);
         var (hugeCode, hugeLog, hugeErr) = Fit("1000");
         Assert.True(hugeCode == 0, hugeErr);
