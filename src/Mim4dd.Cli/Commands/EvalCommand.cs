@@ -43,7 +43,8 @@ public static class EvalCommand
             var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(lr) ?? set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
             var results = new List<EvalResult>();
             var run = isDir ? new RunDirectory(path).Claim() : null;
-            var setHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
+            // Only a run directory keeps finished nets; the key names the set by its bytes.
+            var setHash = run is null ? "" : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
             var settings = $"e{protocol.Epochs}-lr{protocol.LearningRate:R}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}";
             foreach (var a in archs)
             {

@@ -24,7 +24,10 @@ public static class CoresetRun
         if (!Methods.Contains(config.Method))
             throw UserError.At($"--method {config.Method}", "unknown coreset method", $"use one of: {string.Join(", ", Methods)}");
         CoresetSelection.CheckImagesPerClass(data.Train, config.ImagesPerClass);
-        var nets = FinishedRepeats(run, config, out var finished, log);
+        var nets = RepeatLog(run, config);
+        var finished = nets.Read(config.Repeats);
+        if (finished.Count > 0)
+            log($"resuming: {finished.Count} of {config.Repeats} evaluation nets already finished ({run.Repeats}); training the rest");
         run.WriteJson(run.Config, config);
         using var indices = config.Method == "random"
             ? CoresetSelection.Random(data.Train, config.ImagesPerClass, Rng.Torch(config.Seed, 10))
@@ -49,21 +52,17 @@ public static class CoresetRun
     }
 
     /// <summary>
-    /// Evaluation nets a killed run with the same config already finished (each net has its own seeds, so they are
-    /// kept, not retrained). Another config, or another version/machine only, decides: the config starts afresh.
+    /// The log of evaluation nets a killed run with the same config already finished (each net has its own seeds, so they
+    /// are kept, not retrained). Another config, not another version/machine only, starts it afresh.
     /// </summary>
-    private static FinishedNets FinishedRepeats(RunDirectory run, Config config, out Dictionary<int, double> finished, Action<string> log)
+    private static FinishedNets RepeatLog(RunDirectory run, Config config)
     {
         Config? previous = null;
         try { previous = File.Exists(run.Config) ? JsonSerializer.Deserialize<Config>(File.ReadAllText(run.Config)) : null; }
         catch (Exception e) when (e is JsonException or IOException) { }
         if (previous is null || previous with { Version = "", Machine = "" } != config with { Version = "", Machine = "" })
             File.Delete(run.Repeats);
-        var nets = new FinishedNets(run.Repeats);
-        finished = nets.Read(config.Repeats);
-        if (finished.Count > 0)
-            log($"resuming: {finished.Count} of {config.Repeats} evaluation nets already finished ({run.Repeats}); training the rest");
-        return nets;
+        return new FinishedNets(run.Repeats);
     }
 
     /// <summary>Herding on the embeddings of a ConvNet trained on the real data (trained once, cached per dataset/seed/epochs).</summary>
