@@ -55,7 +55,7 @@ public static class EvalCommand
                 Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
                     + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
                 var r = protocol.Run(a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
-                    (i, acc, loss) => { nets?.Add(i, acc); losses.Add(loss); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * acc:F2} % (final training loss {loss:F3})"); }, finished: finished);
+                    (i, net, loss) => { nets?.Add(i, net); losses.Add(loss); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})"); }, finished: finished);
                 results.Add(r);
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
                 // Halfway to chance (ln K): the net did not fit the set, which says more about the lr than about the set.

@@ -39,11 +39,11 @@ public static class CoresetRun
         using var testImages = data.Test.Floats(data.Normalization);
         var protocol = new EvalProtocol { Repeats = config.Repeats, Epochs = config.Epochs, Augment = Augment.Augmentations.Create(config.Augment, data.Name) };
         var eval = protocol.Run(config.Arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses, config.Seed,
-            (r, acc, loss) =>
+            (r, net, loss) =>
             {
-                nets.Add(r, acc);
+                nets.Add(r, net);
                 int trained = r + 1 - finished.Keys.Count(k => k < r);
-                log($"  eval {r + 1}/{config.Repeats}: {100 * acc:F2} % (final training loss {loss:F3}, {clock.Elapsed.TotalMinutes:F1} min, {Eta.Text(trained, config.Repeats - finished.Count, clock.Elapsed)})");
+                log($"  eval {r + 1}/{config.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3}, {clock.Elapsed.TotalMinutes:F1} min, {Eta.Text(trained, config.Repeats - finished.Count, clock.Elapsed)})");
             }, finished: finished);
         var result = new Result(config, indices.data<long>().ToArray(), eval.Accuracies, eval.Mean, eval.Std, eval.Seconds, clock.Elapsed.TotalSeconds);
         run.WriteJson(run.Results, result);

@@ -120,7 +120,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
             : (Action<Net, NetWeights>?)null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, (long)Rng.Mix(seed, 3_000_000 + iteration),
-            (r, accuracy, loss) => log($"  net {r + 1}/{protocol.Repeats}: {100 * accuracy:F2} % (final training loss {loss:F3})  "
+            (r, net, loss) => log($"  net {r + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})  "
                 + Eta.Text(r + 1, protocol.Repeats, clock.Elapsed)), featureMap);
         Evaluations.Add((iteration, result));
         File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, mean = result.Mean, std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Mim4dd.Train;
 
 namespace Mim4dd.IO;
 
 /// <summary>
-/// Evaluation nets already trained, one JSON line each ({"Key"?, "Repeat", "Accuracy"}), appended as each net finishes,
+/// Evaluation nets already trained, one JSON line each ({"Key"?, "Repeat", "Accuracy", "Seconds"}), appended as each net finishes,
 /// so that a killed evaluation trains only the missing nets. A net's seeds depend only on (seed, repeat), so a line is
 /// valid for any later evaluation with the same <paramref name="key"/> (set, arch, epochs, lr, augmentation, seed);
 /// lines of other keys are kept untouched.
@@ -13,13 +14,13 @@ public sealed class FinishedNets(string path, string? key = null)
 {
     private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    private sealed record Line(string? Key, int Repeat, double Accuracy);
+    private sealed record Line(string? Key, int Repeat, double Accuracy, double Seconds);
 
-    /// <summary>This key's accuracies by repeat (below <paramref name="repeats"/>). Rewrites the file without a line cut by a kill,
+    /// <summary>This key's nets by repeat (below <paramref name="repeats"/>). Rewrites the file without a line cut by a kill,
     /// so that the next net's line does not land after it.</summary>
-    public Dictionary<int, double> Read(int repeats)
+    public Dictionary<int, FinishedNet> Read(int repeats)
     {
-        var finished = new Dictionary<int, double>();
+        var finished = new Dictionary<int, FinishedNet>();
         if (!File.Exists(path)) return finished;
         var kept = new List<Line>();
         foreach (var text in File.ReadLines(path))
@@ -28,7 +29,7 @@ public sealed class FinishedNets(string path, string? key = null)
             {
                 if (JsonSerializer.Deserialize<Line>(text) is not { } line || !double.IsFinite(line.Accuracy) || line.Repeat < 0) continue;
                 kept.Add(line);
-                if (line.Key == key && line.Repeat < repeats) finished[line.Repeat] = line.Accuracy;
+                if (line.Key == key && line.Repeat < repeats) finished[line.Repeat] = new FinishedNet(line.Accuracy, line.Seconds);
             }
             catch (JsonException) { }   // a line cut by the kill
         }
@@ -36,7 +37,7 @@ public sealed class FinishedNets(string path, string? key = null)
         return finished;
     }
 
-    public void Add(int repeat, double accuracy) => File.AppendAllText(path, Serialize(new Line(key, repeat, accuracy)));
+    public void Add(int repeat, FinishedNet net) => File.AppendAllText(path, Serialize(new Line(key, repeat, net.Accuracy, net.Seconds)));
 
     private static string Serialize(Line line) => JsonSerializer.Serialize(line, Options) + "\n";
 }

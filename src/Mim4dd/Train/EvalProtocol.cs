@@ -6,13 +6,17 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Train;
 
-/// <summary>Accuracies of R evaluation trainings with their mean ± std (population std, as numpy's default in the papers' code).</summary>
+/// <summary>Accuracies of R evaluation trainings with their mean ± std (population std, as numpy's default in the papers' code);
+/// <paramref name="Seconds"/> sums the nets' training and test times, also of nets an earlier, killed run finished.</summary>
 public sealed record EvalResult(string Arch, double[] Accuracies, double Seconds)
 {
     public double Mean => Accuracies.Average();
     public double Std => Math.Sqrt(Accuracies.Select(a => (a - Mean) * (a - Mean)).Average());
     public override string ToString() => $"{100 * Mean:F2} ± {100 * Std:F2}";
 }
+
+/// <summary>One evaluation net's test accuracy and the seconds it took to train and test.</summary>
+public sealed record FinishedNet(double Accuracy, double Seconds);
 
 /// <summary>
 /// The papers' evaluation protocol (spec/baselines.md §2): R fresh networks, each trained on the
@@ -32,35 +36,38 @@ public sealed record EvalProtocol
     /// <summary>Augmentation while training each evaluation net (the papers: DSA for DSA/DM/MTT, none for DC without MNIST).</summary>
     public IAugment? Augment { get; init; }
 
-    /// <summary>Called after each repeat with (repeat index, accuracy, mean training loss of its last epoch): a loss
+    /// <summary>Called after each repeat with its index, result and the mean training loss of its last epoch: a loss
     /// that stayed high says the net did not fit the set (e.g. an lr too large for that architecture), not that the set is poor.</summary>
-    public delegate void RepeatDone(int repeat, double accuracy, double trainLoss);
+    public delegate void RepeatDone(int repeat, FinishedNet net, double trainLoss);
 
     /// <param name="inspectFirst">Sees the first trained network before it is disposed (the report's t-SNE).</param>
-    /// <param name="finished">Accuracies of repeats a killed run already finished: each repeat has its own seeds, so
+    /// <param name="finished">Repeats a killed run already finished: each repeat has its own seeds, so
     /// they are taken as they are and not trained again (nor inspected).</param>
     public EvalResult Run(string arch, Tensor images, Tensor labels, Tensor testImages, Tensor testLabels,
         int numClasses, long seed, RepeatDone? onRepeat = null, Action<Net, NetWeights>? inspectFirst = null,
-        IReadOnlyDictionary<int, double>? finished = null)
+        IReadOnlyDictionary<int, FinishedNet>? finished = null)
     {
         OptionRange.AtLeast("--repeats", Repeats, 1, "pass --repeats 5 (the papers' value)");
         var input = new InputShape(images.shape[1], images.shape[2], images.shape[3]);
         var net = NetRegistry.Build(arch, input, numClasses);
         var options = TrainOptions.Protocol(Epochs, LearningRate) with { BatchSize = BatchSize };
         var accuracies = new double[Repeats];
-        var clock = Stopwatch.StartNew();
+        double seconds = 0;
         using var x = images.detach().clone();
         using var y = labels.detach().clone();
         for (int r = 0; r < Repeats; r++)
         {
-            if (finished?.TryGetValue(r, out var known) == true) { accuracies[r] = known; continue; }
+            if (finished?.TryGetValue(r, out var known) == true) { accuracies[r] = known.Accuracy; seconds += known.Seconds; continue; }
+            var clock = Stopwatch.StartNew();
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
             double trainLoss = double.NaN;
             Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, (_, loss) => trainLoss = loss, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
             accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
+            var done = new FinishedNet(accuracies[r], clock.Elapsed.TotalSeconds);
+            seconds += done.Seconds;
             if (r == 0) inspectFirst?.Invoke(net, weights);
-            onRepeat?.Invoke(r, accuracies[r], trainLoss);
+            onRepeat?.Invoke(r, done, trainLoss);
         }
-        return new EvalResult(arch, accuracies, clock.Elapsed.TotalSeconds);
+        return new EvalResult(arch, accuracies, seconds);
     }
 }

@@ -47,6 +47,9 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains("MLP: training 1 of 2 networks", log);
         Assert.Contains("LeNet: training 1 of 2 networks", log);
         Assert.Equal(4, File.ReadAllLines(Path.Combine(dm, "eval-nets.jsonl")).Length);
+        (code, log, stderr) = Eval(dm, 2);   // every net known: nothing trained, the file still counts the time they took
+        Assert.True(code == 0, stderr);
+        Assert.Contains("MLP: training 0 of 2 networks", log);
 
         // The same set as a bare file: no log, every net trained in one go.
         var bare = store.Dir.File("eval-dm.safetensors");
@@ -59,6 +62,7 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         foreach (var r in json.RootElement.GetProperty("results").EnumerateArray())
         {
             Assert.Equal(2, r.GetProperty("Accuracies").GetArrayLength());
+            Assert.True(r.GetProperty("Seconds").GetDouble() > 0);
             var row = $"| {r.GetProperty("Arch").GetString()} | {(100 * r.GetProperty("Mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} ± {(100 * r.GetProperty("Std").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} |";
             Assert.Contains(row, bareTable);
         }
