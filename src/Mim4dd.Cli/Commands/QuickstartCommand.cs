@@ -26,7 +26,7 @@ public static class QuickstartCommand
         public int ExpertImagesPerClass { get; init; } = 1000;
         public int Experts { get; init; } = 2;
         public int ExpertEpochs { get; init; } = 4;
-        public int Iterations { get; init; } = 100;
+        public int Iterations { get; init; } = 60;
         public int SynSteps { get; init; } = 10;
         public int BatchSyn { get; init; } = 50;
         public int EvalEpochs { get; init; } = 300;
