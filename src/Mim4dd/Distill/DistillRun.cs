@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -18,7 +19,10 @@ public sealed record RunSchedule(int LogEvery = 10, int CheckpointEvery = 50, in
 /// A distillation as a run directory: config.json, metrics.jsonl (one line per iteration), evals.jsonl,
 /// checkpoint.safetensors (atomic), syn.safetensors at the end; --resume continues from the checkpoint.
 /// </summary>
-public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string? zcaDirectory, string arch, RunSchedule schedule, long seed, Action<string> log) : IDistillObserver
+/// <param name="stop">Also ends an evaluation between epochs: its finished nets are kept in eval-nets.jsonl and the
+/// state is checkpointed, so --resume evaluates only the missing nets.</param>
+public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string? zcaDirectory, string arch, RunSchedule schedule, long seed,
+    Action<string> log, CancellationToken stop = default) : IDistillObserver
 {
     public string Checkpoint => Path.Combine(run.Path, "checkpoint.safetensors");
     public string Metrics => Path.Combine(run.Path, "metrics.jsonl");
@@ -113,20 +117,43 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
             Repeats = schedule.EvalRepeats, Epochs = schedule.EvalEpochs, LearningRate = state.LearningRate.item<float>(),
             Augment = new Dsa(Dsa.StrategyFor(data.Name)),
         };
-        log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4} ...");
         using var images = state.Images.detach().clone();
+        long evalSeed = (long)Rng.Mix(seed, 3_000_000 + iteration);
+        // A net's result depends on the set, the protocol and its seeds only: keyed so, a stopped evaluation resumes.
+        var nets = new FinishedNets(run.EvalNets, $"distill it{iteration} {SetHash(images)} {arch} e{protocol.Epochs} lr{protocol.LearningRate:R} s{evalSeed}");
+        var finished = nets.Read(protocol.Repeats);
+        log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4}"
+            + (finished.Count > 0 ? $" ({finished.Count} net(s) already in {run.EvalNets})" : "") + " ...");
         var featureMap = iteration == iterations
             ? (Net net, NetWeights weights) => FeatureMap.Write(run.Path, net, weights, images, state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000))
             : (Action<Net, NetWeights>?)null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, (long)Rng.Mix(seed, 3_000_000 + iteration),
-            (r, net, loss) => log($"  net {r + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})  "
-                + Eta.Text(r + 1, protocol.Repeats, clock.Elapsed)), featureMap);
+        EvalResult result;
+        int trained = 0;
+        try
+        {
+            result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, evalSeed,
+                (r, net, loss) =>
+                {
+                    nets.Add(r, net);
+                    log($"  net {r + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})  "
+                        + Eta.Text(++trained, protocol.Repeats - finished.Count, clock.Elapsed));
+                }, featureMap, finished, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            state.Save(Checkpoint, ConfigHash);
+            throw new RunStoppedException($"during the evaluation of iteration {iteration}; its finished nets are kept in {run.EvalNets} and checkpoint {Checkpoint} is saved — run the same command with --resume to continue");
+        }
         Evaluations.Add((iteration, result));
         File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, mean = result.Mean, std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
         log($"iteration {iteration}: {arch} {result}  ({result.Seconds / 60:F1} min)");
         return result;
     }
+
+    /// <summary>The images' bytes (a run's labels follow from its options).</summary>
+    private static string SetHash(Tensor images) =>
+        Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(images.contiguous().data<float>().ToArray().AsSpan())))[..16];
 
     /// <summary>The final synthetic set with its learned lr, for `mim4dd eval`.</summary>
     public void Finish(DistillState state)

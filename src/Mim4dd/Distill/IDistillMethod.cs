@@ -46,9 +46,13 @@ public static class DistillSession
     public static IReadOnlyList<(int Iteration, EvalResult Result)> Run(DataSplit data, IDistillMethod method, RunDirectory run, RunSchedule schedule,
         bool resume, Action<string> log, CancellationToken stop = default, bool force = false, IReadOnlyDictionary<string, object?>? command = null)
     {
-        var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, Arch, schedule, method.Seed, log);
+        var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, Arch, schedule, method.Seed, log, stop);
         using var state = runner.Start(new { distill = method.Config, schedule, command }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize, force);
         method.Restore(state);
+        // A run stopped or killed during a periodic evaluation resumes at that iteration's checkpoint: evaluate it first.
+        if (state.Iteration > 0 && state.Iteration < method.Iterations && schedule.EvalEvery > 0 && state.Iteration % schedule.EvalEvery == 0
+            && !runner.HasEvaluation(state.Iteration))
+            runner.Evaluate(state, state.Iteration);
         method.Run(state, runner, stop);
         if (state.Iteration < method.Iterations)
         {

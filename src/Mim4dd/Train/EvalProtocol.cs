@@ -43,9 +43,11 @@ public sealed record EvalProtocol
     /// <param name="inspectFirst">Sees the first trained network before it is disposed (the report's t-SNE).</param>
     /// <param name="finished">Repeats a killed run already finished: each repeat has its own seeds, so
     /// they are taken as they are and not trained again (nor inspected).</param>
+    /// <param name="stop">Checked before every net and after every epoch: a stop request ends the evaluation within one epoch by
+    /// <see cref="OperationCanceledException"/> (the net in training is lost, finished ones were reported).</param>
     public EvalResult Run(string arch, Tensor images, Tensor labels, Tensor testImages, Tensor testLabels,
         int numClasses, long seed, RepeatDone? onRepeat = null, Action<Net, NetWeights>? inspectFirst = null,
-        IReadOnlyDictionary<int, FinishedNet>? finished = null)
+        IReadOnlyDictionary<int, FinishedNet>? finished = null, CancellationToken stop = default)
     {
         OptionRange.AtLeast("--repeats", Repeats, 1, "pass --repeats 5 (the papers' value)");
         var input = new InputShape(images.shape[1], images.shape[2], images.shape[3]);
@@ -58,10 +60,11 @@ public sealed record EvalProtocol
         for (int r = 0; r < Repeats; r++)
         {
             if (finished?.TryGetValue(r, out var known) == true) { accuracies[r] = known.Accuracy; seconds += known.Seconds; continue; }
+            stop.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
             double trainLoss = double.NaN;
-            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, (_, loss) => trainLoss = loss, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
+            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, (_, loss) => { trainLoss = loss; stop.ThrowIfCancellationRequested(); }, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
             accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
             var done = new FinishedNet(accuracies[r], clock.Elapsed.TotalSeconds);
             seconds += done.Seconds;

@@ -176,31 +176,38 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         catch (IOException) { return 0; }
     }
 
+    /// <summary>Starts `mim4dd <paramref name="args"/>` as its own process, sends SIGTERM once <paramref name="ready"/>
+    /// holds and returns its exit code and stderr.</summary>
+    static async Task<(int Code, string Stderr)> StopWhen(string[] args, Func<bool> ready)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (!ready() && DateTime.UtcNow < deadline && !process.HasExited)
+            Thread.Sleep(50);
+        if (process.HasExited) Assert.Fail($"the run ended before it could be stopped: {await stderr}");
+        // SIGTERM takes the same path as Ctrl-C's SIGINT, and unlike SIGINT it is not ignored when the tests run
+        // as a background job of a non-interactive shell (as CI runs them).
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) kill.WaitForExit();
+        process.WaitForExit();
+        await stdout;
+        return (process.ExitCode, await stderr);
+    }
+
     [Fact]
     public async Task StopSignal_SavesACheckpointAndExits130_AndResumeMatchesAnUnbrokenRun()
     {
         // Far more iterations than can run before the signal lands, so the stop always comes mid-run.
         var stopped = store.Dir.File("stopped-sigint");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
-        foreach (var a in store.DistillArguments(stopped, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000")) info.ArgumentList.Add(a);
         var metrics = Path.Combine(stopped, "metrics.jsonl");
-        using (var process = Process.Start(info)!)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (LineCount(metrics) < 1 && DateTime.UtcNow < deadline && !process.HasExited)
-                Thread.Sleep(50);
-            Assert.False(process.HasExited, "the run ended before it could be stopped");
-            // SIGTERM takes the same path as Ctrl-C's SIGINT, and unlike SIGINT it is not ignored when the tests run
-            // as a background job of a non-interactive shell (as CI runs them).
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) kill.WaitForExit();
-            process.WaitForExit();
-            await stdout;
-            Assert.Equal(130, process.ExitCode);
-            Assert.Contains("--resume", await stderr);
-        }
+        var (exit, stderr) = await StopWhen(store.DistillArguments(stopped, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000"),
+            () => LineCount(metrics) >= 1);
+        Assert.Equal(130, exit);
+        Assert.Contains("--resume", stderr);
         Assert.True(File.Exists(Path.Combine(stopped, "checkpoint.safetensors")));
         Assert.False(File.Exists(Path.Combine(stopped, "syn.safetensors")));
         int done = File.ReadAllLines(metrics).Length;
@@ -215,6 +222,33 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal(Losses(unbroken, "loss"), Losses(stopped, "loss"));
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(stopped, "config.json")));
         Assert.Equal(done + 2, config.RootElement.GetProperty("distill").GetProperty("options").GetProperty("Iterations").GetInt32());   // the resumed run's count
+    }
+
+    [Fact]
+    public async Task StopDuringAnEvaluation_KeepsItsFinishedNets_AndResumeEvaluatesBeforeGoingOn()
+    {
+        // Nets of seconds each: the signal lands in the second net of iteration 1's evaluation, and the run must stop
+        // within an epoch; resumed, it finishes that evaluation first, then iteration 2 and the final one.
+        string[] Args(string dir) => ["distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1",
+            "--batch-real", "8", "--iterations", "2", "--eval-every", "1", "--eval-repeats", "2", "--eval-epochs", "100", "--out", dir];
+        static string[] Evaluations(string run) => File.ReadAllLines(Path.Combine(run, "evals.jsonl"))
+            .Select(line => JsonDocument.Parse(line).RootElement).Select(e => $"{e.GetProperty("iteration")}: {e.GetProperty("accuracies")}").ToArray();
+        var stopped = store.Dir.File("stopped-in-eval");
+        var nets = Path.Combine(stopped, "eval-nets.jsonl");
+        var (exit, stderr) = await StopWhen(Args(stopped), () => LineCount(nets) >= 1);
+        Assert.Equal(130, exit);
+        Assert.Contains("during the evaluation of iteration 1", stderr);
+        Assert.Equal(1, LineCount(nets));
+        Assert.False(File.Exists(Path.Combine(stopped, "evals.jsonl")));
+
+        var (code, _, err) = CliTests.Run([.. Args(stopped), "--resume"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("1 net(s) already in", File.ReadAllText(Path.Combine(stopped, "log.txt")));
+        var unbroken = store.Dir.File("unbroken-eval");
+        Assert.Equal(0, CliTests.Run(Args(unbroken)).Code);
+        Assert.Equal(2, Evaluations(unbroken).Length);
+        Assert.Equal(Evaluations(unbroken), Evaluations(stopped));
+        Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(stopped));
     }
 
     [Fact]
