@@ -18,12 +18,18 @@ public class CliTests
         return [.. merged, .. extra];
     }
 
-    public static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    /// <summary>`mim4dd <paramref name="args"/>` as its own process, stdout and stderr redirected.</summary>
+    public static Process Start(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
+        return Process.Start(info)!;
+    }
+
+    public static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        using var process = Start(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();

@@ -141,11 +141,8 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         bool caught = false;
         for (int attempt = 0; attempt < 5 && !caught; attempt++)
         {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
             var extra = File.Exists(Path.Combine(run, "checkpoint.safetensors")) ? new[] { "--resume" } : [];
-            foreach (var a in store.DistillArguments(run, ["--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000", .. extra])) info.ArgumentList.Add(a);
-            using var process = Process.Start(info)!;
+            using var process = CliTests.Start(store.DistillArguments(run, ["--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000", .. extra]));
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow.AddSeconds(120);
@@ -180,10 +177,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     /// holds and returns its exit code and stderr.</summary>
     static async Task<(int Code, string Stderr)> StopWhen(string[] args, Func<bool> ready)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
+        using var process = CliTests.Start(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddSeconds(120);
