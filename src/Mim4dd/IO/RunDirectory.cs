@@ -59,7 +59,7 @@ public sealed class RunDirectory
     public string Log => System.IO.Path.Combine(Path, "log.txt");
     /// <summary>One line per finished evaluation net ({"repeat", "accuracy"}), so a killed evaluation resumes.</summary>
     public string Repeats => System.IO.Path.Combine(Path, "repeats.jsonl");
-    /// <summary>`eval`'s finished nets, one line each, keyed by set, arch and protocol (<see cref="FinishedNets"/>).</summary>
+    /// <summary>Finished evaluation nets of `eval` and of a distillation's evaluations, one line each, keyed by set, arch and protocol (<see cref="FinishedNets"/>).</summary>
     public string EvalNets => System.IO.Path.Combine(Path, "eval-nets.jsonl");
 
     public void WriteJson<T>(string file, T value) => AtomicFile.WriteAllText(file, JsonSerializer.Serialize(value, Json));
