@@ -101,7 +101,17 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
                 + Eta.Text(iterationsTimed, iterationsTimed + iterations - done, TimeSpan.FromSeconds(secondsTimed)));
         }
         if (done % schedule.CheckpointEvery == 0 || done == iterations) state.Save(Checkpoint, ConfigHash);
-        if (done == iterations || (schedule.EvalEvery > 0 && done % schedule.EvalEvery == 0)) Evaluate(state, done);
+        if (IsEvaluationPoint(done)) Evaluate(state, done);
+    }
+
+    /// <summary>Every --eval-every-th iteration and the last.</summary>
+    private bool IsEvaluationPoint(int done) => done == iterations || (done > 0 && schedule.EvalEvery > 0 && done % schedule.EvalEvery == 0);
+
+    /// <summary>Evaluates the state's iteration if it is an evaluation point without one: a run stopped or killed during
+    /// an evaluation resumes at that iteration's checkpoint.</summary>
+    public void EvaluateIfMissing(DistillState state)
+    {
+        if (state.Iteration <= iterations && IsEvaluationPoint(state.Iteration) && !HasEvaluation(state.Iteration)) Evaluate(state, state.Iteration);
     }
 
     /// <summary>JSON has no NaN/Inf: a non-finite value is written as null.</summary>

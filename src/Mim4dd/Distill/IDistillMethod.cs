@@ -49,17 +49,14 @@ public static class DistillSession
         var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, Arch, schedule, method.Seed, log, stop);
         using var state = runner.Start(new { distill = method.Config, schedule, command }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize, force);
         method.Restore(state);
-        // A run stopped or killed during a periodic evaluation resumes at that iteration's checkpoint: evaluate it first.
-        if (state.Iteration > 0 && state.Iteration < method.Iterations && schedule.EvalEvery > 0 && state.Iteration % schedule.EvalEvery == 0
-            && !runner.HasEvaluation(state.Iteration))
-            runner.Evaluate(state, state.Iteration);
+        runner.EvaluateIfMissing(state);
         method.Run(state, runner, stop);
         if (state.Iteration < method.Iterations)
         {
             state.Save(runner.Checkpoint, runner.ConfigHash);
             throw new RunStoppedException($"after iteration {state.Iteration} of {method.Iterations}; checkpoint {runner.Checkpoint} saved — run the same command with --resume to continue");
         }
-        // A run killed during its final evaluation resumes with every iteration done: evaluate it now.
+        // A checkpoint past --iterations (resumed with a smaller count) still gets a final evaluation.
         if (!runner.HasEvaluation(method.Iterations)) runner.Evaluate(state, method.Iterations);
         runner.Finish(state);
         log($"report: {RunReport.Write(run.Path)}");
