@@ -80,7 +80,8 @@ public sealed class Conv2d(long inChannels, long outChannels, long kernel, long 
     {
         var w = pass.NextParameter();
         var b = bias ? pass.NextParameter() : null;
-        var y = ComputePrecision.Back(F.conv2d(ComputePrecision.ForProduct(x)!, ComputePrecision.ForProduct(w)!, ComputePrecision.ForProduct(b),
+        long terms = inChannels * kernel * kernel;
+        var y = ComputePrecision.Back(F.conv2d(ComputePrecision.ForProduct(x, terms)!, ComputePrecision.ForProduct(w, terms)!, ComputePrecision.ForProduct(b, terms),
             strides: new[] { stride, stride }, padding: new[] { padding, padding }), x);
         pass.Flops += 2 * y.numel() * inChannels * kernel * kernel;
         return y;
@@ -99,7 +100,8 @@ public sealed class Linear(long inFeatures, long outFeatures) : Layer
     {
         pass.Flops += 2 * x.shape[0] * inFeatures * outFeatures;
         var (w, b) = (pass.NextParameter(), pass.NextParameter());
-        return ComputePrecision.Back(F.linear(ComputePrecision.ForProduct(x)!, ComputePrecision.ForProduct(w)!, ComputePrecision.ForProduct(b)), x);
+        return ComputePrecision.Back(F.linear(ComputePrecision.ForProduct(x, inFeatures)!, ComputePrecision.ForProduct(w, inFeatures)!,
+            ComputePrecision.ForProduct(b, inFeatures)), x);
     }
 }
 

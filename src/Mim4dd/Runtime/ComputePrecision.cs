@@ -37,8 +37,17 @@ public static class ComputePrecision
         }
     }
 
-    /// <summary>x in the compute dtype for a product: bfloat16 when bf16 is on and x is float32, else x itself.</summary>
-    public static Tensor? ForProduct(Tensor? x) => x is not null && Bf16 && x.dtype == ScalarType.Float32 ? x.to_type(ScalarType.BFloat16) : x;
+    /// <summary>
+    /// Products that sum fewer terms than this stay fp32 under bf16. In practice that is the image-facing convolution
+    /// of a 1- or 3-channel input (9 or 27 terms): bf16 gains nothing on so short a sum, and oneDNN runs its
+    /// weight gradient as a scalar conversion loop, which made bf16 ConvNet-3 training on MNIST 1.5× slower than this
+    /// rule (docs/performance.md). It also keeps the synthetic images' own gradient in fp32.
+    /// </summary>
+    public const long MinBf16Terms = 32;
+
+    /// <summary>x in the compute dtype for a product summing <paramref name="terms"/> terms: bfloat16 when bf16 is on, x is float32 and the sum is long enough, else x itself.</summary>
+    public static Tensor? ForProduct(Tensor? x, long terms) =>
+        x is not null && Bf16 && terms >= MinBf16Terms && x.dtype == ScalarType.Float32 ? x.to_type(ScalarType.BFloat16) : x;
 
     /// <summary>A product's result back in the dtype of its input.</summary>
     public static Tensor Back(Tensor y, Tensor input) => y.dtype == input.dtype ? y : y.to_type(input.dtype);

@@ -38,6 +38,34 @@ public class ComputePrecisionTests
     }
 
     [Fact]
+    public void Bf16_KeepsShortSums_LikeTheImageFacingConvolution_InFp32()
+    {
+        TorchRuntime.Start();
+        if (!MachineInfo.Current().HasBf16) return;   // the refusal is the test above
+        using var scope = NewDisposeScope();
+        var pass = () => new ForwardPass([randn(8, 3, 3, 3, generator: Rng.Torch(1)), randn(8, generator: Rng.Torch(2)),
+            randn(4, 8, 3, 3, generator: Rng.Torch(3)), randn(4, generator: Rng.Torch(4))], null, training: true, tap: null);
+        var (imageFacing, inner) = (new Conv2d(3, 8, 3, padding: 1), new Conv2d(8, 4, 3, padding: 1));   // 27 and 72 terms
+        var x = randn(new long[] { 2, 3, 16, 16 }, generator: Rng.Torch(5));
+        var exactPass = pass();
+        var exactFirst = imageFacing.Forward(exactPass, x);
+        var exact = inner.Forward(exactPass, exactFirst);
+        Tensor lowFirst, low;
+        try
+        {
+            ComputePrecision.Set("bf16");
+            var lowPass = pass();
+            lowFirst = imageFacing.Forward(lowPass, x);
+            low = inner.Forward(lowPass, lowFirst);
+        }
+        finally { ComputePrecision.Set("fp32"); }
+        Assert.True(lowFirst.equal(exactFirst).all().item<bool>(), "a 27-term convolution stays fp32");
+        Assert.Equal(ScalarType.Float32, low.dtype);
+        double relative = (low - exact).norm().item<float>() / exact.norm().item<float>();
+        Assert.InRange(relative, 1e-5, 5e-2);   // a 72-term convolution rounds to bf16
+    }
+
+    [Fact]
     public void UnknownPrecision_ExitsTwo()
     {
         var (code, _, stderr) = CliTests.Run("bench", "roofline", "--size", "16", "--precision", "fp8");
