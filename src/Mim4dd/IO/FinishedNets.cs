@@ -12,6 +12,9 @@ namespace Mim4dd.IO;
 /// </summary>
 public sealed class FinishedNets(string path, string? key = null)
 {
+    // A net trained in bf16 is not an fp32 result: under bf16 the precision is part of the key (fp32 keys stay as they were).
+    private readonly string? key = Runtime.ComputePrecision.Bf16 ? $"{key} bf16".TrimStart() : key;
+
     private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     private sealed record Line(string? Key, int Repeat, double Accuracy, double Seconds);

@@ -180,10 +180,15 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         using var process = CliTests.Start(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(120);
+        var deadline = DateTime.UtcNow.AddSeconds(600);   // a loaded machine is slow; a timeout is its own failure below
         while (!ready() && DateTime.UtcNow < deadline && !process.HasExited)
             Thread.Sleep(50);
         if (process.HasExited) Assert.Fail($"the run ended before it could be stopped: {await stderr}");
+        if (!ready())
+        {
+            process.Kill();
+            Assert.Fail("the run did not reach the point to stop it at within 600 s");
+        }
         // SIGTERM takes the same path as Ctrl-C's SIGINT, and unlike SIGINT it is not ignored when the tests run
         // as a background job of a non-interactive shell (as CI runs them).
         using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) kill.WaitForExit();
