@@ -51,6 +51,8 @@ public static class ExpertTraining
                 losses.Add(loss);
                 log($"expert {expertIndex}: epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalSeconds:F1} s  {Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
             }, $"expert {expertIndex}");
+            // Said before the test pass: the last epoch's "done" is not the end, and a stop now loses the whole expert.
+            if (testImages is not null) log($"expert {expertIndex}: measuring test accuracy on {testImages.shape[0]} images before saving ...");
             double? accuracy = testImages is null ? null : Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
             if (accuracy is { } a) log($"expert {expertIndex}: test accuracy {100 * a:F2} %");
             var metadata = new ExpertMetadata(data.Name, net.Name, net.ParameterCount, options.Epochs + 1, options.LearningRate,
