@@ -83,7 +83,7 @@ public sealed class Conv2d(long inChannels, long outChannels, long kernel, long 
         long terms = inChannels * kernel * kernel;
         var y = ComputePrecision.Back(F.conv2d(ComputePrecision.ForProduct(x, terms)!, ComputePrecision.ForProduct(w, terms)!, ComputePrecision.ForProduct(b, terms),
             strides: new[] { stride, stride }, padding: new[] { padding, padding }), x);
-        pass.Flops += 2 * y.numel() * inChannels * kernel * kernel;
+        pass.Flops += 2 * y.numel() * terms;
         return y;
     }
 }

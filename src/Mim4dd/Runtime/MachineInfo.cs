@@ -17,7 +17,7 @@ public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int T
             cpu = Field("model name") ?? cpu;
             // VMs often show only "AMD EPYC": family and model tell a Zen 3 (25/1) from a Zen 4 (25/17) or a Zen 5 (26).
             if (Field("cpu family") is { } family && Field("model") is { } model) cpu += $" (family {family} model {model})";
-            var flags = lines.FirstOrDefault(l => l.StartsWith("flags"))?.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+            var flags = Field("flags")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
             features = flags.Where(f => f is "avx2" or "fma" or "avx512f" or "avx512_bf16" or "amx_bf16" or "avx512_vnni").ToArray();
         }
         var version = typeof(MachineInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";

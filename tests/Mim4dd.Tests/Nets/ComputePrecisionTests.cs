@@ -7,15 +7,27 @@ namespace Mim4dd.Tests.Nets;
 
 public class ComputePrecisionTests
 {
+    /// <summary>Whether this CPU runs bf16; where it does not, checks that bf16 is refused (the test's own part cannot run).</summary>
+    internal static bool Bf16Available()
+    {
+        TorchRuntime.Start();
+        if (MachineInfo.Current().HasBf16) return true;
+        Assert.Throws<UserError>(() => ComputePrecision.Set("bf16"));
+        return false;
+    }
+
+    /// <summary><paramref name="work"/>'s result with bf16 on; fp32 again afterwards, also when it throws.</summary>
+    internal static T InBf16<T>(Func<T> work)
+    {
+        ComputePrecision.Set("bf16");
+        try { return work(); }
+        finally { ComputePrecision.Set("fp32"); }
+    }
+
     [Fact]
     public void Bf16_StaysCloseToFp32_ReturnsFloat32_AndLeavesFloat64Alone()
     {
-        TorchRuntime.Start();
-        if (!MachineInfo.Current().HasBf16)
-        {
-            Assert.Throws<UserError>(() => ComputePrecision.Set("bf16"));
-            return;
-        }
+        if (!Bf16Available()) return;
         using var scope = NewDisposeScope();
         var net = NetRegistry.Build("ConvNet", new InputShape(3, 32, 32), 10);
         using var weights = net.Initialize(Rng.Torch(1));
@@ -23,14 +35,7 @@ public class ComputePrecisionTests
         var exact = net.Forward(weights.Parameters, x);
         using var weights64 = net.Initialize(Rng.Torch(1), ScalarType.Float64);
         var exact64 = net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64));
-        Tensor low, low64;
-        try
-        {
-            ComputePrecision.Set("bf16");
-            low = net.Forward(weights.Parameters, x);
-            low64 = net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64));
-        }
-        finally { ComputePrecision.Set("fp32"); }
+        var (low, low64) = InBf16(() => (net.Forward(weights.Parameters, x), net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64))));
         Assert.Equal(ScalarType.Float32, low.dtype);
         double relative = (low - exact).norm().item<float>() / exact.norm().item<float>();
         Assert.InRange(relative, 1e-5, 5e-2);   // rounded (so not identical), but only by bf16's 8-bit mantissa
@@ -40,12 +45,7 @@ public class ComputePrecisionTests
     [Fact]
     public void Bf16_KeepsShortSums_LikeTheImageFacingConvolution_InFp32()
     {
-        TorchRuntime.Start();
-        if (!MachineInfo.Current().HasBf16)
-        {
-            Assert.Throws<UserError>(() => ComputePrecision.Set("bf16"));
-            return;
-        }
+        if (!Bf16Available()) return;
         using var scope = NewDisposeScope();
         var pass = () => new ForwardPass([randn(8, 3, 3, 3, generator: Rng.Torch(1)), randn(8, generator: Rng.Torch(2)),
             randn(4, 8, 3, 3, generator: Rng.Torch(3)), randn(4, generator: Rng.Torch(4))], null, training: true, tap: null);
@@ -54,15 +54,12 @@ public class ComputePrecisionTests
         var exactPass = pass();
         var exactFirst = imageFacing.Forward(exactPass, x);
         var exact = inner.Forward(exactPass, exactFirst);
-        Tensor lowFirst, low;
-        try
+        var (lowFirst, low) = InBf16(() =>
         {
-            ComputePrecision.Set("bf16");
             var lowPass = pass();
-            lowFirst = imageFacing.Forward(lowPass, x);
-            low = inner.Forward(lowPass, lowFirst);
-        }
-        finally { ComputePrecision.Set("fp32"); }
+            var first = imageFacing.Forward(lowPass, x);
+            return (first, inner.Forward(lowPass, first));
+        });
         Assert.True(lowFirst.equal(exactFirst).all().item<bool>(), "a 27-term convolution stays fp32");
         Assert.Equal(ScalarType.Float32, low.dtype);
         double relative = (low - exact).norm().item<float>() / exact.norm().item<float>();
