@@ -121,7 +121,7 @@ public static class Cli
             if (stop.IsCancellationRequested) return;
             context.Cancel = true;
             stop.Cancel();
-            Log("stopping after the current iteration or evaluation epoch (press Ctrl-C again to quit at once) ...");
+            Log("stopping after the current iteration or epoch (press Ctrl-C again to quit at once) ...");
         }
         signalHandlers.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle));
         signalHandlers.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle));

@@ -47,7 +47,7 @@ public static class ExpertsCommand
             {
                 Cli.Log(line);
                 File.AppendAllText(logPath, $"[{DateTime.Now:yyyy-MM-dd HH:mm:ss}] [shard {slice}] {line}{Environment.NewLine}");
-            });
+            }, Cli.StopRequests());
             Cli.Log($"trained {summary.Trained.Count}, already finished {summary.Skipped.Count}; store: {directory}");
             return 0;
         }));

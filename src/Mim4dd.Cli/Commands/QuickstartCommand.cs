@@ -53,14 +53,15 @@ public static class QuickstartCommand
             DatasetCatalog.Find("mnist").Get!(cache, Cli.Log);
             using var data = DatasetCatalog.Load("mnist", cache, null);
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var stop = Cli.StopRequests();
 
             var store = Path.Combine(root, "experts");
             Cli.Log($"stage 1/3: {budget.Experts} experts × {budget.ExpertEpochs} epochs on {budget.ExpertImagesPerClass} real images per class");
-            TrainExperts(data, budget, store, runSeed);
+            TrainExperts(data, budget, store, runSeed, stop);
             double expertMinutes = clock.Elapsed.TotalMinutes;
 
             Cli.Log($"stage 2/3: MIM4DD, {budget.Iterations} iterations");
-            var distilled = Distil(data, budget, store, Path.Combine(root, DistilledRun), parse.GetValue(repeats), runSeed);
+            var distilled = Distil(data, budget, store, Path.Combine(root, DistilledRun), parse.GetValue(repeats), runSeed, stop);
             double distilMinutes = clock.Elapsed.TotalMinutes - expertMinutes;
 
             Cli.Log("stage 3/3: random coreset of the same size, same evaluation");
@@ -80,17 +81,17 @@ public static class QuickstartCommand
     }
 
     /// <summary>Experts see a class-balanced slice of the training set: the quick budget, not the paper's 60,000 images.</summary>
-    private static void TrainExperts(DataSplit data, Budget budget, string store, long seed)
+    private static void TrainExperts(DataSplit data, Budget budget, string store, long seed, CancellationToken stop)
     {
         using var indices = CoresetSelection.Random(data.Train, budget.ExpertImagesPerClass, Rng.Torch(seed, 20));
         using var slice = new DataSplit(data.Name,
             new Dataset(data.Train.ImagesU8.index_select(0, indices), data.Train.Labels.index_select(0, indices), data.Train.ClassNames),
             new Dataset(data.Test.ImagesU8.alias(), data.Test.Labels.alias(), data.Test.ClassNames), data.Normalization);
         var options = new ExpertOptions { NumExperts = budget.Experts, Epochs = budget.ExpertEpochs, Seed = seed };
-        ExpertStore.RunAll(slice, DistillSession.Arch, options, store, Shard.All, Cli.Log);
+        ExpertStore.RunAll(slice, DistillSession.Arch, options, store, Shard.All, Cli.Log, stop);
     }
 
-    private static (double Mean, double Std, double Lr) Distil(DataSplit data, Budget budget, string store, string directory, int repeats, long seed)
+    private static (double Mean, double Std, double Lr) Distil(DataSplit data, Budget budget, string store, string directory, int repeats, long seed, CancellationToken stop)
     {
         var run = new RunDirectory(directory);
         var preset = MttPresets.Find("mnist-ipc10").Options;
@@ -102,7 +103,7 @@ public static class QuickstartCommand
         var schedule = new RunSchedule(CheckpointEvery: 10, EvalEvery: 0, EvalRepeats: repeats, EvalEpochs: budget.EvalEpochs);
         var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
         using (var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, Mim, 32, store), log, MachineInfo.Current()))
-            DistillSession.Run(data, method, run, schedule, resume: File.Exists(Path.Combine(directory, "checkpoint.safetensors")), log, Cli.StopRequests());
+            DistillSession.Run(data, method, run, schedule, resume: File.Exists(Path.Combine(directory, "checkpoint.safetensors")), log, stop);
         // The final evaluation is the last line of evals.jsonl (also when an earlier quickstart finished it).
         var last = JsonDocument.Parse(File.ReadAllLines(Path.Combine(directory, "evals.jsonl")).Last()).RootElement;
         using var set = SyntheticSet.Load(run.Synthetic);

@@ -32,7 +32,8 @@ public sealed record ExpertRunSummary(IReadOnlyList<int> Trained, IReadOnlyList<
 /// <summary>
 /// A directory of expert trajectories, <c>&lt;dataset&gt;-&lt;arch&gt;[-zca]/</c>: <c>expert_0000.m4e</c>, …,
 /// <c>store.json</c>, and <c>zca.bin</c> when the experts trained on whitened images. Each expert file is
-/// written atomically when its training ends, so a killed run leaves finished experts and no partial one.
+/// written atomically when its training ends; the expert in training is saved part-way every minute
+/// (<see cref="PartialExpert"/>), so a killed run loses at most a minute of it.
 /// </summary>
 public static class ExpertStore
 {
@@ -54,10 +55,13 @@ public static class ExpertStore
         Path.Combine("runs", "experts", $"{dataset.ToLowerInvariant()}-{arch}{(zca ? "-zca" : "")}");
 
     /// <summary>
-    /// Trains the experts 0..NumExperts−1 of <paramref name="shard"/> that have no file yet. Refuses a store
-    /// made with other options; a larger NumExperts extends the store.
+    /// Trains the experts 0..NumExperts−1 of <paramref name="shard"/> that have no file yet, continuing one that was
+    /// stopped part-way. Refuses a store made with other options; a larger NumExperts extends the store.
     /// </summary>
-    public static ExpertRunSummary RunAll(DataSplit data, string arch, ExpertOptions options, string directory, Shard shard, Action<string> log)
+    /// <param name="stop">Saves the expert in training after its current epoch and throws <see cref="RunStoppedException"/>.</param>
+    /// <param name="saveEvery">How often an expert in training is saved part-way (default: every minute, at an epoch's end).</param>
+    public static ExpertRunSummary RunAll(DataSplit data, string arch, ExpertOptions options, string directory, Shard shard, Action<string> log,
+        CancellationToken stop = default, TimeSpan? saveEvery = null)
     {
         options.Validate();
         var net = NetRegistry.Build(arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
@@ -71,8 +75,10 @@ public static class ExpertStore
         var missing = selected.Except(skipped).ToList();
         // Each expert file holds (epochs + 1) float32 snapshots; a full disk found after hours of training loses them.
         DiskSpace.Require(directory, missing.Count * (options.Epochs + 1L) * net.ParameterCount * sizeof(float), $"{missing.Count} expert file(s)");
+        var partial = missing.Where(i => File.Exists(PartialExpert.TrajectoryPath(directory, i))).ToList();
         log($"experts in {directory}: shard {shard} has {selected.Count} of {options.NumExperts}; {skipped.Count} finished"
-            + (skipped.Count > 0 ? $" ({string.Join(", ", skipped)})" : "") + $", {missing.Count} to train");
+            + (skipped.Count > 0 ? $" ({string.Join(", ", skipped)})" : "") + $", {missing.Count} to train"
+            + (partial.Count > 0 ? $" ({string.Join(", ", partial)} part-way)" : ""));
         if (missing.Count == 0) return new ExpertRunSummary([], skipped);
 
         var (images, testImages) = PrepareImages(data, options.Zca, directory, log);
@@ -84,8 +90,11 @@ public static class ExpertStore
             {
                 int index = missing[k];
                 log($"expert {index}: training ({k + 1}/{missing.Count} of this run)");
-                using var trajectory = ExpertTraining.Train(data, images, net.Name, options, index, log, testImages);
+                var partialPath = PartialExpert.TrajectoryPath(directory, index);
+                var saving = new ExpertTraining.PartialSaving(partialPath, saveEvery ?? TimeSpan.FromMinutes(1), stop);
+                using var trajectory = ExpertTraining.Train(data, images, net.Name, options, index, log, testImages, saving);
                 ExpertFile.Save(Path.Combine(directory, FileName(index)), trajectory);
+                PartialExpert.Delete(partialPath);
                 log($"expert {index}: saved {FileName(index)}  ({clock.Elapsed.TotalMinutes:F1} min this run)");
             }
         }

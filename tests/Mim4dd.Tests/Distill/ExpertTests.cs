@@ -124,6 +124,77 @@ public class ExpertTests
         Assert.Equal(2, lines.Count(line => line.Contains("loss")));
     }
 
+    [Theory]
+    [InlineData("ConvNet")]
+    [InlineData("ConvNetBN")]   // running statistics are part of what continues
+    public void StoppedExpert_ContinuesFromItsLastEpoch_ToTheSameBytes(string arch)
+    {
+        using var dir = new TestData.TempDir();
+        using var data = Split(192);
+        using var images = data.Train.Floats(data.Normalization);
+        using var test = data.Test.Floats(data.Normalization);
+        var options = new ExpertOptions { NumExperts = 1, Epochs = 3, BatchSize = 32, Seed = 2 };
+        using var straight = ExpertTraining.Train(data, images, arch, options, 0, _ => { }, test);
+
+        var path = dir.File("partial_0000.m4e");
+        using var stop = new CancellationTokenSource();
+        var first = new List<string>();
+        void StopAfterEpoch2(string line) { first.Add(line); if (line.Contains("epoch 2/3")) stop.Cancel(); }
+        var stopped = Assert.Throws<RunStoppedException>(() =>
+            ExpertTraining.Train(data, images, arch, options, 0, StopAfterEpoch2, saving: new(path, TimeSpan.FromHours(1), stop.Token)));
+        Assert.Contains("after epoch 2 of 3", stopped.Message);
+        Assert.Equal(2, ExpertFile.ReadMetadata(path).Epochs);
+        Assert.DoesNotContain(first, line => line.Contains("epoch 3/3"));
+
+        var second = new List<string>();
+        using var continued = ExpertTraining.Train(data, images, arch, options, 0, second.Add, test, new(path, TimeSpan.FromHours(1)));
+        Assert.Contains(second, line => line.Contains("continuing after epoch 2 of 3"));
+        Assert.Equal(["expert 0: epoch 3/3"], second.Where(line => line.Contains("loss")).Select(line => line[..line.IndexOf("  loss")]));
+        Assert.Equal(Bytes(straight.Snapshots), Bytes(continued.Snapshots));
+        Assert.Equal(straight.Metadata.EpochLoss, continued.Metadata.EpochLoss);
+        Assert.Equal(straight.Metadata.TestAccuracy, continued.Metadata.TestAccuracy);   // eval mode: ConvNetBN's running statistics
+    }
+
+    [Fact]
+    public void PartialExpert_OfOtherOptions_IsIgnored_AndTheExpertStartsOver()
+    {
+        using var dir = new TestData.TempDir();
+        using var data = Split(128);
+        using var images = data.Train.Floats(data.Normalization);
+        var options = new ExpertOptions { NumExperts = 1, Epochs = 2, BatchSize = 32, Seed = 2 };
+        var path = dir.File("partial_0000.m4e");
+        var everyEpoch = new ExpertTraining.PartialSaving(path, TimeSpan.Zero);
+        using (ExpertTraining.Train(data, images, "ConvNet", options with { Seed = 3, Epochs = 1 }, 0, _ => { }, saving: everyEpoch)) { }
+        Assert.Equal(1, ExpertFile.ReadMetadata(path).Epochs);
+
+        var lines = new List<string>();
+        using var expert = ExpertTraining.Train(data, images, "ConvNet", options, 0, lines.Add, saving: everyEpoch);
+        Assert.Contains(lines, line => line.Contains("ignoring partial_0000.m4e: it was trained with other options"));
+        using var fresh = ExpertTraining.Train(data, images, "ConvNet", options, 0, _ => { });
+        Assert.Equal(Bytes(fresh.Snapshots), Bytes(expert.Snapshots));
+    }
+
+    [Fact]
+    public void Store_StoppedDuringAnExpert_ContinuesIt_AndLeavesNoPartialFiles()
+    {
+        using var dir = new TestData.TempDir();
+        using var data = Split(128);
+        var store = dir.File("store");
+        var options = Tiny(1, epochs: 2);
+        ExpertStore.RunAll(data, "ConvNet", options, dir.File("straight"), Shard.All, _ => { });
+
+        using var stop = new CancellationTokenSource();
+        Assert.Throws<RunStoppedException>(() => ExpertStore.RunAll(data, "ConvNet", options, store, Shard.All,
+            line => { if (line.Contains("epoch 1/2")) stop.Cancel(); }, stop.Token));
+        Assert.Equal(["partial_0000.m4e", "partial_0000.state.safetensors", "store.json"], Directory.GetFiles(store).Select(Path.GetFileName).Order());
+
+        var lines = new List<string>();
+        ExpertStore.RunAll(data, "ConvNet", options, store, Shard.All, lines.Add);
+        Assert.Contains(lines, line => line.EndsWith("1 to train (0 part-way)"));
+        Assert.Equal(["expert_0000.m4e", "store.json"], Directory.GetFiles(store).Select(Path.GetFileName).Order());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir.File("straight"), "expert_0000.m4e")), File.ReadAllBytes(Path.Combine(store, "expert_0000.m4e")));
+    }
+
     [Fact]
     public void Store_ResumesOnlyTheMissingExpert_AndLoadsChecked()
     {
