@@ -44,7 +44,7 @@ public static class CoresetCommand
             {
                 Cli.Log(line);
                 run.AppendLog(line);
-            });
+            }, Cli.StopRequests());
             Cli.Log($"run directory: {run.Path}");
             return 0;
         }));

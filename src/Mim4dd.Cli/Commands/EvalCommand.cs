@@ -46,6 +46,7 @@ public static class EvalCommand
             // Only a run directory keeps finished nets; the key names the set by its bytes.
             var setHash = run is null ? "" : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
             var settings = $"e{protocol.Epochs}-lr{protocol.LearningRate:R}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}";
+            var stop = Cli.StopRequests();
             foreach (var a in archs)
             {
                 // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the missing ones.
@@ -54,8 +55,19 @@ public static class EvalCommand
                 var losses = new List<double>();
                 Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
                     + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
-                var r = protocol.Run(a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
-                    (i, net, loss) => { nets?.Add(i, net); losses.Add(loss); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})"); }, finished: finished);
+                EvalResult r;
+                try
+                {
+                    r = protocol.Run(a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
+                        (i, net, loss) => { nets?.Add(i, net); losses.Add(loss); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})"); },
+                        finished: finished, stop: stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new RunStoppedException(run is null
+                        ? $"during the evaluation of {a}; a set file keeps no finished nets (evaluate its run directory to keep them)"
+                        : $"during the evaluation of {a}; its finished nets are kept in {run.EvalNets} — run the same command to continue");
+                }
                 results.Add(r);
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
                 // Halfway to chance (ln K): the net did not fit the set, which says more about the lr than about the set.

@@ -68,7 +68,7 @@ public static class QuickstartCommand
             var randomRun = new RunDirectory(Path.Combine(root, "random-ipc10"));
             var randomConfig = new CoresetRun.Config("random", "mnist", 10, "ConvNet", parse.GetValue(repeats), budget.EvalEpochs, "dsa", runSeed, "ConvNet", 1,
                 machine.Version, machine.ToString());
-            var random = CoresetRun.Run(data, randomConfig, randomRun, cache, line => { Cli.Log(line); randomRun.AppendLog(line); });
+            var random = CoresetRun.Run(data, randomConfig, randomRun, cache, line => { Cli.Log(line); randomRun.AppendLog(line); }, stop);
 
             var report = Report(budget, distilled, random, expertMinutes, distilMinutes, machine, runSeed);
             AtomicFile.WriteAllText(Path.Combine(root, "report.md"), report);

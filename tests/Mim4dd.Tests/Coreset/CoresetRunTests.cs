@@ -44,4 +44,23 @@ public class CoresetRunTests
         Assert.DoesNotContain(0.125, result.Accuracies);
         Assert.Equal(3, File.ReadAllLines(run.Repeats).Length);
     }
+
+    [Fact]
+    public void StopRequest_EndsWithinANet_KeepingTheFinishedOnes()
+    {
+        using var dir = new TestData.TempDir();
+        using var data = Slice();
+        var run = new RunDirectory(dir.File("run"));
+        using var stop = new CancellationTokenSource();
+        var error = Assert.Throws<Mim4dd.Runtime.RunStoppedException>(() => CoresetRun.Run(data, Config(2), run, TestData.CacheDir,
+            line => { if (line.Contains("eval 1/3")) stop.Cancel(); }, stop.Token));
+        Assert.Contains($"finished nets are kept in {run.Repeats}", error.Message);
+        Assert.Single(File.ReadAllLines(run.Repeats));
+        Assert.False(File.Exists(run.Results));
+
+        var lines = new List<string>();
+        var resumed = CoresetRun.Run(data, Config(2), run, TestData.CacheDir, lines.Add);
+        Assert.Contains(lines, l => l.StartsWith("resuming: 1 of 3"));
+        Assert.Equal(3, resumed.Accuracies.Length);
+    }
 }
