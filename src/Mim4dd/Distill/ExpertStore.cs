@@ -78,7 +78,7 @@ public static class ExpertStore
         var partial = missing.Where(i => File.Exists(PartialExpert.TrajectoryPath(directory, i))).ToList();
         log($"experts in {directory}: shard {shard} has {selected.Count} of {options.NumExperts}; {skipped.Count} finished"
             + (skipped.Count > 0 ? $" ({string.Join(", ", skipped)})" : "") + $", {missing.Count} to train"
-            + (partial.Count > 0 ? $" ({string.Join(", ", partial)} part-way)" : ""));
+            + (partial.Count > 0 ? $" (continuing {string.Join(", ", partial.Select(i => $"expert {i}"))} from part-way)" : ""));
         if (missing.Count == 0) return new ExpertRunSummary([], skipped);
 
         var (images, testImages) = PrepareImages(data, options.Zca, directory, log);

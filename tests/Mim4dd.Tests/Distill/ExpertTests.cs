@@ -190,7 +190,7 @@ public class ExpertTests
 
         var lines = new List<string>();
         ExpertStore.RunAll(data, "ConvNet", options, store, Shard.All, lines.Add);
-        Assert.Contains(lines, line => line.EndsWith("1 to train (0 part-way)"));
+        Assert.Contains(lines, line => line.EndsWith("1 to train (continuing expert 0 from part-way)"));
         Assert.Equal(["expert_0000.m4e", "store.json"], Directory.GetFiles(store).Select(Path.GetFileName).Order());
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir.File("straight"), "expert_0000.m4e")), File.ReadAllBytes(Path.Combine(store, "expert_0000.m4e")));
     }
