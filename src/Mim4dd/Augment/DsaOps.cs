@@ -22,7 +22,8 @@ internal static class DsaOps
     /// <summary>
     /// True: grid coordinates ±1 are the centres of the corner pixels, so the identity matrix samples every
     /// pixel exactly. The MTT repository uses true; the DC/DSA repositories leave it at the framework
-    /// default (false today), which shifts the sampling by half a pixel when scaling or rotating.
+    /// default (false today). For square images and maps without translation (DSA's scale and rotate, about the
+    /// centre) both put every sample at the same input position, s·(i − (W−1)/2) + (W−1)/2, so the choice changes nothing here.
     /// </summary>
     internal const bool AlignCorners = true;
 
