@@ -74,7 +74,10 @@ public static class ExpertStore
         foreach (int index in skipped) CheckFinished(Path.Combine(directory, FileName(index)), config, index);
         var missing = selected.Except(skipped).ToList();
         // Each expert file holds (epochs + 1) float32 snapshots; a full disk found after hours of training loses them.
-        DiskSpace.Require(directory, missing.Count * (options.Epochs + 1L) * net.ParameterCount * sizeof(float), $"{missing.Count} expert file(s)");
+        // One more for the expert in training: its part-way file lives beside the finished one until that is saved.
+        long expertBytes = (options.Epochs + 1L) * net.ParameterCount * sizeof(float);
+        if (missing.Count > 0)
+            DiskSpace.Require(directory, (missing.Count + 1) * expertBytes, $"{missing.Count} expert file(s) and one part-way copy");
         var partial = missing.Where(i => File.Exists(PartialExpert.TrajectoryPath(directory, i))).ToList();
         log($"experts in {directory}: shard {shard} has {selected.Count} of {options.NumExperts}; {skipped.Count} finished"
             + (skipped.Count > 0 ? $" ({string.Join(", ", skipped)})" : "") + $", {missing.Count} to train"
