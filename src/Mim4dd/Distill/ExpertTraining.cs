@@ -82,18 +82,20 @@ public static class ExpertTraining
     }
 
     /// <summary>Loads a saved partial expert into the training state; returns the epochs it had done (0: none usable).</summary>
-    private static int Continue(string path, ExpertMetadata metadata, Net net, NetWeights weights, Tensor snapshots, TorchSharp.torch.Generator generator,
+    private static int Continue(string path, ExpertMetadata metadata, Net net, NetWeights weights, Tensor snapshots, Generator generator,
         List<double> losses, Action<string> log)
     {
         using var partial = PartialExpert.TryLoad(path, metadata, weights.Buffers.Count, log);
         if (partial is null) return 0;
         int done = partial.Trajectory.Epochs;
-        using var noGrad = no_grad();
-        snapshots.narrow(0, 0, done + 1).copy_(partial.Trajectory.Snapshots);
-        using (var scope = NewDisposeScope())
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            snapshots.narrow(0, 0, done + 1).copy_(partial.Trajectory.Snapshots);
             foreach (var (parameter, saved) in weights.Parameters.Zip(FlatParameters.Unflatten(snapshots[done], net)))
                 parameter.copy_(saved);
-        foreach (var (buffer, saved) in weights.Buffers.Zip(partial.Buffers)) buffer.copy_(saved);
+            foreach (var (buffer, saved) in weights.Buffers.Zip(partial.Buffers)) buffer.copy_(saved);
+        }
         generator.set_state(partial.GeneratorState);
         losses.AddRange(partial.Trajectory.Metadata.EpochLoss);
         log($"expert {metadata.ExpertIndex}: continuing after epoch {done} of {metadata.Epochs} ({Path.GetFileName(path)})");

@@ -46,15 +46,15 @@ public sealed class PartialExpert(ExpertTrajectory trajectory, Tensor generatorS
             var comparable = m with { Snapshots = expected.Snapshots, Version = expected.Version, EpochLoss = expected.EpochLoss, TestAccuracy = expected.TestAccuracy };
             string? problem =
                 comparable != expected ? "it was trained with other options"
-                : m.Epochs > expected.Epochs || m.EpochLoss.Length != m.Epochs ? "it has more epochs than this expert trains"
+                : m.Epochs > expected.Epochs || m.EpochLoss.Length != m.Epochs ? $"its {m.Epochs} epochs ({m.EpochLoss.Length} losses) do not fit this expert's {expected.Epochs}"
                 : metadata.GetValueOrDefault("epochs_done") != Text(m.Epochs) ? "its two files are from different epochs (stopped while saving)"
                 : !state.ContainsKey("generator_state") || Enumerable.Range(0, bufferCount).Any(i => !state.ContainsKey($"buffer.{i}")) ? "its state file is incomplete"
                 : null;
             if (problem is null)
             {
-                var partial = new PartialExpert(trajectory, state["generator_state"], Enumerable.Range(0, bufferCount).Select(i => state[$"buffer.{i}"]).ToList());
-                foreach (var (name, t) in state.Where(kv => kv.Key != "generator_state" && !kv.Key.StartsWith("buffer."))) t.Dispose();
-                return partial;
+                var buffers = Enumerable.Range(0, bufferCount).Select(i => state[$"buffer.{i}"]).ToList();
+                foreach (var unused in state.Values.Except([state["generator_state"], .. buffers])) unused.Dispose();
+                return new PartialExpert(trajectory, state["generator_state"], buffers);
             }
             log($"ignoring {Path.GetFileName(path)}: {problem}; training this expert from the start");
         }
