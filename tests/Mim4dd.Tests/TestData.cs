@@ -43,6 +43,10 @@ public static class TestData
         }
     }
 
+    /// <summary>The first <paramref name="train"/> / <paramref name="test"/> real MNIST images as a split, with MNIST's normalisation.</summary>
+    public static DataSplit MnistSlice(long train, long test) =>
+        new("mnist", Slice(Mnist.Train, train), Slice(Mnist.Test, test), Mnist.Normalization);
+
     /// <summary>The first n samples of a dataset, as a new dataset.</summary>
     public static Dataset Slice(Dataset data, long n) =>
         new(data.ImagesU8.narrow(0, 0, n).clone(), data.Labels.narrow(0, 0, n).clone(), data.ClassNames);

@@ -7,8 +7,7 @@ namespace Mim4dd.Tests.Coreset;
 /// <summary>A killed coreset run keeps the evaluation nets it finished: only the missing ones are trained again.</summary>
 public class CoresetRunTests
 {
-    private static DataSplit Slice() =>
-        new("mnist", TestData.Slice(TestData.Mnist.Train, 1000), TestData.Slice(TestData.Mnist.Test, 200), TestData.Mnist.Normalization);
+    private static DataSplit Slice() => TestData.MnistSlice(1000, 200);
 
     private static CoresetRun.Config Config(int epochs) => new("random", "mnist", 1, "ConvNet", 3, epochs, "none", 0, "ConvNet", 1, "test", "test");
 

@@ -12,8 +12,7 @@ public class ExpertTests
 {
     private static readonly InputShape Mnist28 = new(1, 28, 28);
 
-    private static DataSplit Split(long trainCount) => new("mnist", TestData.Slice(TestData.Mnist.Train, trainCount),
-        TestData.Slice(TestData.Mnist.Test, 100), TestData.Mnist.Normalization);
+    private static DataSplit Split(long trainCount) => TestData.MnistSlice(trainCount, 100);
 
     private static ExpertOptions Tiny(int experts = 2, int epochs = 1) =>
         new() { NumExperts = experts, Epochs = epochs, BatchSize = 64 };

@@ -1,4 +1,3 @@
-using Mim4dd.Data;
 using Mim4dd.Distill;
 using TorchSharp;
 
@@ -27,7 +26,7 @@ public class TensorLeakTests
     public void LaterIterations_HoldNoMoreTensorsThanTheSecond(string method, bool mim)
     {
         const int iterations = 6;
-        using var data = new DataSplit("mnist", TestData.Slice(TestData.Mnist.Train, 600), TestData.Slice(TestData.Mnist.Test, 50), TestData.Mnist.Normalization);
+        using var data = TestData.MnistSlice(600, 50);
         var mimOptions = new MimOptions { Lambda = mim ? 0.1 : 0, WarmupIterations = 0 };
         using IDistillMethod distiller = method switch
         {
