@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Mim4dd.IO;
+using Mim4dd.Runtime;
 
 namespace Mim4dd.Cli.Commands;
 
@@ -13,7 +14,18 @@ public static class CompareCommand
         var command = new Command("compare", "Print one comparison table of finished runs") { runs, output };
         command.SetAction(parse => Cli.Guard(parse, null, () =>
         {
-            var rows = parse.GetValue(runs)!.SelectMany(RunSummary.Read).ToList();
+            var rows = new List<RunRow>();
+            var pending = new List<string>();
+            foreach (var run in parse.GetValue(runs)!)
+            {
+                var read = RunSummary.Read(run);
+                if (read.Count == 0) pending.Add(run);
+                rows.AddRange(read);
+            }
+            // A glob over a runs folder usually catches a run still distilling: leave it out, say so, fail only if nothing is left.
+            if (rows.Count == 0)
+                throw UserError.At(pending[0], "holds no evaluation yet (no results.json, evals.jsonl or eval.json)", "let the run finish or run `mim4dd eval` on it");
+            foreach (var run in pending) Console.Error.WriteLine($"left out {run}: no evaluation yet (still running, or run `mim4dd eval` on it)");
             var lines = RunSummary.Table(rows).ToList();
             foreach (var line in lines) Console.WriteLine(line);
             if (parse.GetValue(output) is { } file) AtomicFile.WriteAllText(file, string.Join('\n', lines) + "\n");

@@ -15,6 +15,7 @@ public sealed record RunRow(string Run, string Method, string Dataset, int Image
 /// </summary>
 public static class RunSummary
 {
+    /// <summary>The run's rows; none while it holds no evaluation yet (a run still distilling, or never evaluated).</summary>
     public static IReadOnlyList<RunRow> Read(string directory)
     {
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory));
@@ -31,8 +32,6 @@ public static class RunSummary
             var (method, dataset, ipc) = rows.Count > 0 ? (rows[0].Method, rows[0].Dataset, rows[0].ImagesPerClass) : Identity(config);
             foreach (var extra in Directory.EnumerateFiles(directory, "eval*.json").Order(StringComparer.Ordinal))
                 rows.AddRange(CrossArchitecture(name, method, dataset, ipc, extra));
-            if (rows.Count == 0)
-                throw UserError.At(directory, "holds no evaluation yet (no results.json, evals.jsonl or eval.json)", "let the run finish or run `mim4dd eval` on it");
             return rows;
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

@@ -16,6 +16,18 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(code == 0, stderr);
         (code, _, stderr) = store.DistillDm(dm, iterations: 2, evalEvery: 1, evalRepeats: 2);
         Assert.True(code == 0, stderr);
+        // A run still distilling (config.json, no evaluation yet) beside them is left out with a note; alone, it is an error.
+        var running = store.Dir.File("cmp-running");
+        Directory.CreateDirectory(running);
+        File.Copy(Path.Combine(dm, "config.json"), Path.Combine(running, "config.json"), overwrite: true);
+        (code, var withRunning, stderr) = CliTests.Run("compare", coreset, running, dm);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("left out " + running + ": no evaluation yet", stderr);
+        Assert.DoesNotContain("cmp-running", withRunning);
+        (code, _, stderr) = CliTests.Run("compare", running);
+        Assert.Equal(2, code);
+        Assert.Contains("cmp-running: holds no evaluation yet", stderr);
+
         var table = store.Dir.File("cmp.md");
         (code, var stdout, stderr) = CliTests.Run("compare", coreset, dm, "--output", table);
         Assert.True(code == 0, stderr);
