@@ -81,8 +81,9 @@ public sealed class Conv2d(long inChannels, long outChannels, long kernel, long 
         var w = pass.NextParameter();
         var b = bias ? pass.NextParameter() : null;
         long terms = inChannels * kernel * kernel;
-        var y = ComputePrecision.Back(F.conv2d(ComputePrecision.ForProduct(x, terms)!, ComputePrecision.ForProduct(w, terms)!, ComputePrecision.ForProduct(b, terms),
-            strides: new[] { stride, stride }, padding: new[] { padding, padding }), x);
+        long bf16Terms = ComputePrecision.Bf16Convolution(inChannels, outChannels) ? terms : 0;
+        var y = ComputePrecision.Back(F.conv2d(ComputePrecision.ForProduct(x, bf16Terms)!, ComputePrecision.ForProduct(w, bf16Terms)!,
+            ComputePrecision.ForProduct(b, bf16Terms), strides: new[] { stride, stride }, padding: new[] { padding, padding }), x);
         pass.Flops += 2 * y.numel() * terms;
         return y;
     }
