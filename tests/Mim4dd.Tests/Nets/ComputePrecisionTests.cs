@@ -24,6 +24,8 @@ public class ComputePrecisionTests
         finally { ComputePrecision.Set("fp32"); }
     }
 
+    private static double Relative(Tensor value, Tensor exact) => (value - exact).norm().item<float>() / exact.norm().item<float>();
+
     [Fact]
     public void Bf16_StaysCloseToFp32_ReturnsFloat32_AndLeavesFloat64Alone()
     {
@@ -37,7 +39,7 @@ public class ComputePrecisionTests
         var exact64 = net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64));
         var (low, low64) = InBf16(() => (net.Forward(weights.Parameters, x), net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64))));
         Assert.Equal(ScalarType.Float32, low.dtype);
-        double relative = (low - exact).norm().item<float>() / exact.norm().item<float>();
+        double relative = Relative(low, exact);
         Assert.InRange(relative, 1e-5, 5e-2);   // rounded (so not identical), but only by bf16's 8-bit mantissa
         Assert.True(low64.equal(exact64).all().item<bool>(), "float64 layers never round to bf16");
     }
@@ -61,7 +63,7 @@ public class ComputePrecisionTests
         var low = InBf16(Outputs);
         Assert.True(low[0].equal(exact[0]).all().item<bool>(), "a 27-term convolution stays fp32");
         Assert.Equal(ScalarType.Float32, low[1].dtype);
-        double relative = (low[1] - exact[1]).norm().item<float>() / exact[1].norm().item<float>();
+        double relative = Relative(low[1], exact[1]);
         Assert.InRange(relative, 1e-5, 5e-2);   // a 144-term, 16-channel convolution rounds to bf16
         var fourChannels = layers[2].Forward(new ForwardPass(LastLayer(), null, training: true, tap: null), low[1]);
         Assert.True(fourChannels.equal(low[2]).all().item<bool>(), "a 4-channel convolution stays fp32");
@@ -89,7 +91,7 @@ public class ComputePrecisionTests
         var x = randn(new long[] { 4, 3, 32, 32 }, generator: Rng.Torch(2));
         var exact = net.Forward(weights, x, training: false);
         var low = InBf16(() => net.Forward(weights, x, training: false));
-        double relative = (low - exact).norm().item<float>() / exact.norm().item<float>();
+        double relative = Relative(low, exact);
         Assert.True(relative < 5e-2, $"{arch}: bf16 output is {relative:P1} off fp32");
     }
 
