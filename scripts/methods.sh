@@ -23,7 +23,7 @@ for group in "$@"; do
     dc1)    pair dc-ipc1 --method dc --ipc 1 --iterations 200 --batch-real 64 ;;
     dc10)   pair dc-ipc10 --method dc --ipc 10 --iterations 20 --batch-real 64 ;;
     dsa1)   pair dsa-ipc1 --method dsa --ipc 1 --iterations 200 --batch-real 64 --pix-init real ;;
-    dsa10)  pair dsa-ipc10 --method dsa --ipc 10 --iterations 20 --batch-real 64 --pix-init real ;;
+    dsa10)  pair dsa-ipc10 --method dsa --ipc 10 --iterations 10 --batch-real 64 --pix-init real ;;
     bptt1)  pair bptt-ipc1 --method bptt --ipc 1 --iterations 300 ;;
     bptt10) pair bptt-ipc10 --method bptt --ipc 10 --iterations 100 ;;
     *) echo "unknown group $group (dm1 dm10 dc1 dc10 dsa1 dsa10 bptt1 bptt10)" >&2; exit 2 ;;

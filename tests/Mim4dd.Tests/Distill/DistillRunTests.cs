@@ -117,15 +117,17 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     {
         var reverse = store.Dir.File("reverse");
         var naive = store.Dir.File("naive");
-        Assert.Equal(0, store.Distill(reverse, "--method", "mtt", "--iterations", "8").Code);
-        Assert.Equal(0, store.Distill(naive, "--method", "mtt", "--iterations", "8", "--unroll", "naive").Code);
+        Assert.Equal(0, store.Distill(reverse, "--method", "mtt", "--iterations", "4").Code);
+        Assert.Equal(0, store.Distill(naive, "--method", "mtt", "--iterations", "4", "--unroll", "naive").Code);
         var a = Losses(reverse, "match_loss");
         var b = Losses(naive, "match_loss");
-        Assert.Equal(8, a.Length);
-        // Same images at iteration 0: equal to float32 rounding. Later the images differ by rounding of the
-        // two gradient paths (amplified by lr_img = 100), so the curves agree to a looser bound.
+        Assert.Equal(4, a.Length);
+        // Same images at iteration 0: equal to float32 rounding. Each later iteration starts from images moved by
+        // lr_img = 100 times the two paths' gradients (one step moves the loss 5 %, so a gradient 10 % off would show
+        // as about 0.5 %), while rounding alone stayed within 6e-5 up to iteration 3 on Zen 5. Later iterations are
+        // left out: there rounding grows chaotically (iteration 6: 0.12 % here, 1.1 % on another CI machine).
         Assert.True(Math.Abs(a[0] - b[0]) <= 1e-5 * Math.Abs(b[0]), $"iteration 0: {a[0]} vs {b[0]}");
-        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-2 * Math.Abs(b[i]), $"iteration {i}: {a[i]} vs {b[i]}");
+        for (int i = 1; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-3 * Math.Abs(b[i]), $"iteration {i}: {a[i]} vs {b[i]}");
     }
 
     [Fact]
