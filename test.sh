@@ -11,12 +11,6 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     || echo "test.sh: could not install chromium; the report rendering test will fail (apt-get install chromium)" >&2
 fi
 log=$(mktemp)
-# TorchSharp 0.107 frees a temporary Scalar (the 1 in `a + b`, the 0.5 in `x.mul(0.5)`) by finalizer, and the op does
-# not keep it alive while LibTorch reads it: a GC started by another thread mid-op can free it first (measured: 26
-# errors in 587,000 ops with a thread forcing 43,000 GCs). The CLI allocates on one thread, so only the test host,
-# whose runner threads allocate beside the tests, is exposed (one CI failure: "toFloat" in a pooling add). A 512 MB
-# gen0 budget cut the GCs of that probe's allocating thread from 79 to 1.
-export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x20000000}
 dotnet test "$root/tests/Mim4dd.Tests/Mim4dd.Tests.csproj" -c Release --nologo "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 summary=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1)

@@ -136,6 +136,11 @@ public static class Cli
     }
 
     /// <summary>"10,20,40" → [10, 20, 40]; every entry a positive integer.</summary>
+    /// <summary>An enum option's value by name, case-insensitively; a <see cref="UserError"/> lists the names otherwise.</summary>
+    public static T ParseEnum<T>(string option, string value) where T : struct, Enum =>
+        Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
+            : throw UserError.At($"{option} {value}", "unknown value", $"use {string.Join(" or ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+
     public static int[] IntList(string text, string option)
     {
         var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

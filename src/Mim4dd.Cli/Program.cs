@@ -12,7 +12,9 @@ root.Subcommands.Add(DistillCommand.Create());
 root.Subcommands.Add(PresetsCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(PairedCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
+root.Subcommands.Add(MiCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 // Expanded by ConfigFile before parsing; declared so that every verb's --help lists it.
 root.Options.Add(Cli.Precision);

@@ -10,13 +10,15 @@ namespace Mim4dd.Tests;
 /// </summary>
 public static class TestData
 {
-    private static readonly Lazy<DataSplit> MnistSplit = new(() =>
+    // Loaded on a thread of its own: the first test to ask may be inside a DisposeScope (thread-static), which would
+    // otherwise take the shared tensors and dispose them at that test's end.
+    private static readonly Lazy<DataSplit> MnistSplit = new(() => Task.Run(() =>
     {
         TorchRuntime.Start();
         var cache = CacheDirectory.Resolve(null);
         Mim4dd.Data.Mnist.Get(cache, _ => { });
         return Mim4dd.Data.Mnist.LoadFromCache(cache)!;
-    });
+    }).Result);
 
     public static DataSplit Mnist => MnistSplit.Value;
 

@@ -34,12 +34,7 @@ public static class DistillCommand
         var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
         var evalEpochs = new Option<int>("--eval-epochs") { Description = "Epochs E of each evaluation network (the papers: 1000)", DefaultValueFactory = _ => 1000 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write the checkpoint every k iterations", DefaultValueFactory = _ => 50 };
-        var lambda = new Option<double>("--lambda") { Description = "MIM weight λ (mim4dd only; 0 = plain MTT, bit-identical)", DefaultValueFactory = _ => 0.1 };
-        var tau = new Option<double>("--tau") { Description = "MIM temperature τ", DefaultValueFactory = _ => 0.1 };
-        var headDim = new Option<int>("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => 128 };
-        var headLr = new Option<double>("--head-lr") { Description = "SGD lr of the MIM heads (momentum 0.5)", DefaultValueFactory = _ => 0.01 };
-        var warmup = new Option<int>("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient (0: the paper's schedule)", DefaultValueFactory = _ => new MimOptions().WarmupIterations };
-        var critic = new Option<string>("--mim-critic") { Description = "MIM loss over pair scores: bce (CRD's binary NCE, the spec's form; default) or supcon (softmax; separates classes, cost accuracy on MNIST, +0.3 over MTT on CIFAR-10 IPC 1; docs/results.md)", DefaultValueFactory = _ => "bce" };
+        var mimOptionSet = new MimCliOptions();
         var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
         var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
         var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)" };
@@ -51,9 +46,10 @@ public static class DistillCommand
         var command = new Command("distill", "Distil a synthetic set (dc, dsa, dm, bptt, mtt or mim4dd = MTT + MIM; --mim adds the MIM term to any method)")
         {
             method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
-            iterations, pixInit, unroll, mimFlag, lambda, tau, headDim, headLr, critic, warmup, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
+            iterations, pixInit, unroll, mimFlag, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
+        mimOptionSet.AddTo(command);
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var m = parse.GetValue(method)!.ToLowerInvariant();
@@ -83,12 +79,8 @@ public static class DistillCommand
                 Seed = parse.GetValue(seed),
             };
             options.Validate();
-            var mimOptions = new MimOptions
+            var mimOptions = mimOptionSet.Read(parse, enabled: m == "mim4dd" || addMim) with
             {
-                Lambda = m == "mim4dd" || addMim ? parse.GetValue(lambda) : 0, Temperature = parse.GetValue(tau), HeadDim = parse.GetValue(headDim),
-                HeadLearningRate = parse.GetValue(headLr),
-                Critic = ParseCritic(parse.GetValue(critic)!),
-                WarmupIterations = parse.GetValue(warmup),
                 Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
             mimOptions.Validate();
@@ -138,11 +130,4 @@ public static class DistillCommand
         }));
         return command;
     }
-
-    private static MimCritic ParseCritic(string value) => value.ToLowerInvariant() switch
-    {
-        "supcon" => MimCritic.SupCon,
-        "bce" => MimCritic.Bce,
-        _ => throw UserError.At($"--mim-critic {value}", "unknown critic", "use supcon or bce"),
-    };
 }

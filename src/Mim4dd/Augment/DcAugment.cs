@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Augment;
@@ -28,16 +29,16 @@ public sealed class DcAugment : IAugment
         var choice = randint(0, 3, new[] { n }, ScalarType.Int64, generator: generator).view(-1, 1, 1, 1);
         var rowShift = randint(-CropPad, CropPad, new[] { n }, ScalarType.Int64, generator: generator);
         var columnShift = randint(-CropPad, CropPad, new[] { n }, ScalarType.Int64, generator: generator);
-        var heightScale = rand(new[] { n }, ScalarType.Float64, generator: generator) * (2 * ScaleRange) + (1 - ScaleRange);
-        var widthScale = rand(new[] { n }, ScalarType.Float64, generator: generator) * (2 * ScaleRange) + (1 - ScaleRange);
+        var heightScale = rand(new[] { n }, ScalarType.Float64, generator: generator).Times(2 * ScaleRange).Plus(1 - ScaleRange);
+        var widthScale = rand(new[] { n }, ScalarType.Float64, generator: generator).Times(2 * ScaleRange).Plus(1 - ScaleRange);
         var degrees = randint(-RotateDegrees, RotateDegrees, new[] { n }, ScalarType.Int64, generator: generator);
 
         var channelMean = images.mean(new long[] { 0, 2, 3 }, keepdim: true);           // [1, C, 1, 1]
-        var cropped = DsaOps.Crop(images - channelMean, rowShift, columnShift) + channelMean;
+        var cropped = DsaOps.Crop(images - channelMean, rowShift, columnShift).Plus(channelMean);
         var scaled = NearestScale(images, heightScale, widthScale);
         var fill = channelMean.mean();
-        var rotated = DsaOps.Rotate(images - fill, degrees.to_type(ScalarType.Float64) * (Math.PI / 180)) + fill;
-        var result = where(choice.eq(0), cropped, where(choice.eq(1), scaled, rotated));
+        var rotated = DsaOps.Rotate(images - fill, degrees.to_type(ScalarType.Float64).Times(Math.PI / 180)).Plus(fill);
+        var result = where(choice.EqualTo(0), cropped, where(choice.EqualTo(1), scaled, rotated));
         return result.MoveToOuterDisposeScope();
     }
 
@@ -50,13 +51,13 @@ public sealed class DcAugment : IAugment
     {
         long n = images.shape[0], channels = images.shape[1], height = images.shape[2], width = images.shape[3];
         // The reference scales both sides by the image height.
-        var h = (heightScale * height).floor().to_type(ScalarType.Int64).view(-1, 1);
-        var w = (widthScale * height).floor().to_type(ScalarType.Int64).view(-1, 1);
+        var h = heightScale.Times(height).floor().to_type(ScalarType.Int64).view(-1, 1);
+        var w = widthScale.Times(height).floor().to_type(ScalarType.Int64).view(-1, 1);
         var side = maximum(maximum(h, w), tensor(Math.Max(height, width), ScalarType.Int64));
         var rows = SourceIndex(height, height, h, side);                      // [n, H], −1 = outside
         var columns = SourceIndex(width, height, w, side);                    // [n, W]
         var padded = nn.functional.pad(images, new long[] { 1, 0, 1, 0 });   // zero row/column at index 0
-        var index = ((rows + 1).view(n, height, 1) * (width + 1) + (columns + 1).view(n, 1, width))
+        var index = rows.Plus(1).view(n, height, 1).Times(width + 1).Plus(columns.Plus(1).view(n, 1, width))
             .view(n, 1, height * width).expand(n, channels, height * width);
         return padded.flatten(2).gather(2, index).view(n, channels, height, width);
     }
@@ -65,10 +66,10 @@ public sealed class DcAugment : IAugment
     // canvas row ⌊(side − size)/2⌋, and its pixel k samples source ⌊k·source/size⌋.
     private static Tensor SourceIndex(long outLength, long sourceLength, Tensor size, Tensor side)
     {
-        var position = arange(outLength, ScalarType.Int64).view(1, -1);
-        var k = position + (side - outLength).div(2, rounding_mode: RoundingMode.floor) - (side - size).div(2, rounding_mode: RoundingMode.floor);
-        var source = (k.to_type(ScalarType.Float64) * sourceLength / size.to_type(ScalarType.Float64)).floor().to_type(ScalarType.Int64)
-            .clamp_max(sourceLength - 1);
-        return where(k.ge(0).logical_and(k.lt(size)), source, full_like(source, -1));
+        var position = Scalars.Arange(outLength, ScalarType.Int64).view(1, -1);
+        var k = position.Plus(side.Minus(outLength).Over(2, RoundingMode.floor)) - (side - size).Over(2, RoundingMode.floor);
+        var source = (k.to_type(ScalarType.Float64).Times(sourceLength) / size.to_type(ScalarType.Float64)).floor().to_type(ScalarType.Int64)
+            .AtMost(sourceLength - 1);
+        return where(k.GreaterOrEqual(0).logical_and(k.lt(size)), source, source.FullLike(-1));
     }
 }

@@ -100,14 +100,14 @@ public sealed class Dsa : IAugment
                 var centreColumn = Integers(0, width - cutColumns % 2, count, generator);
                 return DsaOps.Cutout(images, centreRow, centreColumn, cutRows, cutColumns);
             case Family.Flip:
-                return DsaOps.Flip(images, Uniform(count, generator).lt(DsaOps.FlipProbability));
+                return DsaOps.Flip(images, Uniform(count, generator).LessThan(DsaOps.FlipProbability));
             case Family.Scale:
                 double low = 1.0 / DsaOps.ScaleRatio, span = DsaOps.ScaleRatio - low;
-                var scaleX = Uniform(count, generator) * span + low;
-                var scaleY = Uniform(count, generator) * span + low;
+                var scaleX = Uniform(count, generator).Times(span).Plus(low);
+                var scaleY = Uniform(count, generator).Times(span).Plus(low);
                 return DsaOps.Scale(images, scaleX, scaleY);
             case Family.Rotate:
-                var radians = (Uniform(count, generator) - 0.5) * (2 * DsaOps.RotateDegrees * Math.PI / 180);
+                var radians = Uniform(count, generator).Minus(0.5).Times(2 * DsaOps.RotateDegrees * Math.PI / 180);
                 return DsaOps.Rotate(images, radians);
             default:
                 throw new InvalidOperationException($"unhandled DSA family {family}");

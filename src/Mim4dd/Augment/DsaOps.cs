@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -29,20 +30,20 @@ internal static class DsaOps
 
     /// <summary>x + (u − 0.5)·1 per image.</summary>
     internal static Tensor Brightness(Tensor images, Tensor uniform) =>
-        images + (PerImage(uniform, images) - 0.5) * BrightnessRange;
+        images.Plus(PerImage(uniform, images).Minus(0.5).Times(BrightnessRange));
 
     /// <summary>(x − m)·2u + m with m the per-pixel mean over channels (a no-op for one channel).</summary>
     internal static Tensor Saturation(Tensor images, Tensor uniform)
     {
         var mean = images.mean(new long[] { 1 }, keepdim: true);
-        return (images - mean) * (PerImage(uniform, images) * SaturationRange) + mean;
+        return ((images - mean) * PerImage(uniform, images).Times(SaturationRange)).Plus(mean);
     }
 
     /// <summary>(x − m)·(u + 0.5) + m with m the per-image mean over C, H, W.</summary>
     internal static Tensor Contrast(Tensor images, Tensor uniform)
     {
         var mean = images.mean(new long[] { 1, 2, 3 }, keepdim: true);
-        return (images - mean) * (PerImage(uniform, images) + ContrastOffset) + mean;
+        return ((images - mean) * PerImage(uniform, images).Plus(ContrastOffset)).Plus(mean);
     }
 
     /// <summary>Brightness, then saturation, then contrast.</summary>
@@ -59,11 +60,11 @@ internal static class DsaOps
         CheckParameters(images, rowShift, columnShift);
         long n = images.shape[0], channels = images.shape[1], height = images.shape[2], width = images.shape[3];
         var padded = F.pad(images, new long[] { 1, 1, 1, 1 });
-        var rows = (arange(height, ScalarType.Int64, images.device).view(1, height, 1)
-            + rowShift.to_type(ScalarType.Int64).view(-1, 1, 1) + 1).clamp(0, height + 1);
-        var columns = (arange(width, ScalarType.Int64, images.device).view(1, 1, width)
-            + columnShift.to_type(ScalarType.Int64).view(-1, 1, 1) + 1).clamp(0, width + 1);
-        var index = (rows * (width + 2) + columns).view(-1, 1, height * width).expand(n, channels, height * width);
+        var rows = Scalars.Arange(height, ScalarType.Int64, images.device).view(1, height, 1)
+            .Plus(rowShift.to_type(ScalarType.Int64).view(-1, 1, 1)).Plus(1).Between(0, height + 1);
+        var columns = Scalars.Arange(width, ScalarType.Int64, images.device).view(1, 1, width)
+            .Plus(columnShift.to_type(ScalarType.Int64).view(-1, 1, 1)).Plus(1).Between(0, width + 1);
+        var index = rows.Times(width + 2).Plus(columns).view(-1, 1, height * width).expand(n, channels, height * width);
         return padded.flatten(2).gather(2, index).view(n, channels, height, width);
     }
 
@@ -75,12 +76,12 @@ internal static class DsaOps
     {
         CheckParameters(images, centreRow, centreColumn);
         long height = images.shape[2], width = images.shape[3];
-        var rowStart = centreRow.to_type(ScalarType.Int64).view(-1, 1, 1) - rows / 2;
-        var columnStart = centreColumn.to_type(ScalarType.Int64).view(-1, 1, 1) - columns / 2;
-        var rowIndex = arange(height, ScalarType.Int64, images.device).view(1, height, 1);
-        var columnIndex = arange(width, ScalarType.Int64, images.device).view(1, 1, width);
-        var insideRows = rowIndex.ge(rowStart).logical_and(rowIndex.lt(rowStart + rows));
-        var insideColumns = columnIndex.ge(columnStart).logical_and(columnIndex.lt(columnStart + columns));
+        var rowStart = centreRow.to_type(ScalarType.Int64).view(-1, 1, 1).Minus(rows / 2);
+        var columnStart = centreColumn.to_type(ScalarType.Int64).view(-1, 1, 1).Minus(columns / 2);
+        var rowIndex = Scalars.Arange(height, ScalarType.Int64, images.device).view(1, height, 1);
+        var columnIndex = Scalars.Arange(width, ScalarType.Int64, images.device).view(1, 1, width);
+        var insideRows = rowIndex.ge(rowStart).logical_and(rowIndex.lt(rowStart.Plus(rows)));
+        var insideColumns = columnIndex.ge(columnStart).logical_and(columnIndex.lt(columnStart.Plus(columns)));
         var keep = insideRows.logical_and(insideColumns).logical_not().unsqueeze(1).to_type(images.dtype);
         return images * keep;
     }

@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Augment;
@@ -79,9 +80,9 @@ public sealed class Zca : IDisposable
         {
             using var chunkScope = NewDisposeScope();
             // Not sum(0): a literal 0 converts to ScalarType, so that call sums everything into a byte.
-            sum.add_(flat.narrow(0, start, Math.Min(chunkRows, n - start)).to_type(ScalarType.Float64).sum(new long[] { 0 }));
+            sum.PlusInPlace(flat.narrow(0, start, Math.Min(chunkRows, n - start)).to_type(ScalarType.Float64).sum(new long[] { 0 }));
         }
-        var mu = sum / n;
+        var mu = sum.Over(n);
 
         // Two passes (mean first, then centred products) rather than E[xxᵀ] − μμᵀ, which cancels badly.
         var covariance = zeros(dimension, dimension, ScalarType.Float64);
@@ -89,13 +90,13 @@ public sealed class Zca : IDisposable
         {
             using var chunkScope = NewDisposeScope();
             var centred = flat.narrow(0, start, Math.Min(chunkRows, n - start)).to_type(ScalarType.Float64) - mu;
-            covariance.add_(centred.t().mm(centred));
+            covariance.PlusInPlace(centred.t().mm(centred));
         }
-        covariance.div_(n - 1);
+        covariance.OverInPlace(n - 1);
 
         var (values, vectors) = linalg.eigh(covariance);
         // A covariance is positive semi-definite; rounding can leave eigenvalues a hair below zero.
-        values = values.clamp_min(0);
+        values = values.AtLeast(0);
         return new Zca(channels, height, width, regularization, n, mu, values, vectors.contiguous());
     }
 
@@ -114,7 +115,7 @@ public sealed class Zca : IDisposable
         CheckImages(whitened, "unwhiten");
         var (mu, matrix) = Matrices(unwhitening, whitened.dtype, 0.5);
         using var scope = NewDisposeScope();
-        return whitened.reshape(whitened.shape[0], Dimension).mm(matrix).add(mu).view(whitened.shape).MoveToOuterDisposeScope();
+        return whitened.reshape(whitened.shape[0], Dimension).mm(matrix).Plus(mu).view(whitened.shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>Writes the fit to a file, atomically.</summary>
@@ -142,7 +143,7 @@ public sealed class Zca : IDisposable
     {
         if (cache.TryGetValue(dtype, out var cached)) return cached;
         using var scope = NewDisposeScope();
-        var factors = (eigenvalues + Regularization).pow(power);
+        var factors = eigenvalues.Plus(Regularization).Power(power);
         var matrix = (eigenvectors * factors.unsqueeze(0)).mm(eigenvectors.t()).to_type(dtype).DetachFromDisposeScope();
         var mu = mean.to_type(dtype).clone().DetachFromDisposeScope();
         cache[dtype] = (mu, matrix);

@@ -57,7 +57,7 @@ public static class CoresetSelection
     {
         using var scope = NewDisposeScope();
         var mean = features.mean(new long[] { 0 });
-        var squaredNorms = features.pow(2).sum(1);                       // [n]
+        var squaredNorms = features.Power(2).sum(1);                     // [n]
         var chosenSum = zeros_like(mean);
         var available = ones(features.shape[0], ScalarType.Bool);
         var order = new long[count];
@@ -66,13 +66,13 @@ public static class CoresetSelection
             using var step = NewDisposeScope();
             // ‖μ − (S + f_i)/k‖² = ‖c‖² − (2/k)⟨c, f_i⟩ + ‖f_i‖²/k² with c = μ − S/k; ‖c‖² is the same for every i,
             // so one matrix-vector product ranks all candidates without an [n, D] temporary.
-            var c = mean - chosenSum / k;
-            var distance = squaredNorms / (k * (double)k) - features.mv(c) * (2.0 / k);
-            distance = distance.masked_fill(available.logical_not(), double.PositiveInfinity);
+            var c = mean - chosenSum.Over(k);
+            var distance = squaredNorms.Over(k * (double)k) - features.mv(c).Times(2.0 / k);
+            distance = distance.FillWhere(available.logical_not(), double.PositiveInfinity);
             long best = distance.argmin().item<long>();
             order[k - 1] = best;
             available[best] = false;
-            chosenSum.add_(features[best]);
+            chosenSum.PlusInPlace(features[best]);
         }
         return tensor(order).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,7 +11,7 @@ public sealed record Normalization(float[] Mean, float[] Std)
     public static Normalization FromImages(Tensor imagesU8)
     {
         using var scope = NewDisposeScope();
-        var x = imagesU8.to_type(ScalarType.Float64).div_(255.0).transpose(0, 1).reshape(imagesU8.shape[1], -1);
+        var x = imagesU8.to_type(ScalarType.Float64).OverInPlace(255.0).transpose(0, 1).reshape(imagesU8.shape[1], -1);
         var mean = x.mean(new long[] { 1 }).to_type(ScalarType.Float32).data<float>().ToArray();
         var std = x.std(1, unbiased: false).to_type(ScalarType.Float32).data<float>().ToArray();
         return new Normalization(mean, std);
@@ -50,11 +51,11 @@ public sealed class Dataset : IDisposable
         var x = indices is null ? ImagesU8 : ImagesU8.index_select(0, indices);
         var mean = tensor(norm.Mean).view(1, -1, 1, 1);
         var std = tensor(norm.Std).view(1, -1, 1, 1);
-        return x.to_type(ScalarType.Float32).div_(255f).sub_(mean).div_(std).MoveToOuterDisposeScope();
+        return x.to_type(ScalarType.Float32).OverInPlace(255.0).sub_(mean).div_(std).MoveToOuterDisposeScope();
     }
 
     /// <summary>Indices of the samples of class c, in dataset order.</summary>
-    public Tensor IndicesOf(int c) => Labels.eq(c).nonzero().view(-1);
+    public Tensor IndicesOf(int c) => Labels.EqualTo(c).nonzero().view(-1);
 
     /// <summary>Number of samples per class.</summary>
     public long[] ClassCounts() => Labels.bincount(null, NumClasses).data<long>().ToArray();

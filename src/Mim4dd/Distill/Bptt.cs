@@ -78,13 +78,13 @@ public static class Bptt
             Tensor Loss(Tensor final)
             {
                 var ce = F.cross_entropy(net.Forward(FlatParameters.Unflatten(final, net), real), realLabels);
-                realLoss = ce.ToDouble();
-                return addOn is null ? ce : ce.add(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
+                realLoss = ce.Value();
+                return addOn is null ? ce : ce.Plus(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
             }
             using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, Loss);
             bool stepped = Mtt.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, realLoss, grads.Loss - realLoss, grads.Images.norm().item<float>(),
-                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped), state);
+                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, addOn?.Diagnostics), state);
         }
     }
 }

@@ -78,7 +78,7 @@ public static class Dc
         var augment = options.Siamese ? new Dsa(Dsa.StrategyFor(dataset)) : null;
         int classes = train.NumClasses;
         var innerTraining = new TrainOptions { Epochs = inner, LearningRate = options.LrNet, Momentum = 0, WeightDecay = 0, BatchSize = options.BatchTrain, DecayAfterEpoch = -1 };
-        var synIndices = Enumerable.Range(0, classes).Select(c => state.Labels.eq(c).nonzero().view(-1).DetachFromDisposeScope()).ToList();
+        var synIndices = Enumerable.Range(0, classes).Select(c => state.Labels.EqualTo(c).nonzero().view(-1).DetachFromDisposeScope()).ToList();
         for (int it = state.Iteration; it < options.Iterations && !stop.IsCancellationRequested; it++)
         {
             using var scope = NewDisposeScope();
@@ -100,27 +100,27 @@ public static class Dc
                     var synC = state.Images.index_select(0, synIndices[c]);
                     if (augment is not null) { realC = augment.ApplySiamese(realC, seed); synC = augment.ApplySiamese(synC, seed); }
                     var realGrads = RealGradients(net, weights.Parameters, realC, c);
-                    var synTarget = full(new long[] { synC.shape[0] }, c, ScalarType.Int64);
+                    var synTarget = Scalars.Full(new long[] { synC.shape[0] }, c, ScalarType.Int64);
                     var synGrads = autograd.grad(new[] { F.cross_entropy(net.Forward(weights.Parameters, synC), synTarget) }, weights.Parameters, retain_graph: true, create_graph: true);
                     var distance = Distance(realGrads, synGrads.ToList());
-                    loss = loss is null ? distance : loss.add(distance);
+                    loss = loss is null ? distance : loss.Plus(distance);
                 }
                 var total = loss!;
-                double matchValue = total.ToDouble();
+                double matchValue = total.Value();
                 if (addOn is not null)
-                    total = total.add(addOn.Loss(Dm.Flat(weights.Parameters), Dm.Flat(weights.Parameters), state.Images, state.Labels, (int)stream));
+                    total = total.Plus(addOn.Loss(Dm.Flat(weights.Parameters), Dm.Flat(weights.Parameters), state.Images, state.Labels, (int)stream));
                 var grad = autograd.grad(new[] { total }, new[] { state.Images })[0];
-                double lossValue = total.ToDouble();
+                double lossValue = total.Value();
                 skipped |= !Mtt.Step(state, it, lossValue, grad, options.LrImg, addOn);
                 lossSum += matchValue;
                 extraSum += lossValue - matchValue;
-                gradNorm = grad.norm().ToDouble();
+                gradNorm = grad.norm().Value();
                 if (step == outer - 1) break;
                 Trainer.Train(net, weights, state.Images.detach(), state.Labels, innerTraining, Rng.Torch(options.Seed, 4_000_000_000 + stream), augment);
             }
             double meanMatch = lossSum / (outer * classes), meanExtra = extraSum / outer;   // the match as the reference logs it
             observer.Iteration(new IterationMetrics(it, meanMatch + meanExtra, meanMatch, meanExtra, gradNorm, EvalProtocol.DefaultLearningRate, -1, -1,
-                clock.Elapsed.TotalSeconds, Skipped: skipped), state);
+                clock.Elapsed.TotalSeconds, Skipped: skipped, addOn?.Diagnostics), state);
         }
         foreach (var index in synIndices) index.Dispose();
     }
@@ -131,7 +131,7 @@ public static class Dc
     private static List<Tensor> RealGradients(Net net, List<Tensor> parameters, Tensor images, int label)
     {
         using var scope = NewDisposeScope();
-        var target = full(new long[] { images.shape[0] }, label, ScalarType.Int64);
+        var target = Scalars.Full(new long[] { images.shape[0] }, label, ScalarType.Int64);
         return autograd.grad(new[] { F.cross_entropy(net.Forward(parameters, images), target) }, parameters)
             .Select(g => g.detach().MoveToOuterDisposeScope()).ToList();
     }
@@ -151,9 +151,9 @@ public static class Dc
             if (real[i].dim() <= 1) continue;
             var r = real[i].reshape(real[i].shape[0], -1);
             var s = synthetic[i].reshape(synthetic[i].shape[0], -1);
-            var cosine = (r * s).sum(1).div(r.norm(1).mul(s.norm(1)).add(1e-6));
-            var term = (1 - cosine).sum();
-            total = total is null ? term : total.add(term);
+            var cosine = (r * s).sum(1).div(r.norm(1).mul(s.norm(1)).Plus(1e-6));
+            var term = cosine.neg().Plus(1).sum();
+            total = total is null ? term : total.Plus(term);
         }
         return total ?? throw new ArgumentException("no gradient tensor has two or more axes; DC's distance needs weight tensors");
     }

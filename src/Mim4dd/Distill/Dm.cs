@@ -73,16 +73,16 @@ public static class Dm
                 using (no_grad())
                 using (NewDisposeScope())
                     realMeans.Add(net.Embed(parameters, augment.ApplySiamese(real.narrow(0, (long)c * options.BatchReal, options.BatchReal), seed)).mean(new long[] { 0 }).MoveToOuterDisposeScope());
-                synAugmented.Add(augment.ApplySiamese(state.Images.index_select(0, state.Labels.eq(c).nonzero().view(-1)), seed));
+                synAugmented.Add(augment.ApplySiamese(state.Images.index_select(0, state.Labels.EqualTo(c).nonzero().view(-1)), seed));
             }
             var synEmbedding = net.Embed(parameters, cat(synAugmented, 0));
-            var matchLoss = ClassMeans(synEmbedding, options.ImagesPerClass, classes).sub(stack(realMeans)).pow(2).sum();
-            var loss = addOn is null ? matchLoss : matchLoss.add(addOn.Loss(Flat(parameters), Flat(parameters), state.Images, state.Labels, it));
+            var matchLoss = ClassMeans(synEmbedding, options.ImagesPerClass, classes).sub(stack(realMeans)).Power(2).sum();
+            var loss = addOn is null ? matchLoss : matchLoss.Plus(addOn.Loss(Flat(parameters), Flat(parameters), state.Images, state.Labels, it));
             var grad = autograd.grad(new[] { loss }, new[] { state.Images })[0];
-            double lossValue = loss.ToDouble(), matchValue = matchLoss.ToDouble();
+            double lossValue = loss.Value(), matchValue = matchLoss.Value();
             bool stepped = Mtt.Step(state, it, lossValue, grad, options.LrImg, addOn);
-            observer.Iteration(new IterationMetrics(it, lossValue, matchValue, lossValue - matchValue, grad.norm().ToDouble(), EvalProtocol.DefaultLearningRate, -1, -1,
-                clock.Elapsed.TotalSeconds, Skipped: !stepped), state);
+            observer.Iteration(new IterationMetrics(it, lossValue, matchValue, lossValue - matchValue, grad.norm().Value(), EvalProtocol.DefaultLearningRate,
+                -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, addOn?.Diagnostics), state);
         }
     }
 

@@ -1,88 +1,83 @@
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace Mim4dd.Distill;
 
+/// <summary>What the estimator measured on one layer at its last call.</summary>
+/// <param name="Loss">L_NCE of the layer (or the SupCon loss).</param>
+/// <param name="Bound">The lower bound on I(S;T) in nats the loss implies: ln m − L for the binary critic (at most ln m),
+/// ln K − L for SupCon (K real samples; 0 at chance).</param>
+/// <param name="Retrieval">Share of synthetic samples whose best-scoring real sample has their label.</param>
+public sealed record MimLayerReading(string Layer, double Loss, double Bound, double Retrieval);
+
 /// <summary>
-/// The MIM4DD term (spec/mim4dd.md §2.2–2.4): per feature layer k, synthetic features go through a head
-/// g_S^k and real features through a head g_T^k (Linear then L2-normalise); every (synthetic, real) pair
-/// is scored s/τ with s the cosine similarity; pairs with the same label are positives, the rest negatives.
+/// The MIM4DD estimator (docs/methods.md): per feature tap k, features of synthetic and real samples are pooled per
+/// channel (or flattened) and standardised across their batch, embedded by a head g^k (one per side unless shared)
+/// and L2-normalised; every (synthetic, real) pair gets s = cosine similarity, positives share a label.
 /// <para>
-/// <see cref="MimCritic.SupCon"/>: L_MIM = Σ_k −(1/A) Σ_i (1/|P_i|) Σ_{j∈P_i} log softmax_j(s_i·/τ), the softmax
-/// over the real batch, A = synthetic anchors with a positive. <see cref="MimCritic.Bce"/> (default):
-/// L_MIM = Σ_k −(1/P) [Σ_pos log σ(s/τ) + Σ_neg log(1 − σ(s/τ))], CRD's NCE critic h = e^{s/τ} / (e^{s/τ} + N/M)
-/// with negatives from the current batch (M = N, so h = σ(s/τ)), P = number of positive pairs.
+/// <see cref="MimCritic.Nce"/> follows CRD (Tian et al., ICLR 2020) and CMIM: with m negatives per positive and a
+/// normaliser Z̄ = mean e^{s/τ} fixed at the first call, h = e^{s/τ} / (e^{s/τ} + m·Z̄) = σ(s/τ − ln m − ln Z̄) and
+/// L^k = −(1/P)[Σ_pos ln h + Σ_neg ln(1 − h)], P positive pairs; I(S;T) ≥ ln m − L^k. Without the prior the loss has a
+/// shortcut minimum where every pair scores 1/(m+1) and the images get no class signal.
+/// <see cref="MimCritic.SupCon"/> averages, per synthetic anchor, −ln softmax over the real batch at its positives.
 /// </para>
 /// <para>
-/// Contract for λ = 0 (<see cref="MimOptions.Enabled"/> false): callers build no <see cref="Mim"/>, draw no
-/// real batch for it, and call neither <see cref="Loss"/> nor <see cref="StepHeads"/>. Adding 0·L_MIM is not
-/// enough: the extra forward passes and random draws would shift the base method's random streams, and
-/// 0·∞ gradients would turn into NaN. Skipping keeps the base method bit-identical.
-/// </para>
-/// <para>
-/// <see cref="Loss"/> returns the unweighted L_MIM; the caller forms L_DD + λ·L_MIM and back-propagates it
-/// to its own variables and to <see cref="HeadParameters"/>, so the heads train on the same total loss as
-/// in CRD (spec §3). Real features are used as given: detach them if their network must stay frozen.
+/// The heads train on the unweighted loss with their own Adam (<see cref="TrainHeads"/>); <see cref="Loss"/> only
+/// reads them. With λ = 0 callers build no <see cref="Mim"/> at all, so the host method keeps its bytes.
 /// </para>
 /// </summary>
 public sealed class Mim : IDisposable
 {
-    private const double HeadMomentum = 0.5;
-    private const int TensorsPerLayer = 4;   // synthetic weight, synthetic bias, real weight, real bias
+    private const double Beta1 = 0.9, Beta2 = 0.999, AdamEps = 1e-8, StandardiseEps = 1e-5;
 
     private readonly List<Tensor> heads = new();
-    private readonly Tensor?[] velocity;
-    private readonly long[] sizes;
+    private readonly int tensorsPerHead;
+    private readonly long[] inputSizes;
+    private readonly Tensor[] firstMoment, secondMoment;
+    private readonly double[] logZ;
+    private int adamSteps;
 
-    /// <param name="layers">Every feature tap of the network with its flattened size C·H·W (see <see cref="LayerSizes"/>);
+    /// <param name="layers">Every feature tap of the network with its shape [C, H, W] (see <see cref="LayerShapes"/>);
     /// <see cref="MimOptions.Layers"/> selects among them.</param>
-    /// <param name="generator">Draws the heads, as PyTorch's Linear does: U(±1/√fan_in) for weight and bias.</param>
-    public Mim(IReadOnlyList<(string Name, long Size)> layers, MimOptions options, Generator generator,
-        ScalarType dtype = ScalarType.Float32)
+    /// <param name="generator">Draws the heads as PyTorch's Linear does: U(±1/√fan_in) for weight and bias.</param>
+    public Mim(IReadOnlyList<(string Name, long[] Shape)> layers, MimOptions options, Generator generator, ScalarType dtype = ScalarType.Float32)
     {
         options.Validate();
         Options = options;
         var chosen = Choose(layers, options.Layers);
         Layers = chosen.Select(l => l.Name).ToArray();
-        sizes = chosen.Select(l => l.Size).ToArray();
-        foreach (var size in sizes)
-            for (int side = 0; side < 2; side++)
+        inputSizes = chosen.Select(l => options.Features == MimFeatures.Pooled ? l.Shape[0] : l.Shape.Aggregate(1L, (a, b) => a * b)).ToArray();
+        tensorsPerHead = options.HeadHidden > 0 ? 4 : 2;
+        foreach (var size in inputSizes)
+            for (int side = 0; side < Sides; side++)
             {
-                heads.Add(FanInUniform(new long[] { options.HeadDim, size }, size, dtype, generator));
-                heads.Add(FanInUniform(new long[] { options.HeadDim }, size, dtype, generator));
+                long width = options.HeadHidden > 0 ? options.HeadHidden : options.HeadDim;
+                AddLinear(size, width, dtype, generator);
+                if (options.HeadHidden > 0) AddLinear(width, options.HeadDim, dtype, generator);
             }
-        velocity = new Tensor?[heads.Count];
+        firstMoment = heads.Select(h => zeros_like(h).DetachFromDisposeScope()).ToArray();
+        secondMoment = heads.Select(h => zeros_like(h).DetachFromDisposeScope()).ToArray();
+        logZ = Enumerable.Repeat(double.NaN, Layers.Count).ToArray();
     }
 
     public MimOptions Options { get; }
 
-    /// <summary>The heads' optimiser state (null until the first step), for checkpoints.</summary>
-    public IReadOnlyList<Tensor?> HeadVelocity => velocity;
-
-    /// <summary>Restores heads and optimiser state from a checkpoint (same order as <see cref="HeadParameters"/>).</summary>
-    public void Restore(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor?> velocities)
-    {
-        if (parameters.Count != heads.Count || velocities.Count != heads.Count)
-            throw new ArgumentException($"checkpoint holds {parameters.Count} head tensors, this MIM has {heads.Count}");
-        using var noGrad = no_grad();
-        for (int i = 0; i < heads.Count; i++)
-        {
-            heads[i].copy_(parameters[i]);
-            velocity[i]?.Dispose();
-            velocity[i] = velocities[i]?.detach().clone();
-        }
-    }
-
     /// <summary>Names of the contrasted feature taps, in the order <see cref="Loss"/> expects features.</summary>
     public IReadOnlyList<string> Layers { get; }
 
-    /// <summary>Per layer: synthetic-side weight [HeadDim, C·H·W] and bias, then real-side weight and bias. Leaves with requires_grad.</summary>
+    /// <summary>Per layer and side (one side if shared): weight [out, in] and bias of each linear layer. Leaves with requires_grad.</summary>
     public IReadOnlyList<Tensor> HeadParameters => heads;
 
-    /// <summary>Flattened size C·H·W of every feature tap of <paramref name="net"/>, from one forward pass on a single blank input.</summary>
-    public static IReadOnlyList<(string Name, long Size)> LayerSizes(Net net, IReadOnlyList<Tensor> parameters, InputShape input)
+    /// <summary>The readings of the last <see cref="Loss"/> call, one per layer.</summary>
+    public IReadOnlyList<MimLayerReading> Readings { get; private set; } = [];
+
+    private int Sides => Options.SharedHeads ? 1 : 2;
+
+    /// <summary>Shape [C, H, W] of every feature tap of <paramref name="net"/>, from one forward pass on a blank input.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> LayerShapes(Net net, IReadOnlyList<Tensor> parameters, InputShape input)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -93,10 +88,9 @@ public sealed class Mim : IDisposable
             .Select(b => b.Init == InitKind.Ones ? ones(b.Shape, dtype, device) : zeros(b.Shape, dtype, device))
             .ToList();
         var tap = new FeatureTap();
-        const int batch = Net.ProbeBatch;
-        net.Forward(parameters, zeros(new long[] { batch, input.Channels, input.Height, input.Width }, dtype, device),
+        net.Forward(parameters, zeros(new long[] { Net.ProbeBatch, input.Channels, input.Height, input.Width }, dtype, device),
             training: false, buffers, tap);
-        return tap.Features.Select(f => (f.Name, f.Value.numel() / batch)).ToList();
+        return tap.Features.Select(f => (f.Name, f.Value.shape.Skip(1).DefaultIfEmpty(1).ToArray())).ToList();
     }
 
     /// <summary>The features of <see cref="Layers"/> from a tap filled by one forward pass, in order.</summary>
@@ -112,8 +106,8 @@ public sealed class Mim : IDisposable
         synLabels.unsqueeze(1).eq(realLabels.unsqueeze(0));
 
     /// <summary>
-    /// L_MIM summed over <see cref="Layers"/> (unweighted by λ). <paramref name="synFeatures"/> and
-    /// <paramref name="realFeatures"/> hold one tensor per layer, [n, ...] with n the batch's label count.
+    /// L_MIM summed over <see cref="Layers"/> (unweighted by λ); fills <see cref="Readings"/>. Features hold one tensor
+    /// per layer, [n, C, H, W] (or [n, d]). The first call fixes each layer's Z̄ from its scores.
     /// </summary>
     public Tensor Loss(IReadOnlyList<Tensor> synFeatures, Tensor synLabels, IReadOnlyList<Tensor> realFeatures, Tensor realLabels)
     {
@@ -122,20 +116,118 @@ public sealed class Mim : IDisposable
         using var scope = NewDisposeScope();
         var positives = PositiveMask(synLabels, realLabels);              // [nSyn, nReal]
         long positiveCount = positives.sum().item<long>();
+        long negativeCount = positives.numel() - positiveCount;
         if (positiveCount == 0)
             throw UserError.At("MIM loss", "no synthetic sample in the batch shares a label with a real one, so there is no positive pair",
                 "draw the real batch from the classes of the synthetic batch (positives are same-label pairs)");
         var targets = positives.to_type(heads[0].dtype);
+        var readings = new List<MimLayerReading>();
         Tensor? total = null;
         for (int k = 0; k < Layers.Count; k++)
         {
             var synEmbedding = Embed(synFeatures[k], k, side: 0);          // [nSyn, HeadDim], unit rows
-            var realEmbedding = Embed(realFeatures[k], k, side: 1);        // [nReal, HeadDim], unit rows
-            var scores = synEmbedding.mm(realEmbedding.t()).div(Options.Temperature);
-            var layerLoss = Options.Critic == MimCritic.SupCon ? SupCon(scores, targets) : Bce(scores, targets, positiveCount);
-            total = total is null ? layerLoss : total.add(layerLoss);
+            var realEmbedding = Embed(realFeatures[k], k, side: Sides - 1); // [nReal, HeadDim], unit rows
+            var scores = synEmbedding.mm(realEmbedding.t()).Over(Options.Temperature);
+            Tensor layerLoss;
+            double bound;
+            if (Options.Critic == MimCritic.SupCon)
+            {
+                layerLoss = SupCon(scores, targets);
+                if (Options.Symmetric) layerLoss = layerLoss.Plus(SupCon(scores.t(), targets.t())).Over(2.0);
+                bound = Math.Log(realLabels.shape[0]) - layerLoss.Value();
+            }
+            else
+            {
+                double m = Math.Max(1, negativeCount) / (double)positiveCount;
+                if (double.IsNaN(logZ[k])) logZ[k] = scores.detach().reshape(-1).logsumexp(0).Value() - Math.Log(scores.numel());
+                var logits = scores.Minus(Math.Log(m) + logZ[k]);
+                layerLoss = F.binary_cross_entropy_with_logits(logits, targets, reduction: nn.Reduction.Sum).Over(positiveCount);
+                bound = Math.Log(m) - layerLoss.Value();
+            }
+            readings.Add(new MimLayerReading(Layers[k], layerLoss.Value(), bound, Retrieval(scores, synLabels, realLabels)));
+            total = total is null ? layerLoss : total.Plus(layerLoss);
         }
+        Readings = readings;
         return total!.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="MimOptions.HeadSteps"/> Adam steps of the heads on the unweighted L_MIM of these features, detached:
+    /// the heads learn to tell the classes apart while the images stay as they are.
+    /// </summary>
+    public void TrainHeads(IReadOnlyList<Tensor> synFeatures, Tensor synLabels, IReadOnlyList<Tensor> realFeatures, Tensor realLabels)
+    {
+        if (Options.HeadLearningRate == 0) return;
+        var syn = synFeatures.Select(f => f.detach()).ToList();
+        var real = realFeatures.Select(f => f.detach()).ToList();
+        for (int step = 0; step < Options.HeadSteps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var loss = Loss(syn, synLabels, real, realLabels);
+            if (!double.IsFinite(loss.Value())) return;   // the caller's guard deals with a non-finite iteration
+            AdamStep(autograd.grad(new[] { loss }, heads));
+        }
+    }
+
+    /// <summary>Adam (Kingma and Ba) on the heads, with bias correction, as PyTorch's torch.optim.Adam without weight decay.</summary>
+    public void AdamStep(IList<Tensor> gradients)
+    {
+        if (gradients.Count != heads.Count)
+            throw new ArgumentException($"got {gradients.Count} head gradients for {heads.Count} head parameters");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        adamSteps++;
+        double correction1 = 1 - Math.Pow(Beta1, adamSteps), correction2 = 1 - Math.Pow(Beta2, adamSteps);
+        for (int i = 0; i < heads.Count; i++)
+        {
+            firstMoment[i].TimesInPlace(Beta1).PlusInPlace(gradients[i], 1 - Beta1);
+            secondMoment[i].TimesInPlace(Beta2).AddProductInPlace(gradients[i], gradients[i], 1 - Beta2);
+            var denominator = secondMoment[i].Over(correction2).sqrt_().PlusInPlace(AdamEps);
+            heads[i].AddQuotientInPlace(firstMoment[i], denominator, -Options.HeadLearningRate / correction1);
+        }
+    }
+
+    /// <summary>Heads, Adam moments, step count and Z̄ as named tensors, for checkpoints (<see cref="Restore"/> reads them back).</summary>
+    public IEnumerable<(string Name, Tensor Value)> State()
+    {
+        for (int i = 0; i < heads.Count; i++)
+        {
+            yield return ($"head.{i}", heads[i]);
+            yield return ($"adam.m.{i}", firstMoment[i]);
+            yield return ($"adam.v.{i}", secondMoment[i]);
+        }
+        yield return ("adam.steps", tensor((long)adamSteps));
+        yield return ("logz", tensor(logZ));
+    }
+
+    /// <summary>Takes back what <see cref="State"/> gave; <paramref name="find"/> returns null for a missing name.</summary>
+    public void Restore(Func<string, Tensor?> find)
+    {
+        Tensor Need(string name) => find(name) ?? throw UserError.At("checkpoint", $"lacks MIM state '{name}'", "start the run again without --resume");
+        using var noGrad = no_grad();
+        for (int i = 0; i < heads.Count; i++)
+        {
+            CopyChecked(heads[i], Need($"head.{i}"), i);
+            CopyChecked(firstMoment[i], Need($"adam.m.{i}"), i);
+            CopyChecked(secondMoment[i], Need($"adam.v.{i}"), i);
+        }
+        adamSteps = (int)Need("adam.steps").item<long>();
+        var z = Need("logz");
+        if (z.numel() != logZ.Length) throw UserError.At("checkpoint", $"holds {z.numel()} MIM normalisers for {logZ.Length} layers", "start the run again without --resume");
+        for (int k = 0; k < logZ.Length; k++) logZ[k] = z[k].Value();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in heads.Concat(firstMoment).Concat(secondMoment)) t.Dispose();
+    }
+
+    private static void CopyChecked(Tensor into, Tensor from, int index)
+    {
+        if (!into.shape.SequenceEqual(from.shape))
+            throw UserError.At("checkpoint", $"MIM head tensor {index} is [{string.Join(", ", from.shape)}], this run's is [{string.Join(", ", into.shape)}]",
+                "resume with the MIM options the run started with");
+        into.copy_(from);
     }
 
     private static Tensor SupCon(Tensor scores, Tensor targets)
@@ -143,43 +235,38 @@ public sealed class Mim : IDisposable
         var logSoftmax = F.log_softmax(scores, 1);
         var positivesPerAnchor = targets.sum(new long[] { 1 });
         var anchors = positivesPerAnchor.gt(0);
-        var perAnchor = logSoftmax.mul(targets).sum(new long[] { 1 }).div(positivesPerAnchor.clamp_min(1));
+        var perAnchor = logSoftmax.mul(targets).sum(new long[] { 1 }).div(positivesPerAnchor.AtLeast(1));
         return perAnchor.masked_select(anchors).mean().neg();
     }
 
-    // Targets 1 on positives and 0 on negatives sum −log σ(x) and −log(1 − σ(x)) = −log σ(−x), evaluated
-    // through softplus so that large |s/τ| neither overflows nor loses the gradient.
-    private static Tensor Bce(Tensor scores, Tensor targets, long positiveCount) =>
-        F.binary_cross_entropy_with_logits(scores, targets, reduction: nn.Reduction.Sum).div(positiveCount);
-
-    /// <summary>
-    /// One SGD step (momentum 0.5, PyTorch's rule: v = g at the first step, then v = 0.5·v + g; p −= lr·v)
-    /// on <see cref="HeadParameters"/> with <paramref name="gradients"/> in the same order.
-    /// </summary>
-    public void StepHeads(IReadOnlyList<Tensor> gradients)
+    private static double Retrieval(Tensor scores, Tensor synLabels, Tensor realLabels)
     {
-        if (gradients.Count != heads.Count)
-            throw new ArgumentException($"got {gradients.Count} head gradients for {heads.Count} head parameters");
         using var noGrad = no_grad();
-        for (int i = 0; i < heads.Count; i++)
-        {
-            if (velocity[i] is null) velocity[i] = gradients[i].detach().clone().DetachFromDisposeScope();
-            else velocity[i]!.mul_(HeadMomentum).add_(gradients[i]);
-            heads[i].add_(velocity[i]!, alpha: -Options.HeadLearningRate);
-        }
+        var nearest = realLabels.index_select(0, scores.argmax(1));
+        return nearest.eq(synLabels).to_type(ScalarType.Float64).mean().Value();
     }
 
-    public void Dispose()
-    {
-        foreach (var t in heads) t.Dispose();
-        foreach (var t in velocity) t?.Dispose();
-    }
-
+    /// <summary>Pool (or flatten), standardise across the batch, head, L2-normalise.</summary>
     private Tensor Embed(Tensor features, int layer, int side)
     {
-        int first = TensorsPerLayer * layer + 2 * side;
-        var flat = features.reshape(features.shape[0], -1);                 // [n, C·H·W]
-        return F.normalize(F.linear(flat, heads[first], heads[first + 1]), p: 2, dim: 1);
+        var x = Options.Features == MimFeatures.Pooled && features.dim() == 4
+            ? features.mean(new long[] { 2, 3 })
+            : features.reshape(features.shape[0], -1);
+        // Standardised per feature across the batch (BatchNorm without affine, CMIM's centring): after ReLU most of a
+        // feature vector's energy is a direction every image shares, which would otherwise dominate every cosine.
+        var mean = x.mean(new long[] { 0 }, keepdim: true);
+        var variance = x.var(0, unbiased: false, keepdim: true);
+        x = x.sub(mean).div(variance.Plus(StandardiseEps).sqrt());
+        int first = (layer * Sides + side) * tensorsPerHead;
+        x = F.linear(x, heads[first], heads[first + 1]);
+        if (tensorsPerHead == 4) x = F.linear(F.relu(x), heads[first + 2], heads[first + 3]);
+        return F.normalize(x, p: 2, dim: 1);
+    }
+
+    private void AddLinear(long fanIn, long outputs, ScalarType dtype, Generator generator)
+    {
+        heads.Add(FanInUniform(new[] { outputs, fanIn }, fanIn, dtype, generator));
+        heads.Add(FanInUniform(new[] { outputs }, fanIn, dtype, generator));
     }
 
     private void CheckBatch(IReadOnlyList<Tensor> features, Tensor labels, string side)
@@ -195,19 +282,17 @@ public sealed class Mim : IDisposable
                 throw new ArgumentException($"{side} features of {Layers[k]} have batch size {(f.dim() < 1 ? 0 : f.shape[0])} but there are {labels.shape[0]} {side} labels");
             if (f.dtype != heads[0].dtype)
                 throw new ArgumentException($"{side} features of {Layers[k]} are {f.dtype} but the heads are {heads[0].dtype}");
-            long size = f.numel() / Math.Max(1, f.shape[0]);
-            if (size != sizes[k])
-                throw new ArgumentException($"{side} features of {Layers[k]} have {size} values per sample but its head expects {sizes[k]}");
+            long size = Options.Features == MimFeatures.Pooled && f.dim() == 4 ? f.shape[1] : f.numel() / Math.Max(1, f.shape[0]);
+            if (size != inputSizes[k])
+                throw new ArgumentException($"{side} features of {Layers[k]} give {size} values per sample but its head expects {inputSizes[k]}");
         }
     }
 
-    private static List<(string Name, long Size)> Choose(IReadOnlyList<(string Name, long Size)> layers, IReadOnlyList<string>? names)
+    private static List<(string Name, long[] Shape)> Choose(IReadOnlyList<(string Name, long[] Shape)> layers, IReadOnlyList<string>? names)
     {
         var available = string.Join(", ", layers.Select(l => l.Name));
         if (layers.Count == 0)
             throw UserError.At("--mim-layers", "the network records no feature taps", "use a network with taps, such as ConvNet");
-        foreach (var (name, size) in layers)
-            if (size < 1) throw new ArgumentException($"layer {name} has size {size}; sizes are C·H·W ≥ 1");
         if (names is null) return layers.ToList();
         if (names.Distinct().Count() != names.Count)
             throw UserError.At("--mim-layers", $"names a layer twice ({string.Join(", ", names)})", "name each tap once");
@@ -222,6 +307,6 @@ public sealed class Mim : IDisposable
     private static Tensor FanInUniform(long[] shape, long fanIn, ScalarType dtype, Generator generator)
     {
         double bound = 1 / Math.Sqrt(fanIn);
-        return rand(shape, dtype, generator: generator).mul_(2 * bound).sub_(bound).DetachFromDisposeScope().requires_grad_();
+        return rand(shape, dtype, generator: generator).TimesInPlace(2 * bound).MinusInPlace(bound).DetachFromDisposeScope().requires_grad_();
     }
 }

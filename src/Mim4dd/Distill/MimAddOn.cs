@@ -12,19 +12,21 @@ public interface IAddOn
     /// <summary>λ·L for iteration <paramref name="iteration"/>; <paramref name="target"/> is the expert's θ*_{t+M}.</summary>
     Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration);
 
-    /// <summary>Updates the add-on's own parameters after the iteration's gradients are taken and records them in the state;
-    /// with <paramref name="apply"/> false (a skipped, non-finite iteration) only drops the pending gradients.</summary>
-    void Step(DistillState state, bool apply = true);
+    /// <summary>Records the add-on's own parameters in the state at the end of an iteration (also a skipped one).</summary>
+    void Step(DistillState state);
+
+    /// <summary>What the add-on measured at its last call, as metrics.jsonl keys.</summary>
+    IReadOnlyDictionary<string, double> Diagnostics { get; }
 }
 
 /// <summary>
-/// MIM4DD on MTT (spec/mim4dd.md §3–4): real images (n_r per class) go through the expert at θ*_{t+M}
-/// (frozen, no gradient), the synthetic set through the final student θ_N; both batches get the same
-/// siamese DSA transform; λ·L_MIM over the taps of every conv block. The heads are trained by the same
-/// loss with their own SGD.
+/// MIM4DD on a host method (docs/methods.md): real images (n_r per class) go through the network at the target
+/// (MTT: the expert's θ*_{t+M}, frozen), the synthetic set through the final student θ_N; both batches get the same
+/// siamese DSA transform. Each call first trains the heads on the detached features, then returns λ·L_MIM for the images.
 /// </summary>
 public sealed class MimAddOn : IAddOn, IDisposable
 {
+    private const string StatePrefix = "mim.";
     private readonly Net net;
     private readonly Mim mim;
     private readonly Dataset train;
@@ -32,11 +34,6 @@ public sealed class MimAddOn : IAddOn, IDisposable
     private readonly int realPerClass;
     private readonly long seed;
     private readonly Dsa augment;
-    // Reused every iteration, as are the checkpoint copies of the heads (Replace): fresh long-lived allocations
-    // each iteration, interleaved with the iteration's temporaries, fragment the heap that mallopt keeps
-    // (docs/performance.md: 6.1 → 5.6 GB at iteration 55 of a CIFAR-10 DM IPC 10 + MIM run).
-    private Tensor[]? headGradients;
-    private bool hasPendingGradients;
 
     public MimAddOn(Net net, Tensor someParameters, Dataset train, Tensor trainImages, MimOptions options, int realPerClass, long seed, string dataset)
     {
@@ -49,11 +46,18 @@ public sealed class MimAddOn : IAddOn, IDisposable
         this.seed = seed;
         augment = new Dsa(Dsa.StrategyFor(dataset));
         var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
-        var sizes = Mim.LayerSizes(net, FlatParameters.Unflatten(someParameters, net), input);
-        mim = new Mim(sizes, options, Rng.Torch(seed, 900_000));
+        var shapes = Mim.LayerShapes(net, FlatParameters.Unflatten(someParameters, net), input);
+        mim = new Mim(shapes, options, Rng.Torch(seed, 900_000));
     }
 
-    public Mim Mim => mim;
+    /// <summary>Per layer: loss, MI bound and retrieval of the last call, as metrics.jsonl keys.</summary>
+    public IReadOnlyDictionary<string, double> Diagnostics =>
+        mim.Readings.SelectMany(r => new[]
+        {
+            KeyValuePair.Create($"mim_loss.{r.Layer}", r.Loss),
+            KeyValuePair.Create($"mi_bound.{r.Layer}", r.Bound),
+            KeyValuePair.Create($"retrieval.{r.Layer}", r.Retrieval),
+        }).ToDictionary();
 
     /// <summary>
     /// The add-on for a method without experts (BPTT, DM, DC/DSA), whose features come from the networks it already
@@ -78,28 +82,14 @@ public sealed class MimAddOn : IAddOn, IDisposable
         bool warmingUp = iteration < mim.Options.WarmupIterations;   // heads learn, the images get nothing from the term
         using (warmingUp ? no_grad() : null)
             net.Forward(FlatParameters.Unflatten(final, net), augment.ApplySiamese(synImages, siameseSeed), tap: synTap);
-        var loss = mim.Loss(mim.FeaturesOf(synTap), synLabels, mim.FeaturesOf(realTap).Select(f => f.detach()).ToList(), realLabels)
-            .mul(mim.Options.Lambda);
-        // The heads' gradients are taken now (the graph is kept for the caller) and applied in Step(),
-        // after the caller's own backward: stepping them in place earlier would invalidate that graph.
-        var gradients = autograd.grad(new[] { loss }, mim.HeadParameters.ToList(), retain_graph: true);
-        headGradients ??= gradients.Select(g => zeros_like(g).DetachFromDisposeScope()).ToArray();
-        using (no_grad())
-            for (int i = 0; i < headGradients.Length; i++) headGradients[i].copy_(gradients[i]);
-        hasPendingGradients = true;
-        return loss;
+        var synFeatures = mim.FeaturesOf(synTap);
+        var realFeatures = mim.FeaturesOf(realTap).Select(f => f.detach()).ToList();
+        mim.TrainHeads(synFeatures, synLabels, realFeatures, realLabels);
+        return mim.Loss(synFeatures, synLabels, realFeatures, realLabels).Times(mim.Options.Lambda);
     }
 
-    public void Step(DistillState state, bool apply = true)
-    {
-        if (!hasPendingGradients) return;
-        if (apply)
-        {
-            mim.StepHeads(headGradients!);
-            SaveTo(state);
-        }
-        hasPendingGradients = false;
-    }
+    /// <summary>The heads stepped inside <see cref="Loss"/>; this only records them (and Adam's state) in the checkpoint.</summary>
+    public void Step(DistillState state) => SaveTo(state);
 
     /// <summary>n_r random real images of every class, drawn from (seed, iteration).</summary>
     private (Tensor Images, Tensor Labels) RealBatch(int iteration)
@@ -108,40 +98,31 @@ public sealed class MimAddOn : IAddOn, IDisposable
         return (trainImages.index_select(0, indices), train.Labels.index_select(0, indices));
     }
 
-    /// <summary>Puts the heads and their momentum into the checkpoint, so a resumed run continues exactly.</summary>
+    /// <summary>Puts heads, Adam state and Z̄ into the checkpoint, so a resumed run continues exactly.</summary>
     public void SaveTo(DistillState state)
     {
-        for (int i = 0; i < mim.HeadParameters.Count; i++)
+        foreach (var (name, value) in mim.State())
         {
-            Replace(state, $"mim.head.{i}", mim.HeadParameters[i]);
-            if (mim.HeadVelocity[i] is { } v) Replace(state, $"mim.velocity.{i}", v);
+            string key = StatePrefix + name;
+            if (state.Extra.TryGetValue(key, out var kept) && kept.shape.SequenceEqual(value.shape) && kept.dtype == value.dtype)
+                using (no_grad()) kept.copy_(value);
+            else
+            {
+                if (state.Extra.Remove(key, out var old)) old.Dispose();
+                state.Extra[key] = value.detach().clone().DetachFromDisposeScope();
+            }
         }
     }
 
-    /// <summary>Takes the heads back from a checkpoint written by <see cref="SaveTo"/>; a fresh state has none.</summary>
+    /// <summary>Takes the MIM state back from a checkpoint written by <see cref="SaveTo"/>; a fresh state has none.</summary>
     public void RestoreFrom(DistillState state)
     {
-        int count = mim.HeadParameters.Count;
-        if (!state.Extra.ContainsKey("mim.head.0")) return;
-        var parameters = Enumerable.Range(0, count).Select(i => state.Extra.TryGetValue($"mim.head.{i}", out var t) ? t
-            : throw UserError.At("checkpoint", $"lacks MIM head {i}", "start the run again")).ToList();
-        mim.Restore(parameters, Enumerable.Range(0, count).Select(i => state.Extra.GetValueOrDefault($"mim.velocity.{i}")).ToList());
+        if (!state.Extra.Keys.Any(k => k.StartsWith(StatePrefix, StringComparison.Ordinal))) return;
+        if (!state.Extra.ContainsKey(StatePrefix + "logz"))
+            throw UserError.At("checkpoint", "holds MIM heads from an earlier version of the estimator (no Adam state or normaliser)",
+                "start the run again without --resume (or in a new --out)");
+        mim.Restore(name => state.Extra.GetValueOrDefault(StatePrefix + name));
     }
 
-    private static void Replace(DistillState state, string name, Tensor value)
-    {
-        if (state.Extra.TryGetValue(name, out var kept) && kept.shape.SequenceEqual(value.shape) && kept.dtype == value.dtype)
-        {
-            using (no_grad()) kept.copy_(value);
-            return;
-        }
-        if (state.Extra.Remove(name, out var old)) old.Dispose();
-        state.Extra[name] = value.detach().clone().DetachFromDisposeScope();
-    }
-
-    public void Dispose()
-    {
-        mim.Dispose();
-        foreach (var g in headGradients ?? []) g.Dispose();
-    }
+    public void Dispose() => mim.Dispose();
 }

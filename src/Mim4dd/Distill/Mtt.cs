@@ -10,7 +10,7 @@ namespace Mim4dd.Distill;
 
 /// <summary>What one distillation iteration reports to its observer.</summary>
 public sealed record IterationMetrics(int Iteration, double Loss, double MatchLoss, double ExtraLoss, double ImageGradNorm,
-    double LearningRate, int Expert, int StartEpoch, double Seconds, bool Skipped = false);
+    double LearningRate, int Expert, int StartEpoch, double Seconds, bool Skipped = false, IReadOnlyDictionary<string, double>? AddOn = null);
 
 /// <summary>Receives progress; logging, evaluation and checkpoints live there, not in the method.</summary>
 public interface IDistillObserver
@@ -41,7 +41,7 @@ public static class Mtt
 
     /// <summary>Runs iterations state.Iteration … options.Iterations−1, updating <paramref name="state"/> in place.</summary>
     public static void Run(Net net, IReadOnlyList<ExpertTrajectory> experts, DistillState state, MttOptions options, string dataset,
-        IDistillObserver observer, IAddOn? addOn = null, CancellationToken cancel = default)
+        IDistillObserver observer, IAddOn? addOn = null, CancellationToken cancel = default, int gradientCheckEvery = 0)
     {
         options.Validate();
         if (experts.Count == 0) throw UserError.At("--experts", "no expert trajectories", "run `mim4dd experts` first");
@@ -62,10 +62,28 @@ public static class Mtt
                 state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, extra);
+            var diagnostics = addOn?.Diagnostics;
+            if (addOn is not null && gradientCheckEvery > 0 && it % gradientCheckEvery == 0)
+                diagnostics = GradientSplit(options.Unroll, unroll, grads.Images).Concat(diagnostics!).ToDictionary();
             bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
-                state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped), state);
+                state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics), state);
         }
+    }
+
+    /// <summary>
+    /// The same unroll without the add-on (same batches and augmentations) gives g_DD exactly; g_add-on = g − g_DD.
+    /// Their norms and cosine show whether the term steers the images or drowns the matching gradient.
+    /// </summary>
+    private static Dictionary<string, double> GradientSplit(string path, Unroll unroll, Tensor total)
+    {
+        using var scope = NewDisposeScope();
+        using var plain = TrajectoryMatching.Compute(path, unroll);
+        var dd = plain.Images.reshape(-1);
+        var extra = total.reshape(-1).sub(dd);
+        double ddNorm = dd.norm().Value(), extraNorm = extra.norm().Value();
+        double cosine = ddNorm > 0 && extraNorm > 0 ? dd.dot(extra).Value() / (ddNorm * extraNorm) : 0;
+        return new() { ["grad_dd"] = ddNorm, ["grad_mim"] = extraNorm, ["grad_cos"] = cosine };
     }
 
     /// <summary>The reference's choice per iteration: experts in a shuffled order per pass, start epoch ~ U{0..T⁺−1}.</summary>
@@ -90,27 +108,39 @@ public static class Mtt
     internal static bool Step(DistillState state, int it, double loss, Tensor imageGrad, double lrImg, IAddOn? addOn,
         Tensor? lrGrad = null, double lrLr = 0)
     {
-        bool finite = double.IsFinite(loss) && imageGrad.isfinite().all().item<bool>() && (lrGrad is null || lrGrad.isfinite().all().item<bool>());
+        var problem = NonFinite(loss, imageGrad, lrGrad);
+        bool finite = problem is null;
         state.NonFiniteInARow = finite ? 0 : state.NonFiniteInARow + 1;
         if (state.NonFiniteInARow >= MaxNonFiniteInARow)
-            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: the loss or the gradient was NaN/Inf {MaxNonFiniteInARow} times in a row (last loss {loss}); "
-                + $"the last checkpoint is kept — lower --lr-img{(lrGrad is null ? "" : " or --lr-lr")} and --resume");
+            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: {MaxNonFiniteInARow} non-finite iterations in a row, the last because {problem}; "
+                + $"the last checkpoint is kept — lower --lr-img{(lrGrad is null ? "" : " or --lr-lr")}{(addOn is null ? "" : " or --lambda")} and run the same command with --resume");
         if (finite)
             using (no_grad())
             {
                 state.ImageVelocity = MomentumStep(state.Images, imageGrad, state.ImageVelocity, lrImg);
                 if (lrGrad is not null) state.LearningRateVelocity = MomentumStep(state.LearningRate, lrGrad, state.LearningRateVelocity, lrLr);
             }
-        addOn?.Step(state, finite);
+        addOn?.Step(state);
         state.Iteration = it + 1;
         return finite;
+    }
+
+    /// <summary>What is not finite, in words ("the image gradient has 12 of 7840 values NaN/Inf"), or null when all is.</summary>
+    private static string? NonFinite(double loss, Tensor imageGrad, Tensor? lrGrad)
+    {
+        var problems = new List<string>();
+        if (!double.IsFinite(loss)) problems.Add($"the loss is {loss}");
+        using (var bad = imageGrad.isfinite().logical_not().sum())
+            if (bad.LongValue() is long count and > 0) problems.Add($"the image gradient has {count} of {imageGrad.numel()} values NaN/Inf");
+        if (lrGrad is not null && !lrGrad.isfinite().all().item<bool>()) problems.Add("the gradient of the learned lr is NaN/Inf");
+        return problems.Count == 0 ? null : string.Join(" and ", problems);
     }
 
     /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>
     internal static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
     {
-        velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.mul_(0.5).add_(grad);
-        parameter.add_(velocity, alpha: -lr);
+        velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.TimesInPlace(0.5).PlusInPlace(grad);
+        parameter.PlusInPlace(velocity, -lr);
         return velocity;
     }
 }

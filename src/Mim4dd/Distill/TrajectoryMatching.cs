@@ -69,9 +69,9 @@ public static class TrajectoryMatching
         else
         {
             using var scope = NewDisposeScope();
-            var denominator = (u.Start - u.Target).pow(2).sum();
-            lossValue = ((final - u.Target).pow(2).sum() / denominator).ToDouble();
-            adjoint = (2 * (final - u.Target) / denominator).DetachFromDisposeScope();
+            var denominator = (u.Start - u.Target).Power(2).sum();
+            lossValue = ((final - u.Target).Power(2).sum() / denominator).Value();
+            adjoint = ((final - u.Target).Times(2) / denominator).DetachFromDisposeScope();
         }
         var imageGrad = zeros_like(u.Images);
         if (extraLossOnFinal is not null)
@@ -80,9 +80,9 @@ public static class TrajectoryMatching
             var leaf = final.clone().requires_grad_();
             var extra = extraLossOnFinal(leaf);
             var grads = autograd.grad(new[] { extra }, new[] { leaf, u.Images }, allow_unused: true);
-            if (grads[0] is { IsInvalid: false }) adjoint.add_(grads[0]);
-            if (grads[1] is { IsInvalid: false }) imageGrad.add_(grads[1]);
-            extraValue = extra.ToDouble();
+            if (grads[0] is { IsInvalid: false }) adjoint.PlusInPlace(grads[0]);
+            if (grads[1] is { IsInvalid: false }) imageGrad.PlusInPlace(grads[1]);
+            extraValue = extra.Value();
         }
         var lrGrad = zeros_like(alpha);
         for (int i = u.Steps - 1; i >= 0; i--)
@@ -125,10 +125,10 @@ public static class TrajectoryMatching
         var start = theta;
         for (int i = 0; i < u.Steps; i++)
             theta = theta - alpha * StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
-        var match = u.Target is null ? tensor(0.0, theta.dtype) : (theta - u.Target).pow(2).sum() / (u.Start - u.Target).pow(2).sum();
+        var match = u.Target is null ? tensor(0.0, theta.dtype) : (theta - u.Target).Power(2).sum() / (u.Start - u.Target).Power(2).sum();
         var extra = extraLossOnFinal is null ? zeros_like(match) : extraLossOnFinal(theta);
-        var grads = autograd.grad(new[] { match + extra }, new[] { u.Images, alpha });
-        return new UnrollGradients(match.ToDouble(), extra.ToDouble(), grads[0].detach().MoveToOuterDisposeScope(),
+        var grads = autograd.grad(new[] { match.Plus(extra) }, new[] { u.Images, alpha });
+        return new UnrollGradients(match.Value(), extra.Value(), grads[0].detach().MoveToOuterDisposeScope(),
             grads[1].detach().MoveToOuterDisposeScope(), theta.detach().MoveToOuterDisposeScope());
     }
 

@@ -1,4 +1,5 @@
 using Mim4dd.Data;
+using Mim4dd.Runtime;
 using StbImageWriteSharp;
 using static TorchSharp.torch;
 
@@ -15,11 +16,11 @@ public static class ImageGrid
     public static void Save(string path, Tensor images, Tensor labels, int numClasses, Normalization? normalization)
     {
         using var scope = NewDisposeScope();
-        var pixels = ToUnitRange(images.detach().to_type(ScalarType.Float32), normalization).mul(255).round().clamp(0, 255).to_type(ScalarType.Byte);
+        var pixels = ToUnitRange(images.detach().to_type(ScalarType.Float32), normalization).Times(255).round().Between(0, 255).to_type(ScalarType.Byte);
         long channels = pixels.shape[1], height = pixels.shape[2], width = pixels.shape[3];
         int scale = height <= 32 && width <= 32 ? 2 : 1;   // small images are unreadable at 1:1
         var byClass = Enumerable.Range(0, numClasses)
-            .Select(c => labels.eq(c).nonzero().view(-1).data<long>().Take(MaxColumns).ToArray()).ToArray();
+            .Select(c => labels.EqualTo(c).nonzero().view(-1).data<long>().Take(MaxColumns).ToArray()).ToArray();
         int columns = Math.Max(1, byClass.Max(ix => ix.Length));
         int cell = (int)height * scale, cellW = (int)width * scale;
         int gridW = columns * (cellW + Gap) + Gap, gridH = numClasses * (cell + Gap) + Gap;
@@ -49,11 +50,11 @@ public static class ImageGrid
         {
             var mean = tensor(normalization.Mean).view(1, -1, 1, 1);
             var std = tensor(normalization.Std).view(1, -1, 1, 1);
-            return images.mul(std).add(mean).clamp(0, 1);
+            return images.mul(std).Plus(mean).Between(0, 1);
         }
         var flat = images.flatten(1);
         var low = flat.amin(new long[] { 1 }, keepdim: true);
         var high = flat.amax(new long[] { 1 }, keepdim: true);
-        return flat.sub(low).div(high.sub(low).clamp_min(1e-12)).view_as(images);
+        return flat.sub(low).div(high.sub(low).AtLeast(1e-12)).view_as(images);
     }
 }

@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
 namespace Mim4dd.IO;
@@ -21,23 +22,23 @@ public static class Tsne
             throw new ArgumentException($"t-SNE takes [n, d] with 4 ≤ n ≤ {MaxPoints}, got [{string.Join(", ", x.shape)}]");
         using var scope = NewDisposeScope();
         var p = JointAffinities(x, Math.Min(perplexity, (n - 1) / 3.0));
-        var y = randn(new[] { n, 2L }, ScalarType.Float64, generator: generator).mul_(1e-4);
+        var y = randn(new[] { n, 2L }, ScalarType.Float64, generator: generator).TimesInPlace(1e-4);
         var velocity = zeros_like(y);
         var gains = ones_like(y);
-        var offDiagonal = 1 - eye(n, dtype: ScalarType.Float64);
+        var offDiagonal = eye(n, dtype: ScalarType.Float64).neg().Plus(1);
         for (int step = 0; step < iterations; step++)
         {
             // Each step's n × n temporaries die with the step (a scope over the whole loop would keep them all).
             using var stepScope = NewDisposeScope();
             bool early = step < ExaggeratedSteps;
-            var squared = y.pow(2).sum(1, keepdim: true);
-            var kernel = (1 + squared + squared.t() - 2 * y.mm(y.t())).reciprocal() * offDiagonal;   // (1 + ‖yi − yj‖²)⁻¹
-            var q = (kernel / kernel.sum()).clamp_min(1e-12);
-            var weight = ((early ? 12 : 1) * p - q) * kernel;
-            var gradient = 4 * (weight.sum(1, keepdim: true) * y - weight.mm(y));
-            gains.copy_(where(gradient.sign().ne(velocity.sign()), gains + 0.2, gains * 0.8).clamp_min(0.01));
-            velocity.mul_(early ? 0.5 : 0.8).sub_(200 * gains * gradient);
-            y.add_(velocity).sub_(y.mean(new long[] { 0 }, keepdim: true));
+            var squared = y.Power(2).sum(1, keepdim: true);
+            var kernel = (squared.Plus(1).Plus(squared.t()) - y.mm(y.t()).Times(2)).reciprocal() * offDiagonal;   // (1 + ‖yi − yj‖²)⁻¹
+            var q = (kernel / kernel.sum()).AtLeast(1e-12);
+            var weight = (p.Times(early ? 12 : 1) - q) * kernel;
+            var gradient = (weight.sum(1, keepdim: true) * y - weight.mm(y)).Times(4);
+            gains.copy_(where(gradient.sign().ne(velocity.sign()), gains.Plus(0.2), gains.Times(0.8)).AtLeast(0.01));
+            velocity.TimesInPlace(early ? 0.5 : 0.8).sub_(gains.Times(200) * gradient);
+            y.PlusInPlace(velocity).sub_(y.mean(new long[] { 0 }, keepdim: true));
         }
         return y.MoveToOuterDisposeScope();
     }
@@ -48,7 +49,7 @@ public static class Tsne
         long n = x.shape[0];
         using var scope = NewDisposeScope();
         var conditional = ConditionalAffinities(x, perplexity);
-        return ((conditional + conditional.t()) / (2.0 * n)).clamp_min(1e-12).MoveToOuterDisposeScope();
+        return conditional.Plus(conditional.t()).Over(2.0 * n).AtLeast(1e-12).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -60,26 +61,26 @@ public static class Tsne
         long n = x.shape[0];
         using var scope = NewDisposeScope();
         var points = x.to_type(ScalarType.Float64);
-        var squared = points.pow(2).sum(1, keepdim: true);
-        var distances = (squared + squared.t() - 2 * points.mm(points.t())).clamp_min(0);
-        var offDiagonal = 1 - eye(n, dtype: ScalarType.Float64);
-        distances = distances / (distances.sum() / (n * (n - 1))).clamp_min(1e-300);
+        var squared = points.Power(2).sum(1, keepdim: true);
+        var distances = (squared.Plus(squared.t()) - points.mm(points.t()).Times(2)).AtLeast(0);
+        var offDiagonal = eye(n, dtype: ScalarType.Float64).neg().Plus(1);
+        distances = distances / distances.sum().Over(n * (n - 1)).AtLeast(1e-300);
         // Shifting each row by its smallest off-diagonal distance changes no normalised row and keeps exp from underflowing.
-        var shifted = (distances - (distances + eye(n, dtype: ScalarType.Float64) * double.MaxValue).min(1, keepdim: true).values) * offDiagonal;
+        var shifted = (distances - distances.Plus(eye(n, dtype: ScalarType.Float64).Times(double.MaxValue)).min(1, keepdim: true).values) * offDiagonal;
         var target = Math.Log(perplexity);
         var beta = ones(n, 1, ScalarType.Float64);
         var low = zeros_like(beta);
-        var high = full_like(beta, double.PositiveInfinity);
+        var high = beta.FullLike(double.PositiveInfinity);
         for (int i = 0; i < 100; i++)
         {
             using var stepScope = NewDisposeScope();
             var unnormalised = (-shifted * beta).exp() * offDiagonal;
             var total = unnormalised.sum(1, keepdim: true);
-            var entropy = total.log() + beta * (shifted * unnormalised).sum(1, keepdim: true) / total;
-            var tooFlat = entropy.gt(target);   // too high an entropy: sharpen (raise β)
+            var entropy = total.log().Plus(beta * (shifted * unnormalised).sum(1, keepdim: true) / total);
+            var tooFlat = entropy.GreaterThan(target);   // too high an entropy: sharpen (raise β)
             low.copy_(where(tooFlat, beta, low));
             high.copy_(where(tooFlat, high, beta));
-            beta.copy_(where(high.isinf(), beta * 2, (low + high) / 2));
+            beta.copy_(where(high.isinf(), beta.Times(2), low.Plus(high).Over(2)));
         }
         var rows = (-shifted * beta).exp() * offDiagonal;
         return (rows / rows.sum(1, keepdim: true)).MoveToOuterDisposeScope();

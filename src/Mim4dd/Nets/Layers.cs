@@ -163,7 +163,7 @@ public sealed class Activation(ActivationKind kind) : Layer
     {
         ActivationKind.ReLU => F.relu(x),
         ActivationKind.Sigmoid => x.sigmoid(),
-        ActivationKind.LeakyReLU => F.leaky_relu(x, 0.01),
+        ActivationKind.LeakyReLU => x.LeakyRelu(0.01),
         ActivationKind.Swish => x * x.sigmoid(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
@@ -192,8 +192,8 @@ public sealed class Pool(PoolKind kind, long size = 2) : Layer
     {
         long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         var pairs = x.reshape(n, c, h / 2, 2 * w);
-        var rows = pairs.narrow(3, 0, w) + pairs.narrow(3, w, w);
-        var columns = eye(w / 2, dtype: x.dtype, device: x.device).repeat_interleave(2, 0).mul_(0.25);
+        var rows = pairs.narrow(3, 0, w).Plus(pairs.narrow(3, w, w));
+        var columns = eye(w / 2, dtype: x.dtype, device: x.device).repeat_interleave(2, 0).TimesInPlace(0.25);
         return rows.matmul(columns);
     }
 }

@@ -1,3 +1,4 @@
+using Mim4dd.Runtime;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -92,6 +93,6 @@ public sealed class BasicBlock : Layer
         if (poolAfterFirstConv) main = F.avg_pool2d(main, 2, 2);
         main = norm2.Forward(pass, conv2.Forward(pass, main));
         var residual = shortcut is null ? x : shortcut.Forward(pass, x);
-        return F.relu(main + residual);
+        return F.relu(main.Plus(residual));
     }
 }

@@ -41,7 +41,7 @@ public static class FullTraining
         for (long start = 0; start < data.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
-            using var idx = arange(start, Math.Min(start + batchSize, data.Count));
+            using var idx = Scalars.Arange(start, Math.Min(start + batchSize, data.Count));
             chunks.Add(net.Embed(weights.Parameters, data.Floats(norm, idx), false, weights.Buffers).MoveToOuterDisposeScope());
         }
         var all = cat(chunks, 0);

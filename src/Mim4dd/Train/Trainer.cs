@@ -63,7 +63,7 @@ public static class Trainer
                     var loss = F.cross_entropy(net.Forward(parameters, x, true, weights.Buffers), y);
                     var grads = autograd.grad(new[] { loss }, parameters);
                     using (no_grad()) SgdStep(parameters, grads, velocity, lr, options.Momentum, options.WeightDecay);
-                    lossSum += loss.ToDouble();   // float32 or float64 training
+                    lossSum += loss.Value();   // float32 or float64 training
                     batches++;
                     if (progressTask is not null) LiveProgress.Report(progressTask, epoch + Math.Min(1.0, (start + options.BatchSize) / (double)n), options.Epochs);
                 }
@@ -84,14 +84,14 @@ public static class Trainer
     {
         for (int i = 0; i < parameters.Count; i++)
         {
-            var d = weightDecay != 0 ? grads[i].add(parameters[i], alpha: weightDecay) : grads[i];
+            var d = weightDecay != 0 ? grads[i].Plus(parameters[i], weightDecay) : grads[i];
             if (momentum != 0)
             {
                 if (velocity[i] is null) velocity[i] = d.detach().clone().DetachFromDisposeScope();
-                else velocity[i]!.mul_(momentum).add_(d);
+                else velocity[i]!.TimesInPlace(momentum).PlusInPlace(d);
                 d = velocity[i]!;
             }
-            parameters[i].add_(d, alpha: -lr);
+            parameters[i].PlusInPlace(d, -lr);
         }
     }
 

@@ -269,8 +269,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     [InlineData("--preset", "mnist-ipc99", "unknown preset")]
     [InlineData("--preset", "cifar10-ipc10", "is a cifar10 preset")]
     [InlineData("--tau", "0", "--tau")]
-    [InlineData("--mim-critic", "infonce", "use supcon or bce")]
-    [InlineData("--mim-warmup", "-1", "--mim-warmup 20")]
+    [InlineData("--mim-critic", "infonce", "use nce or supcon")]
+    [InlineData("--mim-features", "max", "use pooled or flat")]
+    [InlineData("--head-steps", "-1", "--head-steps")]
+    [InlineData("--mim-warmup", "-1", "--mim-warmup 10")]
     [InlineData("--syn-steps", "0", "--syn-steps")]
     [InlineData("--expert-epochs", "4", "exceeds")]
     public void BadDistillOptions_ExitTwo(string option, string value, string expected)

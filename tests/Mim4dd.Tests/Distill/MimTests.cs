@@ -15,6 +15,9 @@ public class MimTests
     private static Tensor Random(long[] shape, long stream) =>
         randn(shape, ScalarType.Float64, generator: Rng.Torch(21, stream));
 
+    /// <summary>Layers of flat feature vectors: shape [d].</summary>
+    private static (string, long[])[] Flat(params (string Name, long Size)[] layers) => layers.Select(l => (l.Name, new[] { l.Size })).ToArray();
+
     [Fact]
     public void PositiveMask_IsTrueExactlyWhereLabelsMatch()
     {
@@ -30,48 +33,106 @@ public class MimTests
         Assert.True(mask.equal(expected).all().item<bool>());
     }
 
-    [Theory]
-    [InlineData(MimCritic.SupCon)]
-    [InlineData(MimCritic.Bce)]
-    public void Loss_WithIdentityHeads_EqualsTheFormulaByHand(MimCritic critic)
+    /// <summary>Each column standardised over the rows (population variance, ε 1e-5), rows L2-normalised: what the heads see, by hand.</summary>
+    private static double[][] StandardisedUnitRows(double[][] rows)
     {
-        using var scope = NewDisposeScope();
-        var options = new MimOptions { Temperature = 0.5, HeadDim = 2, Critic = critic };
-        using var mim = new Mim(new[] { ("a", 2L), ("b", 2L) }, options, Rng.Torch(1), ScalarType.Float64);
-        using (no_grad())
-            for (int i = 0; i < mim.HeadParameters.Count; i += 2)
-            {
-                mim.HeadParameters[i].copy_(eye(2, dtype: ScalarType.Float64));
-                mim.HeadParameters[i + 1].zero_();
-            }
-        // Unit embeddings: synthetic (1, 0), (0, 1); real (1, 0), (1, 1)/√2. Cosines: [[1, 1/√2], [0, 1/√2]].
-        var syn = tensor(new double[,] { { 1, 0 }, { 0, 2 } });
-        var real = tensor(new double[,] { { 3, 0 }, { 1, 1 } });
-        double r = 1 / Math.Sqrt(2), tau = 0.5;
-        static double LogSigmoid(double x) => -Math.Log(1 + Math.Exp(-x));
-        // Positives (0,0) and (1,1), P = 2; negatives (0,1) and (1,0).
-        double bce = -(LogSigmoid(1 / tau) + LogSigmoid(r / tau)) / 2 - (LogSigmoid(-r / tau) + LogSigmoid(-0.0 / tau)) / 2;
-        // Each synthetic anchor's softmax over both real samples, at its one positive.
-        double supCon = -((1 / tau - Math.Log(Math.Exp(1 / tau) + Math.Exp(r / tau))) + (r / tau - Math.Log(Math.Exp(0) + Math.Exp(r / tau)))) / 2;
-        double perLayer = critic == MimCritic.SupCon ? supCon : bce;
-
-        var loss = mim.Loss(new[] { syn, syn }, Labels(0, 1), new[] { real, real }, Labels(0, 1)).item<double>();
-
-        Assert.Equal(2 * perLayer, loss, 1e-12);
+        int n = rows.Length, d = rows[0].Length;
+        var result = rows.Select(r => (double[])r.Clone()).ToArray();
+        for (int j = 0; j < d; j++)
+        {
+            double mean = rows.Average(r => r[j]);
+            double variance = rows.Average(r => (r[j] - mean) * (r[j] - mean));
+            for (int i = 0; i < n; i++) result[i][j] = (rows[i][j] - mean) / Math.Sqrt(variance + 1e-5);
+        }
+        return result.Select(r => { double norm = Math.Sqrt(r.Sum(v => v * v)); return r.Select(v => v / norm).ToArray(); }).ToArray();
     }
 
     [Theory]
     [InlineData(MimCritic.SupCon)]
-    [InlineData(MimCritic.Bce)]
-    public void Gradients_MatchCentralDifferencesInFloat64(MimCritic critic)
+    [InlineData(MimCritic.Nce)]
+    public void Loss_WithIdentityHeads_EqualsTheFormulaByHand(MimCritic critic)
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(new[] { ("a", 8L), ("b", 6L) }, new MimOptions { HeadDim = 4, Critic = critic }, Rng.Torch(2), ScalarType.Float64);
+        const double tau = 0.5;
+        var options = new MimOptions { Temperature = tau, HeadDim = 2, Critic = critic, Features = MimFeatures.Flat };
+        using var mim = new Mim(Flat(("a", 2L)), options, Rng.Torch(1), ScalarType.Float64);
+        using (no_grad())
+        {
+            mim.HeadParameters[0].copy_(eye(2, dtype: ScalarType.Float64)); mim.HeadParameters[1].zero_();
+            mim.HeadParameters[2].copy_(eye(2, dtype: ScalarType.Float64)); mim.HeadParameters[3].zero_();
+        }
+        double[][] syn = { new[] { 1.0, 0.3 }, new[] { -0.5, 2.0 }, new[] { 0.2, -1.0 } };
+        double[][] real = { new[] { 3.0, 0.1 }, new[] { 1.0, 1.0 }, new[] { -2.0, 0.5 }, new[] { 0.4, -0.7 } };
+        long[] synLabels = { 0, 1, 1 }, realLabels = { 0, 1, 0, 1 };
+        var s = StandardisedUnitRows(syn);
+        var r = StandardisedUnitRows(real);
+        var scores = s.Select(a => r.Select(b => (a[0] * b[0] + a[1] * b[1]) / tau).ToArray()).ToArray();
+        static double LogSigmoid(double x) => -Math.Log(1 + Math.Exp(-x));
+        double expected;
+        if (critic == MimCritic.Nce)
+        {
+            // 6 positive and 6 negative pairs: m = 1; Z̄ = mean e^{s/τ} of this first call.
+            double logZ = Math.Log(scores.SelectMany(x => x).Average(Math.Exp));
+            double sum = 0;
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 4; j++)
+                    sum += synLabels[i] == realLabels[j] ? -LogSigmoid(scores[i][j] - logZ) : -LogSigmoid(-(scores[i][j] - logZ));
+            expected = sum / 6;
+        }
+        else
+        {
+            double sum = 0;
+            for (int i = 0; i < 3; i++)
+            {
+                double logNorm = Math.Log(scores[i].Sum(Math.Exp));
+                var positives = Enumerable.Range(0, 4).Where(j => realLabels[j] == synLabels[i]).ToList();
+                sum += -positives.Average(j => scores[i][j] - logNorm);
+            }
+            expected = sum / 3;
+        }
+
+        var loss = mim.Loss(new[] { tensor(syn.SelectMany(x => x).ToArray()).view(3, 2) }, tensor(synLabels),
+            new[] { tensor(real.SelectMany(x => x).ToArray()).view(4, 2) }, tensor(realLabels)).item<double>();
+
+        Assert.Equal(expected, loss, 1e-9);
+        Assert.Equal(expected, mim.Readings[0].Loss, 1e-9);
+        Assert.Equal(critic == MimCritic.Nce ? -expected : Math.Log(4) - expected, mim.Readings[0].Bound, 1e-9);
+    }
+
+    [Fact]
+    public void NceCritic_AtTheAllAlikePlateau_BoundsNoInformation()
+    {
+        // Heads that map every sample to one point score every pair alike: with the prior built in, h = 1/(m+1)
+        // for every pair, the loss is ln(m+1) + m·ln((m+1)/m) (3.251 at m = 9) and the bound ln m − L is below 0.
+        using var scope = NewDisposeScope();
+        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3, Features = MimFeatures.Flat }, Rng.Torch(5), ScalarType.Float64);
+        using (no_grad())
+            for (int i = 0; i < 4; i += 2) { mim.HeadParameters[i].zero_(); mim.HeadParameters[i + 1].fill_(1.0); }
+        var synLabels = arange(10);
+        var realLabels = arange(10).repeat(3);
+
+        mim.Loss(new[] { Random(new long[] { 10, 4 }, 1) }, synLabels, new[] { Random(new long[] { 30, 4 }, 2) }, realLabels);
+
+        double m = 9, plateau = Math.Log(m + 1) + m * Math.Log((m + 1) / m);
+        Assert.Equal(3.251, plateau, 3);
+        Assert.Equal(plateau, mim.Readings[0].Loss, 9);
+        Assert.True(mim.Readings[0].Bound < 0);
+    }
+
+    [Theory]
+    [InlineData(MimCritic.SupCon, true, 0, false)]
+    [InlineData(MimCritic.Nce, false, 5, true)]
+    public void Gradients_MatchCentralDifferencesInFloat64(MimCritic critic, bool symmetric, int hidden, bool shared)
+    {
+        using var scope = NewDisposeScope();
+        var options = new MimOptions { HeadDim = 4, Critic = critic, Symmetric = symmetric, HeadHidden = hidden, SharedHeads = shared };
+        using var mim = new Mim(new[] { ("a", new long[] { 2, 2, 2 }), ("b", new long[] { 6 }) }, options, Rng.Torch(2), ScalarType.Float64);
         var synLabels = Labels(0, 1, 2);
         var realLabels = Labels(0, 1, 1, 2, 0);
         var syn = new[] { Random(new long[] { 3, 2, 2, 2 }, 1).requires_grad_(), Random(new long[] { 3, 6 }, 2).requires_grad_() };
         var real = new[] { Random(new long[] { 5, 2, 2, 2 }, 3), Random(new long[] { 5, 6 }, 4) };
         var inputs = syn.Concat(mim.HeadParameters).ToList();
+        using (no_grad()) mim.Loss(syn, synLabels, real, realLabels);   // fixes Z̄, so every later call is the same function
 
         var analytic = autograd.grad(new[] { mim.Loss(syn, synLabels, real, realLabels) }, inputs);
 
@@ -83,7 +144,7 @@ public class MimTests
         for (int i = 0; i < inputs.Count; i++)
         {
             var numeric = CentralDifferences(Evaluate, inputs[i], eps: 1e-6);
-            double error = (analytic[i] - numeric).norm().item<double>() / numeric.norm().item<double>();
+            double error = (analytic[i] - numeric).norm().item<double>() / Math.Max(1e-12, numeric.norm().item<double>());
             Assert.True(error < 1e-6, $"input {i}: relative error {error:E2}");
         }
     }
@@ -105,64 +166,60 @@ public class MimTests
         return tensor(gradient).view(input.shape);
     }
 
-    [Theory]
-    [InlineData(MimCritic.SupCon)]
-    [InlineData(MimCritic.Bce)]
-    public void TrainingFeaturesAndHeads_PullsEachSyntheticSampleToItsRealClass(MimCritic critic)
+    [Fact]
+    public void AdamStep_IsPyTorchsAdam()
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(new[] { ("a", 16L) }, new MimOptions { HeadDim = 8, HeadLearningRate = 0.05, Critic = critic }, Rng.Torch(3), ScalarType.Float64);
-        var realLabels = arange(3).repeat_interleave(8);                   // 8 real samples per class
-        var synLabels = Labels(0, 0, 1, 1, 2, 2);
-        var centres = Random(new long[] { 3, 16 }, 5).mul(3);
-        var real = new[] { centres.index_select(0, realLabels).add(Random(new long[] { 24, 16 }, 6).mul(0.5)) };
-        var syn = Random(new long[] { 6, 16 }, 7).requires_grad_();
-        var inputs = new[] { syn }.Concat(mim.HeadParameters).ToList();
+        using var mim = new Mim(Flat(("a", 3L)), new MimOptions { HeadDim = 2, HeadLearningRate = 0.1 }, Rng.Torch(4), ScalarType.Float64);
+        var before = mim.HeadParameters.Select(p => p.detach().clone()).ToList();
+        var g1 = mim.HeadParameters.Select((p, i) => full_like(p, i + 1.0)).ToList();
+        var g2 = mim.HeadParameters.Select((p, i) => full_like(p, -0.5 * (i + 1))).ToList();
 
-        double Loss() { using var noGrad = no_grad(); return mim.Loss(new[] { syn }, synLabels, real, realLabels).item<double>(); }
-        double initial = Loss();
-        for (int step = 0; step < 40; step++)
+        mim.AdamStep(g1);
+        mim.AdamStep(g2);
+
+        // By hand for one element with gradients a then b: m̂, v̂ bias-corrected, p −= lr·m̂/(√v̂ + ε) each step.
+        for (int i = 0; i < before.Count; i++)
         {
-            using var stepScope = NewDisposeScope();
-            var gradients = autograd.grad(new[] { mim.Loss(new[] { syn }, synLabels, real, realLabels) }, inputs);
-            using (no_grad()) syn.add_(gradients[0], alpha: -0.1);
-            mim.StepHeads(gradients.Skip(1).ToList());
+            double a = i + 1.0, b = -0.5 * (i + 1), p = 0;
+            double m1 = 0.1 * a, v1 = 0.001 * a * a;
+            p -= 0.1 * (m1 / 0.1) / (Math.Sqrt(v1 / 0.001) + 1e-8);
+            double m2 = 0.9 * m1 + 0.1 * b, v2 = 0.999 * v1 + 0.001 * b * b;
+            p -= 0.1 * (m2 / (1 - 0.81)) / (Math.Sqrt(v2 / (1 - 0.999 * 0.999)) + 1e-8);
+            Assert.True(mim.HeadParameters[i].allclose(before[i] + p, rtol: 0, atol: 1e-12), $"head tensor {i}");
         }
-        double final = Loss();
-
-        // SupCon cannot go below ln 8: each anchor spreads its softmax over 8 equally good positives.
-        double floor = critic == MimCritic.SupCon ? Math.Log(8) : 0;
-        Assert.True(final - floor < 0.5 * (initial - floor), $"loss {initial:F4} → {final:F4} (floor {floor:F4})");
-        using var noGrad = no_grad();
-        var heads = mim.HeadParameters;
-        var similarities = F.normalize(F.linear(syn, heads[0], heads[1]), p: 2, dim: 1)
-            .mm(F.normalize(F.linear(real[0], heads[2], heads[3]), p: 2, dim: 1).t());     // [6, 24]
-        var classMeans = similarities.mm(F.one_hot(realLabels, 3).to_type(ScalarType.Float64)).div(8);  // [6, 3]
-        Assert.True(classMeans.argmax(1).equal(synLabels).all().item<bool>(), $"class means {classMeans.ToString(TorchSharp.TensorStringStyle.Numpy)}");
+        Assert.All(mim.HeadParameters, t => Assert.True(t.requires_grad));
     }
 
     [Fact]
-    public void StepHeads_IsSgdWithMomentumHalf()
+    public void State_RestoredIntoFreshHeads_ContinuesIdentically()
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(new[] { ("a", 3L) }, new MimOptions { HeadDim = 2, HeadLearningRate = 0.1 }, Rng.Torch(4), ScalarType.Float64);
-        var before = mim.HeadParameters.Select(p => p.detach().clone()).ToList();
-        var gradients = mim.HeadParameters.Select((p, i) => full_like(p, i + 1.0)).ToList();
+        var options = new MimOptions { HeadDim = 3, HeadSteps = 2, Features = MimFeatures.Flat };
+        using var first = new Mim(Flat(("a", 4L)), options, Rng.Torch(7), ScalarType.Float64);
+        using var second = new Mim(Flat(("a", 4L)), options, Rng.Torch(8), ScalarType.Float64);
+        var syn = new[] { Random(new long[] { 4, 4 }, 1) };
+        var real = new[] { Random(new long[] { 8, 4 }, 2) };
+        var synLabels = Labels(0, 1, 2, 3);
+        var realLabels = arange(4).repeat(2);
+        first.TrainHeads(syn, synLabels, real, realLabels);
 
-        mim.StepHeads(gradients);
-        mim.StepHeads(gradients);
+        var saved = first.State().ToDictionary(s => s.Name, s => s.Value.clone());
+        second.Restore(name => saved.GetValueOrDefault(name));
+        first.TrainHeads(syn, synLabels, real, realLabels);
+        second.TrainHeads(syn, synLabels, real, realLabels);
 
-        // v1 = g, v2 = 0.5·g + g: p2 = p0 − 0.1·g − 0.1·1.5·g = p0 − 0.25·g.
-        for (int i = 0; i < before.Count; i++)
-            Assert.True(mim.HeadParameters[i].allclose(before[i] - 0.25 * gradients[i], rtol: 0, atol: 1e-15), $"head tensor {i}");
-        Assert.All(mim.HeadParameters, p => Assert.True(p.requires_grad));
+        for (int i = 0; i < first.HeadParameters.Count; i++)
+            Assert.True(first.HeadParameters[i].equal(second.HeadParameters[i]).all().item<bool>(), $"head tensor {i}");
+        Assert.Equal(first.Readings[0].Loss, second.Readings[0].Loss);
+        Assert.Contains("lacks MIM state", Assert.Throws<UserError>(() => second.Restore(_ => null)).Message);
     }
 
     [Fact]
     public void Heads_AreDeterministicForAGeneratorSeedAndBoundedByFanIn()
     {
         using var scope = NewDisposeScope();
-        var layers = new[] { ("a", 16L), ("b", 9L) };
+        var layers = Flat(("a", 16L), ("b", 9L));
         using var first = new Mim(layers, new MimOptions { HeadDim = 5 }, Rng.Torch(11, 4));
         using var same = new Mim(layers, new MimOptions { HeadDim = 5 }, Rng.Torch(11, 4));
         using var other = new Mim(layers, new MimOptions { HeadDim = 5 }, Rng.Torch(12, 4));
@@ -190,7 +247,7 @@ public class MimTests
         var options = new MimOptions { Lambda = lambda, Temperature = tau, HeadDim = headDim };
         var error = Assert.Throws<UserError>(options.Validate);
         Assert.StartsWith(option + ":", error.Message);
-        Assert.Throws<UserError>(() => new Mim(new[] { ("a", 4L) }, options, Rng.Torch(0)));
+        Assert.Throws<UserError>(() => new Mim(Flat(("a", 4L)), options, Rng.Torch(0)));
     }
 
     [Fact]
@@ -198,6 +255,8 @@ public class MimTests
     {
         Assert.StartsWith("--head-lr:", Assert.Throws<UserError>(new MimOptions { HeadLearningRate = -1 }.Validate).Message);
         Assert.StartsWith("--mim-layers:", Assert.Throws<UserError>(new MimOptions { Layers = Array.Empty<string>() }.Validate).Message);
+        Assert.StartsWith("--head-steps:", Assert.Throws<UserError>(new MimOptions { HeadSteps = -1 }.Validate).Message);
+        Assert.StartsWith("--head-hidden:", Assert.Throws<UserError>(new MimOptions { HeadHidden = -1 }.Validate).Message);
         new MimOptions { Lambda = 0 }.Validate();
         Assert.False(new MimOptions { Lambda = 0 }.Enabled);
     }
@@ -206,7 +265,7 @@ public class MimTests
     public void Loss_WithoutAPositivePair_ThrowsUserError()
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(new[] { ("a", 4L) }, new MimOptions { HeadDim = 3 }, Rng.Torch(5), ScalarType.Float64);
+        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3 }, Rng.Torch(5), ScalarType.Float64);
         var error = Assert.Throws<UserError>(() =>
             mim.Loss(new[] { Random(new long[] { 2, 4 }, 1) }, Labels(0, 1), new[] { Random(new long[] { 3, 4 }, 2) }, Labels(2, 3, 2)));
         Assert.Contains("shares a label", error.Message);
@@ -216,7 +275,7 @@ public class MimTests
     public void Loss_WithMismatchedShapes_NamesTheProblem()
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(new[] { ("a", 4L), ("b", 2L) }, new MimOptions { HeadDim = 3 }, Rng.Torch(6), ScalarType.Float64);
+        using var mim = new Mim(Flat(("a", 4L), ("b", 2L)), new MimOptions { HeadDim = 3 }, Rng.Torch(6), ScalarType.Float64);
         var syn = new[] { Random(new long[] { 2, 4 }, 1), Random(new long[] { 2, 2 }, 2) };
         var real = new[] { Random(new long[] { 3, 4 }, 3), Random(new long[] { 3, 2 }, 4) };
         var synLabels = Labels(0, 1);
@@ -231,18 +290,22 @@ public class MimTests
     [Theory]
     [InlineData("ConvNet")]
     [InlineData("ConvNetBN")]
-    public void LayerSizes_AreTheConvNetBlockOutputs_AndLayersSelectsAmongThem(string name)
+    public void LayerShapes_AreTheConvNetBlockOutputs_AndLayersSelectsAmongThem(string name)
     {
         using var scope = NewDisposeScope();
         var net = NetRegistry.Build(name, new InputShape(1, 28, 28), 10);
         using var weights = net.Initialize(Rng.Torch(8));
 
-        var sizes = Mim.LayerSizes(net, weights.Parameters, new InputShape(1, 28, 28));
+        var sizes = Mim.LayerShapes(net, weights.Parameters, new InputShape(1, 28, 28));
 
-        Assert.Equal(new[] { ("block0", 128L * 16 * 16), ("block1", 128L * 8 * 8), ("block2", 128L * 4 * 4) }, sizes);
+        Assert.Equal(new[] { "block0", "block1", "block2" }, sizes.Select(s => s.Name));
+        Assert.Equal(new long[] { 128, 16, 16 }, sizes[0].Shape);
+        Assert.Equal(new long[] { 128, 4, 4 }, sizes[2].Shape);
         using var mim = new Mim(sizes, new MimOptions { HeadDim = 2, Layers = new[] { "block2", "block0" } }, Rng.Torch(9));
         Assert.Equal(new[] { "block2", "block0" }, mim.Layers);
-        Assert.Equal(new long[] { 2, 128 * 4 * 4 }, mim.HeadParameters[0].shape);
+        Assert.Equal(new long[] { 2, 128 }, mim.HeadParameters[0].shape);   // pooled: one value per channel
+        using var flat = new Mim(sizes, new MimOptions { HeadDim = 2, Features = MimFeatures.Flat, Layers = new[] { "block2" } }, Rng.Torch(9));
+        Assert.Equal(new long[] { 2, 128 * 4 * 4 }, flat.HeadParameters[0].shape);
 
         var tap = new FeatureTap();
         using (no_grad())

@@ -45,7 +45,9 @@ public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
         for (int i = 0; i < Mtt.MaxNonFiniteInARow - 1; i++) Assert.False(Mtt.Step(state, i, 1.0, nan, 1, null));
         var e = Assert.Throws<RunFailedException>(() => Mtt.Step(state, Mtt.MaxNonFiniteInARow - 1, 1.0, nan, 1, null));
         Assert.Contains("in a row", e.Message);
+        Assert.Contains("the image gradient has 8 of 8 values NaN/Inf", e.Message);
         Assert.Contains("--lr-img", e.Message);
+        Assert.Contains("--resume", e.Message);
     }
 
     [Fact]

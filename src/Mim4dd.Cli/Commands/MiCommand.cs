@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Mim4dd.Data;
+using Mim4dd.Distill;
+using Mim4dd.IO;
+using Mim4dd.Nets;
+
+namespace Mim4dd.Cli.Commands;
+
+/// <summary>`mim4dd mi SET`: the MIM lower bound on I(S;T) of a saved set against the real training data, per layer.</summary>
+public static class MiCommand
+{
+    public static Command Create()
+    {
+        var target = new Argument<string>("set") { Description = "A run directory (with syn.safetensors) or a .safetensors synthetic set" };
+        var experts = new Option<string?>("--experts") { Description = "Expert store whose first expert, at its last epoch, is the feature network (default: the store `mim4dd experts` writes for the set's dataset)" };
+        var steps = new Option<int>("--steps") { Description = "Adam steps of the fresh heads, each against a fresh real batch", DefaultValueFactory = _ => 200 };
+        var batches = new Option<int>("--batches") { Description = "Held-out real batches the bound is read on (mean ± std over them)", DefaultValueFactory = _ => 10 };
+        var batchReal = new Option<int>("--batch-real") { Description = "Real images per class in each batch", DefaultValueFactory = _ => MimOptions.RealPerClass };
+        var mimOptions = new MimCliOptions();
+        var dataDir = Cli.DataDir();
+        var cacheDir = Cli.CacheDir();
+        var seed = Cli.Seed();
+        var threads = Cli.Threads();
+        var command = new Command("mi", "Estimate the MIM lower bound on I(S;T), in nats per layer, of a saved set against the real training data")
+        { target, experts, steps, batches, batchReal, dataDir, cacheDir, seed, threads };
+        mimOptions.AddTo(command, distillation: false);
+        command.SetAction(parse => Cli.Guard(parse, threads, () =>
+        {
+            var path = parse.GetValue(target)!;
+            var file = Directory.Exists(path) ? new RunDirectory(path).Synthetic : path;
+            Cli.Require(File.Exists(file), file, "synthetic set not found", "pass a run directory written by mim4dd or a .safetensors file");
+            var options = mimOptions.Read(parse, enabled: true);
+            using var set = SyntheticSet.Load(file);
+            using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
+            var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
+            Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), file,
+                $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has {input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from");
+            var net = NetRegistry.Build(DistillSession.Arch, input, data.Train.NumClasses);
+            bool zca = set.ZcaDirectory is not null;
+            var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, zca));
+            var trajectories = ExpertStore.LoadAll(store, net, data.Name);
+            try
+            {
+                Cli.Require(trajectories[0].Metadata.Zca == zca, store, $"the experts were trained {(zca ? "without" : "with")} ZCA but the set is {(zca ? "" : "not ")}in ZCA space",
+                    "pass --experts with the store the set was distilled from");
+                var (train, test) = ExpertStore.PrepareImages(data, zca, store, Cli.Log);
+                test.Dispose();
+                using var features = trajectories[0].Snapshot(trajectories[0].Epochs);
+                Cli.Log($"feature network: expert 0 of {store} at epoch {trajectories[0].Epochs}; {parse.GetValue(steps)} head steps, then {parse.GetValue(batches)} held-out batches of {parse.GetValue(batchReal)} real images per class");
+                var estimate = MiEstimate.Run(net, features, set.Images.detach(), set.Labels, data.Train, train, options, parse.GetValue(steps), parse.GetValue(batches),
+                    parse.GetValue(batchReal), parse.GetValue(seed),
+                    (step, readings) => { if ((step + 1) % 50 == 0) Cli.Log($"head step {step + 1}: bound {string.Join(" ", readings.Select(r => r.Bound.ToString("F2")))} nats, retrieval {string.Join(" ", readings.Select(r => r.Retrieval.ToString("F2")))}"); },
+                    Cli.StopRequests());
+                train.Dispose();
+                Console.WriteLine();
+                Console.WriteLine($"| layer | MI lower bound, nats (mean ± std, {parse.GetValue(batches)} batches) | retrieval | loss |");
+                Console.WriteLine("|---|---|---|---|");
+                foreach (var e in estimate) Console.WriteLine($"| {e.Layer} | {e.Bound:F3} ± {e.BoundStd:F3} | {e.Retrieval:F3} ± {e.RetrievalStd:F3} | {e.Loss:F3} |");
+                Console.WriteLine($"| sum | {estimate.Sum(e => e.Bound):F3} | | |");
+                if (Directory.Exists(path))
+                {
+                    var run = new RunDirectory(path);
+                    var output = Path.Combine(run.Path, "mi.json");
+                    run.WriteJson(output, new { store, steps = parse.GetValue(steps), batches = parse.GetValue(batches), batchReal = parse.GetValue(batchReal), seed = parse.GetValue(seed), options, layers = estimate, total = estimate.Sum(e => e.Bound) });
+                    Cli.Log($"wrote {output}");
+                }
+            }
+            finally
+            {
+                foreach (var t in trajectories) t.Dispose();
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Mim4dd.Distill;
+
+namespace Mim4dd.Cli;
+
+/// <summary>The MIM estimator's options, shared by `distill` and `mi`; every default comes from <see cref="MimOptions"/>.</summary>
+public sealed class MimCliOptions
+{
+    private static readonly MimOptions Defaults = new();
+
+    public Option<double> Lambda { get; } = new("--lambda") { Description = "MIM weight λ (mim4dd, or with --mim; 0 = the host method alone, bit-identical)", DefaultValueFactory = _ => Defaults.Lambda };
+    public Option<double> Tau { get; } = new("--tau") { Description = "MIM temperature τ: pair scores are cosine / τ", DefaultValueFactory = _ => Defaults.Temperature };
+    public Option<string> Critic { get; } = new("--mim-critic") { Description = "MIM critic: nce (CRD's binary critic with the 1:m prior and normaliser) or supcon (softmax over the real batch)", DefaultValueFactory = _ => Defaults.Critic.ToString().ToLowerInvariant() };
+    public Option<bool> Symmetric { get; } = new("--mim-symmetric") { Description = "SupCon: also anchor on the real samples and average both directions" };
+    public Option<string> Features { get; } = new("--mim-features") { Description = "What a layer gives the heads: pooled (per-channel mean) or flat (the whole map); standardised across the batch either way", DefaultValueFactory = _ => Defaults.Features.ToString().ToLowerInvariant() };
+    public Option<int> HeadDim { get; } = new("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => Defaults.HeadDim };
+    public Option<int> HeadHidden { get; } = new("--head-hidden") { Description = "MIM head shape: 0 = Linear; w > 0 = Linear(w), ReLU, Linear", DefaultValueFactory = _ => Defaults.HeadHidden };
+    public Option<bool> SharedHeads { get; } = new("--mim-shared-heads") { Description = "One MIM head per layer for synthetic and real features (default: one per side)" };
+    public Option<double> HeadLr { get; } = new("--head-lr") { Description = "Adam lr of the MIM heads, which train on the unweighted MIM loss (0 keeps them fixed)", DefaultValueFactory = _ => Defaults.HeadLearningRate };
+    public Option<int> HeadSteps { get; } = new("--head-steps") { Description = "Head-only Adam steps per iteration on the iteration's detached features", DefaultValueFactory = _ => Defaults.HeadSteps };
+    public Option<int> GradientCheckEvery { get; } = new("--mim-grad-every") { Description = "Every k-th MTT iteration also unrolls without MIM to log |g_DD|, |g_MIM| and their cosine (0: never)", DefaultValueFactory = _ => Defaults.GradientCheckEvery };
+    public Option<int> Warmup { get; } = new("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => Defaults.WarmupIterations };
+
+    public void AddTo(Command command, bool distillation = true)
+    {
+        foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr }) command.Options.Add(option);
+        if (distillation)
+            foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery }) command.Options.Add(option);
+    }
+
+    /// <summary>The options as given; λ is 0 unless <paramref name="enabled"/> (the method has no MIM term).</summary>
+    public MimOptions Read(ParseResult parse, bool enabled)
+    {
+        var options = new MimOptions
+        {
+            Lambda = enabled ? parse.GetValue(Lambda) : 0, Temperature = parse.GetValue(Tau),
+            Critic = Cli.ParseEnum<MimCritic>("--mim-critic", parse.GetValue(Critic)!), Symmetric = parse.GetValue(Symmetric),
+            Features = Cli.ParseEnum<MimFeatures>("--mim-features", parse.GetValue(Features)!),
+            HeadDim = parse.GetValue(HeadDim), HeadHidden = parse.GetValue(HeadHidden), SharedHeads = parse.GetValue(SharedHeads),
+            HeadLearningRate = parse.GetValue(HeadLr), HeadSteps = parse.GetValue(HeadSteps), WarmupIterations = parse.GetValue(Warmup),
+            GradientCheckEvery = parse.GetValue(GradientCheckEvery),
+        };
+        options.Validate();
+        return options;
+    }
+}
