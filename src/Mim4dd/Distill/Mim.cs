@@ -234,7 +234,7 @@ public sealed class Mim : IDisposable
     {
         var logSoftmax = F.log_softmax(scores, 1);
         var positivesPerAnchor = targets.sum(new long[] { 1 });
-        var anchors = positivesPerAnchor.gt(0);
+        var anchors = positivesPerAnchor.GreaterThan(0);
         var perAnchor = logSoftmax.mul(targets).sum(new long[] { 1 }).div(positivesPerAnchor.AtLeast(1));
         return perAnchor.masked_select(anchors).mean().neg();
     }
