@@ -10,15 +10,22 @@ namespace Mim4dd.Tests;
 /// </summary>
 public static class TestData
 {
-    // Loaded on a thread of its own: the first test to ask may be inside a DisposeScope (thread-static), which would
-    // otherwise take the shared tensors and dispose them at that test's end.
-    private static readonly Lazy<DataSplit> MnistSplit = new(() => Task.Run(() =>
+    // Loaded on a thread of its own (a new Thread: a Task could be run inline on the caller): the first test to ask may
+    // be inside a DisposeScope (thread-static), which would otherwise take the shared tensors and dispose them at its end.
+    private static readonly Lazy<DataSplit> MnistSplit = new(() =>
     {
-        TorchRuntime.Start();
-        var cache = CacheDirectory.Resolve(null);
-        Mim4dd.Data.Mnist.Get(cache, _ => { });
-        return Mim4dd.Data.Mnist.LoadFromCache(cache)!;
-    }).Result);
+        DataSplit? split = null;
+        var loader = new Thread(() =>
+        {
+            TorchRuntime.Start();
+            var cache = CacheDirectory.Resolve(null);
+            Mim4dd.Data.Mnist.Get(cache, _ => { });
+            split = Mim4dd.Data.Mnist.LoadFromCache(cache);
+        });
+        loader.Start();
+        loader.Join();
+        return split ?? throw new InvalidOperationException("MNIST did not load (see the test output)");
+    });
 
     public static DataSplit Mnist => MnistSplit.Value;
 
