@@ -129,12 +129,12 @@ public sealed class Mim : IDisposable
             var realEmbedding = Embed(realFeatures[k], k, side: Sides - 1); // [nReal, HeadDim], unit rows
             var scores = synEmbedding.mm(realEmbedding.t()).Over(Options.Temperature);
             Tensor layerLoss;
-            double bound;
+            double ceiling;   // the bound is ceiling − loss
             if (Options.Critic == MimCritic.SupCon)
             {
                 layerLoss = SupCon(scores, targets);
                 if (Options.Symmetric) layerLoss = layerLoss.Plus(SupCon(scores.t(), targets.t())).Over(2.0);
-                bound = Math.Log(realLabels.shape[0]) - layerLoss.Value();
+                ceiling = Math.Log(realLabels.shape[0]);
             }
             else
             {
@@ -142,9 +142,10 @@ public sealed class Mim : IDisposable
                 if (double.IsNaN(logZ[k])) logZ[k] = scores.detach().reshape(-1).logsumexp(0).Value() - Math.Log(scores.numel());
                 var logits = scores.Minus(Math.Log(m) + logZ[k]);
                 layerLoss = F.binary_cross_entropy_with_logits(logits, targets, reduction: nn.Reduction.Sum).Over(positiveCount);
-                bound = Math.Log(m) - layerLoss.Value();
+                ceiling = Math.Log(m);
             }
-            readings.Add(new MimLayerReading(Layers[k], layerLoss.Value(), bound, Retrieval(scores, synLabels, realLabels)));
+            double value = layerLoss.Value();
+            readings.Add(new MimLayerReading(Layers[k], value, ceiling - value, Retrieval(scores, synLabels, realLabels)));
             total = total is null ? layerLoss : total.Plus(layerLoss);
         }
         Readings = readings;
