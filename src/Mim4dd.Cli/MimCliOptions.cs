@@ -19,13 +19,14 @@ public sealed class MimCliOptions
     public Option<double> HeadLr { get; } = new("--head-lr") { Description = "Adam lr of the MIM heads, which train on the unweighted MIM loss (0 keeps them fixed)", DefaultValueFactory = _ => Defaults.HeadLearningRate };
     public Option<int> HeadSteps { get; } = new("--head-steps") { Description = "Head-only Adam steps per iteration on the iteration's detached features", DefaultValueFactory = _ => Defaults.HeadSteps };
     public Option<int> GradientCheckEvery { get; } = new("--mim-grad-every") { Description = "Every k-th MTT iteration also unrolls without MIM to log |g_DD|, |g_MIM| and their cosine (0: never)", DefaultValueFactory = _ => Defaults.GradientCheckEvery };
+    public Option<double> Balance { get; } = new("--mim-balance") { Description = "MTT: at every gradient check (--mim-grad-every) set λ so that |λ·g_MIM| = ρ·|g_DD|, starting right after the warm-up; --lambda is then only the start value (0: λ fixed)", DefaultValueFactory = _ => Defaults.Balance };
     public Option<int> Warmup { get; } = new("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => Defaults.WarmupIterations };
 
     public void AddTo(Command command, bool distillation = true)
     {
         foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr }) command.Options.Add(option);
         if (distillation)
-            foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery }) command.Options.Add(option);
+            foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery, Balance }) command.Options.Add(option);
     }
 
     /// <summary>The options as given; λ is 0 unless <paramref name="enabled"/> (the method has no MIM term).</summary>
@@ -38,7 +39,7 @@ public sealed class MimCliOptions
             Features = Cli.ParseEnum<MimFeatures>("--mim-features", parse.GetValue(Features)!),
             HeadDim = parse.GetValue(HeadDim), HeadHidden = parse.GetValue(HeadHidden), SharedHeads = parse.GetValue(SharedHeads),
             HeadLearningRate = parse.GetValue(HeadLr), HeadSteps = parse.GetValue(HeadSteps), WarmupIterations = parse.GetValue(Warmup),
-            GradientCheckEvery = parse.GetValue(GradientCheckEvery),
+            GradientCheckEvery = parse.GetValue(GradientCheckEvery), Balance = parse.GetValue(Balance),
         };
         options.Validate();
         return options;

@@ -17,6 +17,13 @@ public interface IAddOn
 
     /// <summary>What the add-on measured at its last call, as metrics.jsonl keys.</summary>
     IReadOnlyDictionary<string, double> Diagnostics { get; }
+
+    /// <summary>Iterations at the start in which the term's gradient does not reach the images.</summary>
+    int WarmupIterations { get; }
+
+    /// <summary>Told the norms of this iteration's matching and add-on image gradients, returns the factor the add-on's
+    /// part is to be scaled by now (and its weight from now on); 1 when the weight is fixed.</summary>
+    double Rebalance(double matchNorm, double termNorm);
 }
 
 /// <summary>
@@ -48,7 +55,11 @@ public sealed class MimAddOn : IAddOn, IDisposable
         var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
         var shapes = Mim.LayerShapes(net, FlatParameters.Unflatten(someParameters, net), input);
         mim = new Mim(shapes, options, Rng.Torch(seed, 900_000));
+        Weight = options.Lambda;
     }
+
+    /// <summary>λ now: --lambda, or with --mim-balance the value the last gradient check set.</summary>
+    public double Weight { get; private set; }
 
     /// <summary>Per layer: loss, MI bound and retrieval of the last call, as metrics.jsonl keys.</summary>
     public IReadOnlyDictionary<string, double> Diagnostics =>
@@ -57,7 +68,18 @@ public sealed class MimAddOn : IAddOn, IDisposable
             KeyValuePair.Create($"mim_loss.{r.Layer}", r.Loss),
             KeyValuePair.Create($"mi_bound.{r.Layer}", r.Bound),
             KeyValuePair.Create($"retrieval.{r.Layer}", r.Retrieval),
-        }).ToDictionary();
+        }).Append(KeyValuePair.Create("lambda", Weight)).ToDictionary();
+
+    public int WarmupIterations => mim.Options.WarmupIterations;
+
+    /// <summary>With --mim-balance ρ: λ ← λ·ρ·|g_DD| / |λ·g_MIM|, so that the term's gradient is ρ times matching's.</summary>
+    public double Rebalance(double matchNorm, double termNorm)
+    {
+        if (!(mim.Options.Balance > 0 && matchNorm > 0 && termNorm > 0 && double.IsFinite(matchNorm / termNorm))) return 1;
+        double factor = mim.Options.Balance * matchNorm / termNorm;
+        Weight *= factor;
+        return factor;
+    }
 
     /// <summary>
     /// The add-on for a method without experts (BPTT, DM, DC/DSA), whose features come from the networks it already
@@ -79,13 +101,12 @@ public sealed class MimAddOn : IAddOn, IDisposable
         using (no_grad())
             net.Forward(FlatParameters.Unflatten(target, net), augment.ApplySiamese(realImages, siameseSeed), tap: realTap);
         var synTap = new FeatureTap();
-        bool warmingUp = iteration < mim.Options.WarmupIterations;   // heads learn, the images get nothing from the term
-        using (warmingUp ? no_grad() : null)
+        using (iteration < WarmupIterations ? no_grad() : null)   // in the warm-up the heads learn, the images get nothing
             net.Forward(FlatParameters.Unflatten(final, net), augment.ApplySiamese(synImages, siameseSeed), tap: synTap);
         var synFeatures = mim.FeaturesOf(synTap);
         var realFeatures = mim.FeaturesOf(realTap).Select(f => f.detach()).ToList();
         mim.TrainHeads(synFeatures, synLabels, realFeatures, realLabels);
-        return mim.Loss(synFeatures, synLabels, realFeatures, realLabels).Times(mim.Options.Lambda);
+        return mim.Loss(synFeatures, synLabels, realFeatures, realLabels).Times(Weight);
     }
 
     /// <summary>The heads stepped inside <see cref="Loss"/>; this only records them (and Adam's state) in the checkpoint.</summary>
@@ -101,7 +122,8 @@ public sealed class MimAddOn : IAddOn, IDisposable
     /// <summary>Puts heads, Adam state and Z̄ into the checkpoint, so a resumed run continues exactly.</summary>
     public void SaveTo(DistillState state)
     {
-        foreach (var (name, value) in mim.State())
+        using var scope = NewDisposeScope();
+        foreach (var (name, value) in mim.State().Append(("lambda", tensor(Weight))))
         {
             string key = StatePrefix + name;
             if (state.Extra.TryGetValue(key, out var kept) && kept.shape.SequenceEqual(value.shape) && kept.dtype == value.dtype)
@@ -122,6 +144,8 @@ public sealed class MimAddOn : IAddOn, IDisposable
             throw UserError.At("checkpoint", "holds MIM heads from an earlier version of the estimator (no Adam state or normaliser)",
                 "start the run again without --resume (or in a new --out)");
         mim.Restore(name => state.Extra.GetValueOrDefault(StatePrefix + name));
+        // A checkpoint from before --mim-balance has no λ: it ran with the fixed --lambda.
+        if (state.Extra.TryGetValue(StatePrefix + "lambda", out var lambda)) Weight = lambda.item<double>();
     }
 
     public void Dispose() => mim.Dispose();

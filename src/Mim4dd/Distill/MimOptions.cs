@@ -67,6 +67,11 @@ public sealed record MimOptions
     /// cosine (that iteration costs about twice as much); 0 turns it off.</summary>
     public int GradientCheckEvery { get; init; } = 10;
 
+    /// <summary>ρ &gt; 0: trajectory matching re-sets λ at every gradient check so that |λ·g_MIM| = ρ·|g_DD| (--lambda is only
+    /// the start value), and the first check comes right after the warm-up, so the term never outweighs matching unseen.
+    /// 0 keeps λ fixed.</summary>
+    public double Balance { get; init; }
+
     /// <summary>Whether the term contributes at all; when false, build no <see cref="Mim"/> and call nothing.</summary>
     public bool Enabled => Lambda > 0;
 
@@ -88,6 +93,10 @@ public sealed record MimOptions
         OptionRange.AtLeast("--mim-grad-every", GradientCheckEvery, 0, "pass --mim-grad-every 10, or 0 for none");
         if (!(HeadLearningRate >= 0))
             throw UserError.At("--head-lr", $"must be ≥ 0, got {HeadLearningRate}", "pass --head-lr 0.001, or 0 to keep the heads fixed");
+        if (!(Balance >= 0))
+            throw UserError.At("--mim-balance", $"must be ≥ 0, got {Balance}", "pass --mim-balance 0.25, or 0 for a fixed λ");
+        if (Balance > 0 && GradientCheckEvery == 0)
+            throw UserError.At("--mim-balance", "needs the gradient split it balances on, but --mim-grad-every is 0", "pass --mim-grad-every 10 (or drop --mim-balance)");
         if (Layers is { Count: 0 })
             throw UserError.At("--mim-layers", "names no layer", "leave it out to use every feature tap, or name taps such as block0,block2");
     }

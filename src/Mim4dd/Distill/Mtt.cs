@@ -61,29 +61,53 @@ public static class Mtt
             var unroll = new Unroll(net, experts[expert].Snapshot(start), target,
                 state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
-            using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, extra);
+            var grads = TrajectoryMatching.Compute(options.Unroll, unroll, extra);
             var diagnostics = addOn?.Diagnostics;
-            if (addOn is not null && gradientCheckEvery > 0 && it % gradientCheckEvery == 0)
-                diagnostics = GradientSplit(options.Unroll, unroll, grads.Images).Concat(diagnostics!).ToDictionary();
+            if (addOn is not null && IsGradientCheck(addOn, gradientCheckEvery, it))
+            {
+                var split = GradientSplit(options.Unroll, unroll, grads, addOn);
+                (grads, diagnostics) = (split.Gradients, split.Readings.Concat(addOn.Diagnostics).ToDictionary());
+            }
+            using var _ = grads;
             bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
                 state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics), state);
         }
     }
 
+    /// <summary>Every k-th iteration once the term reaches the images, counted from the first such iteration, so a
+    /// balanced λ is set before the term's first image step.</summary>
+    private static bool IsGradientCheck(IAddOn addOn, int every, int it) =>
+        every > 0 && it >= addOn.WarmupIterations && (it - addOn.WarmupIterations) % every == 0;
+
     /// <summary>
     /// The same unroll without the add-on (same batches and augmentations) gives g_DD exactly; g_add-on = g − g_DD.
-    /// Their norms and cosine show whether the term steers the images or drowns the matching gradient.
+    /// Their norms and cosine show whether the term steers the images or drowns the matching gradient. The add-on may
+    /// then rescale its part (--mim-balance): the gradients are linear in its weight, so g_DD + f·(g − g_DD) is exactly
+    /// the gradient at the new weight. Takes ownership of <paramref name="total"/>.
     /// </summary>
-    private static Dictionary<string, double> GradientSplit(string path, Unroll unroll, Tensor total)
+    private static (UnrollGradients Gradients, Dictionary<string, double> Readings) GradientSplit(string path, Unroll unroll,
+        UnrollGradients total, IAddOn addOn)
     {
+        var plain = TrajectoryMatching.Compute(path, unroll);
         using var scope = NewDisposeScope();
-        using var plain = TrajectoryMatching.Compute(path, unroll);
         var dd = plain.Images.reshape(-1);
-        var extra = total.reshape(-1).sub(dd);
+        var extra = total.Images.reshape(-1).sub(dd);
         double ddNorm = dd.norm().Value(), extraNorm = extra.norm().Value();
         double cosine = ddNorm > 0 && extraNorm > 0 ? dd.dot(extra).Value() / (ddNorm * extraNorm) : 0;
-        return new() { ["grad_dd"] = ddNorm, ["grad_mim"] = extraNorm, ["grad_cos"] = cosine };
+        double factor = addOn.Rebalance(ddNorm, extraNorm);
+        var readings = new Dictionary<string, double> { ["grad_dd"] = ddNorm, ["grad_mim"] = factor * extraNorm, ["grad_cos"] = cosine };
+        if (factor == 1)
+        {
+            plain.Dispose();
+            return (total, readings);
+        }
+        var images = plain.Images.Plus(total.Images.sub(plain.Images).Times(factor)).MoveToOuterDisposeScope();
+        var lr = plain.LearningRate.Plus(total.LearningRate.sub(plain.LearningRate).Times(factor)).MoveToOuterDisposeScope();
+        var rebalanced = new UnrollGradients(total.MatchLoss, total.ExtraLoss * factor, images, lr, total.FinalParameters.clone().MoveToOuterDisposeScope());
+        plain.Dispose();
+        total.Dispose();
+        return (rebalanced, readings);
     }
 
     /// <summary>The reference's choice per iteration: experts in a shuffled order per pass, start epoch ~ U{0..T⁺−1}.</summary>

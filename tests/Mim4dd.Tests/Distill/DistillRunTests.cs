@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Text.Json;
 using Mim4dd.Data;
@@ -96,6 +97,30 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal(0, store.Distill(mtt, "--method", "mtt", "--iterations", "3").Code);
         Assert.Equal(0, store.Distill(mim, "--method", "mim4dd", "--lambda", "0", "--iterations", "3").Code);
         Assert.Equal(SyntheticBytes(mtt), SyntheticBytes(mim));
+    }
+
+    [Fact]
+    public void MimBalance_SetsLambdaBeforeTheTermsFirstImageStep_AsThatFixedLambdaWouldStep()
+    {
+        // Warm-up 1: iteration 1 is the term's first image step and the first gradient check, where λ is balanced.
+        string[] common = ["--method", "mim4dd", "--mim-warmup", "1", "--iterations", "2"];
+        var balanced = store.Dir.File("mim-balanced");
+        var (code, _, stderr) = store.Distill(balanced, [.. common, "--mim-balance", "0.5", "--mim-grad-every", "2"]);
+        Assert.True(code == 0, stderr);
+        var check = JsonDocument.Parse(File.ReadAllLines(Path.Combine(balanced, "metrics.jsonl"))[1]).RootElement.GetProperty("mim");
+        double lambda = check.GetProperty("lambda").GetDouble(), dd = check.GetProperty("grad_dd").GetDouble();
+        Assert.NotEqual(0.1, lambda);
+        Assert.Equal(0.5, check.GetProperty("grad_mim").GetDouble() / dd, 9);
+        // Gradients are linear in λ, so the rescaled step is the step a run with that λ fixed takes (to float rounding).
+        var fixedLambda = store.Dir.File("mim-fixed");
+        Assert.Equal(0, store.Distill(fixedLambda, [.. common, "--lambda", lambda.ToString("R", CultureInfo.InvariantCulture), "--mim-grad-every", "0"]).Code);
+        var mtt = store.Dir.File("mtt-2");
+        Assert.Equal(0, store.Distill(mtt, "--method", "mtt", "--iterations", "2").Code);
+        using var a = Mim4dd.IO.SyntheticSet.Load(Path.Combine(balanced, "syn.safetensors"));
+        using var b = Mim4dd.IO.SyntheticSet.Load(Path.Combine(fixedLambda, "syn.safetensors"));
+        using var m = Mim4dd.IO.SyntheticSet.Load(Path.Combine(mtt, "syn.safetensors"));
+        double termStep = (a.Images - m.Images).norm().item<float>(), apart = (a.Images - b.Images).norm().item<float>();
+        Assert.True(termStep > 0 && apart <= 1e-3 * termStep, $"balanced vs fixed λ {apart:G3}, the term moved the images {termStep:G3}");
     }
 
     [Fact]
@@ -273,6 +298,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     [InlineData("--mim-features", "max", "use pooled or flat")]
     [InlineData("--head-steps", "-1", "--head-steps")]
     [InlineData("--mim-warmup", "-1", "--mim-warmup 10")]
+    [InlineData("--mim-balance", "-1", "--mim-balance 0.25")]
     [InlineData("--syn-steps", "0", "--syn-steps")]
     [InlineData("--expert-epochs", "4", "exceeds")]
     public void BadDistillOptions_ExitTwo(string option, string value, string expected)

@@ -257,6 +257,7 @@ public class MimTests
         Assert.StartsWith("--mim-layers:", Assert.Throws<UserError>(new MimOptions { Layers = Array.Empty<string>() }.Validate).Message);
         Assert.StartsWith("--head-steps:", Assert.Throws<UserError>(new MimOptions { HeadSteps = -1 }.Validate).Message);
         Assert.StartsWith("--head-hidden:", Assert.Throws<UserError>(new MimOptions { HeadHidden = -1 }.Validate).Message);
+        Assert.Contains("--mim-grad-every is 0", Assert.Throws<UserError>(new MimOptions { Balance = 0.5, GradientCheckEvery = 0 }.Validate).Message);
         new MimOptions { Lambda = 0 }.Validate();
         Assert.False(new MimOptions { Lambda = 0 }.Enabled);
     }
