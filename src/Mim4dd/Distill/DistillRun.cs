@@ -102,6 +102,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
                 + Eta.Text(iterationsTimed, iterationsTimed + iterations - done, TimeSpan.FromSeconds(secondsTimed)) + MimSummary(m.AddOn));
         }
         if (done % schedule.CheckpointEvery == 0 || done == iterations) state.Save(Checkpoint, ConfigHash);
+        if (done == iterations) Finish(state);   // the set before its evaluation, so that nothing later can cost it
         if (IsEvaluationPoint(done)) Evaluate(state, done);
     }
 
@@ -144,7 +145,8 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4}"
             + (finished.Count > 0 ? $" ({finished.Count} net(s) already in {run.EvalNets})" : "") + " ...");
         var featureMap = iteration == iterations
-            ? (Net net, NetWeights weights) => FeatureMap.Write(run.Path, net, weights, images, state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000))
+            ? (Net net, NetWeights weights) => Optional("the t-SNE map", "the report will show none",
+                () => FeatureMap.Write(run.Path, net, weights, images, state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000)))
             : (Action<Net, NetWeights>?)null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         EvalResult result;
@@ -174,9 +176,29 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     private static string SetHash(Tensor images) =>
         Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(images.contiguous().data<float>().ToArray().AsSpan())))[..16];
 
-    /// <summary>The final synthetic set with its learned lr, for `mim4dd eval`.</summary>
+    /// <summary>Writes report.html and report.md; a failure there is a warning, as the set and its evaluation are written.</summary>
+    public void Report() => Optional("the report", $"`mim4dd report {run.Path}` writes it again", () => log($"report: {RunReport.Write(run.Path)}"));
+
+    /// <summary>Runs a part of the run's output that the set does not depend on; its failure is one warning line.</summary>
+    private void Optional(string what, string consequence, Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log($"warning: {what} could not be written ({e.GetType().Name}: {e.Message.Split('\n')[0]}); the synthetic set and its evaluation are kept, {consequence}");
+        }
+    }
+
+    private int setWrittenAt = -1;
+
+    /// <summary>The final synthetic set with its learned lr, for `mim4dd eval` (once per iteration count).</summary>
     public void Finish(DistillState state)
     {
+        if (setWrittenAt == state.Iteration) return;
+        setWrittenAt = state.Iteration;
         using var images = state.Images.detach().clone();
         using var set = new SyntheticSet(images.alias(), state.Labels.alias(), data.Name, state.LearningRate.item<float>(), zcaDirectory);
         set.Save(run.Synthetic, data.Normalization);

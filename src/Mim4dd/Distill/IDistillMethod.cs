@@ -56,10 +56,11 @@ public static class DistillSession
             state.Save(runner.Checkpoint, runner.ConfigHash);
             throw new RunStoppedException($"after iteration {state.Iteration} of {method.Iterations}; checkpoint {runner.Checkpoint} saved — run the same command with --resume to continue");
         }
+        // The set first (written already when the last iteration ran here), then its evaluation, then what is optional.
+        runner.Finish(state);
         // A checkpoint past --iterations (resumed with a smaller count) still gets a final evaluation.
         if (!runner.HasEvaluation(method.Iterations)) runner.Evaluate(state, method.Iterations);
-        runner.Finish(state);
-        log($"report: {RunReport.Write(run.Path)}");
+        runner.Report();
         return runner.Evaluations;
     }
 }

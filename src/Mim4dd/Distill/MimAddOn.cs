@@ -46,6 +46,9 @@ public sealed class MimAddOn : IAddOn, IDisposable
     {
         options.Validate();
         if (realPerClass < 1) throw UserError.At("--batch-real", $"must be at least 1 per class, got {realPerClass}", "pass e.g. --batch-real 32");
+        long fewest = train.ClassCounts().Min();
+        if (realPerClass > fewest)
+            throw UserError.At("--batch-real", $"MIM draws {realPerClass} real images per class but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
         this.net = net;
         this.train = train;
         this.trainImages = trainImages;
@@ -90,7 +93,9 @@ public sealed class MimAddOn : IAddOn, IDisposable
         if (!options.Enabled) return null;
         using var probe = net.Initialize(Rng.Torch(seed, 3));
         using var flat = FlatParameters.Flatten(probe.Parameters).detach();
-        return new MimAddOn(net, flat, data.Train, trainImages, options, realPerClass, seed, data.Name);
+        // MIM's own real batch (the method's --batch-real means something else): as many as the smallest class has.
+        int perClass = (int)Math.Min(realPerClass, data.Train.ClassCounts().Min());
+        return new MimAddOn(net, flat, data.Train, trainImages, options, perClass, seed, data.Name);
     }
 
     public Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration)

@@ -77,7 +77,9 @@ public static class RunReport
         if (map is null) html.Append("<p>Not written yet (written with the final evaluation).</p>");
         else
             html.Append("<p>").Append(Encode(map.Network)).Append(", penultimate-layer features; perplexity ")
-                .Append(map.Perplexity.ToString("G3", Invariant)).Append(". Dots: real test images; rings: synthetic images; colour: class.</p>")
+                .Append(map.Perplexity.ToString("G3", Invariant)).Append(". Dots: real test images; rings: synthetic images; colour: class")
+                .Append(map.ClassNames.Count > LegendClasses ? $" ({map.ClassNames.Count} classes round the hue circle in class order, no legend)" : "")
+                .Append(map.Drawn is null ? "" : $". Drawn: {Encode(map.Drawn)}").Append(".</p>")
                 .Append(Scatter(map));
 
         html.Append("<h2>Config</h2><pre>").Append(Encode(File.ReadAllText(config))).Append("</pre></body></html>\n");
@@ -124,6 +126,13 @@ public static class RunReport
 
     private static readonly string[] Colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
+    /// <summary>Class names beyond this many do not fit beside the map (16 px a line).</summary>
+    private const int LegendClasses = 36;
+
+    /// <summary>The palette for up to 10 classes; more classes (CIFAR-100) go round the hue circle so that no two share one.</summary>
+    private static string ClassColour(int label, int classes) =>
+        classes <= Colours.Length ? Colours[label % Colours.Length] : $"hsl({360 * label / classes},70%,{(label % 2 == 0 ? 40 : 55)}%)";
+
     /// <summary>The t-SNE map as inline SVG: real points as small dots, synthetic ones as larger rings, one colour per class, a legend.</summary>
     internal static string Scatter(FeatureMap.Map map)
     {
@@ -134,13 +143,13 @@ public static class RunReport
         var svg = new StringBuilder($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size + legend}\" height=\"{size}\" font-size=\"12\">");
         foreach (var p in map.Points.OrderBy(p => p.Synthetic))   // synthetic rings on top
         {
-            var colour = Colours[p.Label % Colours.Length];
+            var colour = ClassColour(p.Label, map.ClassNames.Count);
             svg.Append(p.Synthetic
                 ? $"<circle cx=\"{P(p.X, x0)}\" cy=\"{P(p.Y, y0)}\" r=\"5\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>"
                 : $"<circle cx=\"{P(p.X, x0)}\" cy=\"{P(p.Y, y0)}\" r=\"2\" fill=\"{colour}\" fill-opacity=\"0.6\"/>");
         }
-        for (int c = 0; c < map.ClassNames.Count; c++)
-            svg.Append($"<text x=\"{size + 10}\" y=\"{margin + 16 * c + 10}\" fill=\"{Colours[c % Colours.Length]}\">{Encode(map.ClassNames[c])}</text>");
+        for (int c = 0; c < map.ClassNames.Count && map.ClassNames.Count <= LegendClasses; c++)
+            svg.Append($"<text x=\"{size + 10}\" y=\"{margin + 16 * c + 10}\" fill=\"{ClassColour(c, map.ClassNames.Count)}\">{Encode(map.ClassNames[c])}</text>");
         return svg.Append("</svg>").ToString();
     }
 

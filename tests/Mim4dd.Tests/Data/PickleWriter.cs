@@ -124,21 +124,23 @@ internal sealed class PickleWriter
 
     /// <summary>A CIFAR batch dict {'batch_label', labelsKey: [..], 'data': uint8 [rows, columns], 'filenames'}.</summary>
     public static byte[] CifarBatch(byte[] data, long rows, long columns, IEnumerable<long> labels, string labelsKey = "labels",
-        bool python3 = false)
+        bool python3 = false, IEnumerable<long>? coarseLabels = null)
     {
         var writer = new PickleWriter().Proto(2).EmptyDict().Put(0).Mark();
         writer.Key("batch_label", python3).Str("training batch 1 of 5");
         writer.Key(labelsKey, python3).IntList(labels);
+        if (coarseLabels is not null) writer.Key("coarse_labels", python3).IntList(coarseLabels);
         writer.Key("data", python3).NumpyArray(new[] { rows, columns }, "u1", data, python3);
         writer.Key("filenames", python3).StrList(new[] { "a.png", "b.png" });
         return writer.SetItems().ToArray();
     }
 
     /// <summary>A meta dict {namesKey: [names], 'num_vis': 3072}.</summary>
-    public static byte[] CifarMeta(string namesKey, IEnumerable<string> names, bool python3 = false)
+    public static byte[] CifarMeta(string namesKey, IEnumerable<string> names, bool python3 = false, IEnumerable<string>? coarseNames = null)
     {
         var writer = new PickleWriter().Proto(2).EmptyDict().Put(0).Mark();
         writer.Key(namesKey, python3).StrList(names);
+        if (coarseNames is not null) writer.Key("coarse_label_names", python3).StrList(coarseNames);
         writer.Key("num_vis", python3).Int(3072);
         return writer.SetItems().ToArray();
     }
