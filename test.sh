@@ -11,8 +11,17 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     || echo "test.sh: could not install chromium; the report rendering test will fail (apt-get install chromium)" >&2
 fi
 log=$(mktemp)
-dotnet test "$root/tests/Mim4dd.Tests/Mim4dd.Tests.csproj" -c Release --nologo "$@" 2>&1 | tee "$log"
+trx=$(mktemp -d)
+dotnet test "$root/tests/Mim4dd.Tests/Mim4dd.Tests.csproj" -c Release --nologo --logger "trx;LogFileName=$trx/tests.trx" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# The slowest tests, to keep the suite's wall time in view (what CI allows is finite).
+if [ -f "$trx/tests.trx" ]; then
+  echo "slowest tests (seconds):"
+  grep -o '<UnitTestResult [^>]*' "$trx/tests.trx" \
+    | sed -E 's/.*testName="([^"]*)".*duration="([0-9]+):([0-9]+):([0-9.]+)".*/\2 \3 \4 \1/' \
+    | awk '{ printf "%8.1f  %s\n", $1 * 3600 + $2 * 60 + $3, substr($0, index($0, $4)) }' | sed 's/&quot;/"/g' | sort -rn | head -15
+fi
+rm -rf "$trx"
 summary=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1)
 total=$(grep -E "^Total tests: +[0-9]+" "$log" | tail -1)   # the summary of --logger "console;verbosity=normal" and above
 count() { grep -E "^ +$1: +[0-9]+" "$log" | tail -1 | grep -oE "[0-9]+" || echo 0; }
