@@ -11,24 +11,26 @@ namespace Mim4dd.Tests.Distill;
 public sealed class TinyMnist : IDisposable
 {
     public TestData.TempDir Dir { get; } = new();
-    private readonly Lazy<string> experts;
 
     public string DataDir => Dir.File("data");
 
-    /// <summary>Trained on first use: test classes of the expert-free methods share the fixture and never pay for it.</summary>
-    public string Experts => experts.Value;
+    /// <summary>Trained on first use, once per test process: every fixture's slice is the same and every test only reads
+    /// the store, so the ten test classes on this fixture need not each train their own. Expert-free classes never pay.</summary>
+    public string Experts => SharedExperts.Value;
 
-    public TinyMnist()
+    private static readonly Lazy<string> SharedExperts = new(() =>
     {
-        TestData.WriteMnistSlice(DataDir, 600, 200);
-        experts = new Lazy<string>(() =>
-        {
-            var directory = Dir.File("experts");
-            var (code, _, stderr) = CliTests.Run("experts", "--dataset", "mnist", "--data-dir", DataDir, "--num-experts", "2",
-                "--train-epochs", "3", "--batch-train", "64", "--out", directory);
-            return code == 0 ? directory : throw new InvalidOperationException($"experts failed: {stderr}");
-        });
-    }
+        var root = Directory.CreateTempSubdirectory("mim4dd-test-experts-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(root, recursive: true);
+        var data = Path.Combine(root, "data");
+        TestData.WriteMnistSlice(data, 600, 200);
+        var directory = Path.Combine(root, "experts");
+        var (code, _, stderr) = CliTests.Run("experts", "--dataset", "mnist", "--data-dir", data, "--num-experts", "2",
+            "--train-epochs", "3", "--batch-train", "64", "--out", directory);
+        return code == 0 ? directory : throw new InvalidOperationException($"experts failed: {stderr}");
+    });
+
+    public TinyMnist() => TestData.WriteMnistSlice(DataDir, 600, 200);
 
     /// <summary>A tiny DM run at IPC 1 (no experts needed): <paramref name="iterations"/> iterations, evaluated every
     /// <paramref name="evalEvery"/> (0: at the end) with <paramref name="evalRepeats"/> nets × 2 epochs.</summary>
