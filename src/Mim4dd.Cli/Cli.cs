@@ -109,6 +109,17 @@ public static class Cli
         return split;
     }
 
+    /// <summary>`--output` of the verbs that print a Markdown table (compare, paired).</summary>
+    public static Option<string?> TableOutput() => new("--output") { Description = "Also write the table to this Markdown file" };
+
+    /// <summary>Prints a Markdown table and, when <paramref name="file"/> is given, writes it there too (temp file, then rename).</summary>
+    public static void PrintTable(IEnumerable<string> table, string? file)
+    {
+        var lines = table.ToList();
+        foreach (var line in lines) Console.WriteLine(line);
+        if (file is not null) Mim4dd.IO.AtomicFile.WriteAllText(file, string.Join('\n', lines) + "\n");
+    }
+
     /// <summary>
     /// Cancelled by the first Ctrl-C or SIGTERM, so a long run can stop after its current iteration and save a
     /// checkpoint; a second Ctrl-C ends the process at once.

@@ -10,7 +10,7 @@ public static class CompareCommand
     public static Command Create()
     {
         var runs = new Argument<string[]>("runs") { Description = "Run directories (coreset, distill, quickstart stages; eval*.json adds architectures)", Arity = ArgumentArity.OneOrMore };
-        var output = new Option<string?>("--output") { Description = "Also write the table to this Markdown file" };
+        var output = Cli.TableOutput();
         var command = new Command("compare", "Print one comparison table of finished runs") { runs, output };
         command.SetAction(parse => Cli.Guard(parse, null, () =>
         {
@@ -26,9 +26,7 @@ public static class CompareCommand
             if (rows.Count == 0)
                 throw UserError.At(pending[0], "holds no evaluation yet (no results.json, evals.jsonl or eval.json)", "let the run finish or run `mim4dd eval` on it");
             foreach (var run in pending) Console.Error.WriteLine($"left out {run}: no evaluation yet (still running, or run `mim4dd eval` on it)");
-            var lines = RunSummary.Table(rows).ToList();
-            foreach (var line in lines) Console.WriteLine(line);
-            if (parse.GetValue(output) is { } file) AtomicFile.WriteAllText(file, string.Join('\n', lines) + "\n");
+            Cli.PrintTable(RunSummary.Table(rows), parse.GetValue(output));
             return 0;
         }));
         return command;

@@ -9,16 +9,14 @@ public static class PairedCommand
     public static Command Create()
     {
         var runs = new Argument<string[]>("runs") { Description = "Run directories in pairs: base then other, each pair made with one seed (e.g. mtt-s0 mim4dd-s0 mtt-s1 mim4dd-s1)", Arity = ArgumentArity.OneOrMore };
-        var output = new Option<string?>("--output") { Description = "Also write the table to this Markdown file" };
+        var output = Cli.TableOutput();
         var command = new Command("paired", "Compare two methods net by net: other − base with 95 % confidence intervals, per seed, over all nets and over seeds") { runs, output };
         command.SetAction(parse => Cli.Guard(parse, null, () =>
         {
             var list = parse.GetValue(runs)!;
             Cli.Require(list.Length % 2 == 0, "runs", $"got {list.Length} directories, not pairs", "pass base and other run directories in pairs");
             var pairs = Enumerable.Range(0, list.Length / 2).Select(i => PairedComparison.Read(list[2 * i], list[2 * i + 1])).ToList();
-            var lines = PairedComparison.Table(pairs).ToList();
-            foreach (var line in lines) Console.WriteLine(line);
-            if (parse.GetValue(output) is { } file) AtomicFile.WriteAllText(file, string.Join('\n', lines) + "\n");
+            Cli.PrintTable(PairedComparison.Table(pairs), parse.GetValue(output));
             return 0;
         }));
         return command;
