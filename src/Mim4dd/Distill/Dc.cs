@@ -11,7 +11,7 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Mim4dd.Distill;
 
-/// <summary>DC's and DSA's hyper-parameters (spec/baselines.md §4, the public code's defaults).</summary>
+/// <summary>DC's and DSA's hyper-parameters (the DC/DSA public code's defaults).</summary>
 public sealed record DcOptions
 {
     public int ImagesPerClass { get; init; } = 10;

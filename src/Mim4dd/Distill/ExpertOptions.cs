@@ -3,7 +3,7 @@ using Mim4dd.Train;
 
 namespace Mim4dd.Distill;
 
-/// <summary>How expert trajectories are trained: MTT's teacher settings (spec/baselines.md §6.1) by default.</summary>
+/// <summary>How expert trajectories are trained: MTT's teacher settings (its public buffer script) by default.</summary>
 public sealed record ExpertOptions
 {
     public int NumExperts { get; init; } = 100;

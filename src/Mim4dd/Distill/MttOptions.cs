@@ -41,7 +41,7 @@ public sealed record MttOptions
     }
 }
 
-/// <summary>Named presets: the MTT paper's settings (spec/baselines.md §6.3) and MNIST settings derived here.</summary>
+/// <summary>Named presets: the MTT paper's settings (its Table of hyper-parameters and public scripts) and MNIST settings derived here.</summary>
 public static class MttPresets
 {
     public sealed record Preset(string Dataset, MttOptions Options, string Source);

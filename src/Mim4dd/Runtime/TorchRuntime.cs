@@ -43,7 +43,7 @@ public static class TorchRuntime
         {
             if (started) return;
             // LibTorch's big buffers are above glibc's mmap threshold: without this every step mmaps,
-            // zero-fills and munmaps them again (measured 10-50 % of step time; shared/notes/torchsharp.md).
+            // zero-fills and munmaps them again (measured 10-50 % of step time).
             if (OperatingSystem.IsLinux())
             {
                 mallopt(-4, 0);             // M_MMAP_MAX = 0

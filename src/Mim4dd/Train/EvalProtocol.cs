@@ -19,7 +19,7 @@ public sealed record EvalResult(string Arch, double[] Accuracies, double Seconds
 public sealed record FinishedNet(double Accuracy, double Seconds);
 
 /// <summary>
-/// The papers' evaluation protocol (spec/baselines.md §2): R fresh networks, each trained on the
+/// The papers' evaluation protocol (DC, DSA, DM and MTT alike): R fresh networks, each trained on the
 /// (synthetic) set with SGD(momentum 0.9, wd 5e-4) for E+1 epochs with lr ×0.1 after epoch E/2+1,
 /// then tested once on the whole real test set.
 /// </summary>
