@@ -64,6 +64,7 @@ public static class RunReport
             ("total", Series(metrics, "loss")), ("match", Series(metrics, "match_loss")), ("add-on (MIM)", Series(metrics, "extra_loss"))]));
         html.Append(Chart("image-gradient norm", [("‖∇X‖", Series(metrics, "image_grad_norm"))]));
         html.Append(Chart("learned student lr", [("lr", Series(metrics, "lr"))]));
+        AppendMim(html, metrics);
 
         var grid = Path.Combine(directory, "grid.png");
         html.Append("<h2>Synthetic images</h2>");
@@ -100,7 +101,12 @@ public static class RunReport
             md.Append(Invariant, $"; last loss {last.GetProperty("loss").GetDouble():F4} (match {last.GetProperty("match_loss").GetDouble():F4}, add-on {last.GetProperty("extra_loss").GetDouble():F4}), learned lr {last.GetProperty("lr").GetDouble():G4}");
         int skipped = metrics.Count(m => m.TryGetProperty("skipped", out var s) && s.ValueKind == JsonValueKind.True);
         if (skipped > 0) md.Append(Invariant, $"; {skipped} non-finite iteration(s) skipped");
-        md.Append(".\n\n## Evaluation\n\n");
+        md.Append(".\n\n");
+        var mim = metrics.LastOrDefault(m => m.TryGetProperty("mim", out var v) && v.ValueKind == JsonValueKind.Object);
+        if (mim.ValueKind == JsonValueKind.Object)
+            md.Append("MIM at the last iteration, per layer: lower bound on I(S;T) ").Append(Readings(mim, "mi_bound.", "F2"))
+                .Append(" nats, synthetic→real retrieval ").Append(Readings(mim, "retrieval.", "F2")).Append(".\n\n");
+        md.Append("## Evaluation\n\n");
         if (evals.Count == 0) md.Append("No evaluation yet.\n");
         else
         {
@@ -114,6 +120,38 @@ public static class RunReport
         md.Append("- `config.json`: the effective options, machine and version; `metrics.jsonl`, `evals.jsonl`: every number above\n");
         return md.ToString();
     }
+
+    /// <summary>
+    /// The MIM term's diagnostics, for runs that log them (metrics' "mim" object): per layer the lower bound on I(S;T)
+    /// and the synthetic→real retrieval, and at the gradient checks the two image-gradient norms, their cosine and λ.
+    /// A bound that stays flat at its collapse value or a retrieval at chance is a term that carries no class signal.
+    /// </summary>
+    private static void AppendMim(StringBuilder html, List<JsonElement> metrics)
+    {
+        var rows = metrics.Where(m => m.TryGetProperty("mim", out var v) && v.ValueKind == JsonValueKind.Object).ToList();
+        if (rows.Count == 0) return;
+        html.Append("<h2>MIM estimator</h2><p>Per layer: the lower bound on I(S;T) the term's NCE loss implies, and the share of synthetic images ")
+            .Append("whose best-scoring real image has their label (retrieval). At the gradient checks (--mim-grad-every): ‖g_DD‖ of the ")
+            .Append("distillation loss and ‖λ·g_MIM‖ of the term on the images, their cosine, and λ.</p>");
+        html.Append(Chart("MI lower bound per layer (nats)", MimSeries(rows, "mi_bound.")));
+        html.Append(Chart("synthetic→real retrieval per layer", MimSeries(rows, "retrieval.")));
+        html.Append(Chart("image-gradient norms at the checks", [.. MimSeries(rows, "grad_dd", "‖g_DD‖"), .. MimSeries(rows, "grad_mim", "‖λ·g_MIM‖")]));
+        html.Append(Chart("cosine(g_DD, g_MIM) at the checks", MimSeries(rows, "grad_cos", "cosine")));
+        html.Append(Chart("λ", MimSeries(rows, "lambda", "λ")));
+    }
+
+    private static string Readings(JsonElement row, string prefix, string format) =>
+        string.Join(", ", row.GetProperty("mim").EnumerateObject().Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(p => $"{p.Name[prefix.Length..]} {p.Value.GetDouble().ToString(format, Invariant)}"));
+
+    /// <summary>One series per key of the rows' "mim" object that starts with the prefix, named by the rest of the key (or the name given).</summary>
+    private static List<(string Name, List<(double X, double Y)> Points)> MimSeries(List<JsonElement> rows, string prefix, string? name = null) =>
+        rows.SelectMany(r => r.GetProperty("mim").EnumerateObject()
+                .Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal) && p.Value.ValueKind == JsonValueKind.Number)
+                .Select(p => (Key: p.Name, X: r.GetProperty("iteration").GetDouble() + 1, Y: p.Value.GetDouble())))
+            .GroupBy(p => p.Key)
+            .Select(g => (name ?? g.Key[prefix.Length..], g.Select(p => (p.X, p.Y)).ToList()))
+            .ToList();
 
     private static List<JsonElement> JsonLines(string file) =>
         File.ReadLines(file).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
@@ -153,10 +191,19 @@ public static class RunReport
         return svg.Append("</svg>").ToString();
     }
 
-    /// <summary>A line chart as inline SVG: shared axes, min/max labels, one polyline per series (constant-zero series are left out).</summary>
+    /// <summary>Round values from lo to hi, 2 to 6 of them (1, 2 or 5 × 10^k), for axis ticks.</summary>
+    internal static IEnumerable<double> TickValues(double lo, double hi)
+    {
+        double raw = (hi - lo) / 5, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double step = new[] { 1.0, 2, 5, 10 }.Select(f => f * magnitude).First(s => s >= raw);
+        for (double k = Math.Ceiling(lo / step - 1e-9); k * step <= hi + 1e-9 * step; k++)
+            yield return Math.Round(k * step, 12) + 0.0;   // + 0.0 turns −0 into 0
+    }
+
+    /// <summary>A line chart as inline SVG: shared axes with labelled ticks, one polyline per series (constant-zero series are left out).</summary>
     internal static string Chart(string title, IReadOnlyList<(string Name, List<(double X, double Y)> Points)> series)
     {
-        const int width = 900, height = 260, left = 70, right = 150, top = 30, bottom = 30;
+        const int width = 900, height = 270, left = 70, right = 150, top = 30, bottom = 40;
         var shown = series.Where(s => s.Points.Count > 0 && s.Points.Any(p => p.Y != 0 && double.IsFinite(p.Y))).ToList();
         if (shown.Count == 0) return "";
         var all = shown.SelectMany(s => s.Points).Where(p => double.IsFinite(p.Y)).ToList();
@@ -170,10 +217,16 @@ public static class RunReport
         svg.Append($"<text x=\"{left}\" y=\"18\" font-weight=\"bold\">{Encode(title)}</text>");
         svg.Append($"<line x1=\"{left}\" y1=\"{height - bottom}\" x2=\"{width - right}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
         svg.Append($"<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
-        svg.Append($"<text x=\"{left - 6}\" y=\"{Py(y1)}\" text-anchor=\"end\">{y1.ToString("G4", Invariant)}</text>");
-        svg.Append($"<text x=\"{left - 6}\" y=\"{Py(y0)}\" text-anchor=\"end\">{y0.ToString("G4", Invariant)}</text>");
-        svg.Append($"<text x=\"{left}\" y=\"{height - 8}\">{x0.ToString("G6", Invariant)}</text>");
-        svg.Append($"<text x=\"{width - right}\" y=\"{height - 8}\" text-anchor=\"end\">{x1.ToString("G6", Invariant)} (iteration)</text>");
+        // Labelled ticks at round values (1, 2 or 5 × 10^k apart) with faint grid lines, and a darker line at y = 0.
+        foreach (var y in TickValues(y0, y1))
+        {
+            svg.Append($"<line x1=\"{left}\" y1=\"{Py(y)}\" x2=\"{width - right}\" y2=\"{Py(y)}\" stroke=\"#eee\"/>");
+            svg.Append($"<text x=\"{left - 6}\" y=\"{Py(y)}\" text-anchor=\"end\" dominant-baseline=\"middle\">{y.ToString("G4", Invariant)}</text>");
+        }
+        foreach (var x in TickValues(x0, x1))
+            svg.Append($"<text x=\"{Px(x)}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">{x.ToString("G6", Invariant)}</text>");
+        if (y0 < 0 && y1 > 0) svg.Append($"<line x1=\"{left}\" y1=\"{Py(0)}\" x2=\"{width - right}\" y2=\"{Py(0)}\" stroke=\"#888\"/>");
+        svg.Append($"<text x=\"{width - right}\" y=\"{height - 2}\" text-anchor=\"end\">iteration</text>");
         for (int i = 0; i < shown.Count; i++)
         {
             var colour = Colours[i % Colours.Length];

@@ -4,9 +4,12 @@ using Mim4dd.Runtime;
 
 namespace Mim4dd.IO;
 
-/// <summary>One accuracy a run directory holds: a method's set on one evaluation network, as mean ± std over its nets.</summary>
+/// <summary>
+/// One accuracy a run directory holds: a method's set on one evaluation network, as mean ± std over its nets; with the
+/// set's summed MI lower bound in nats when `mim4dd mi` was run on it (mi.json), else null.
+/// </summary>
 public sealed record RunRow(string Run, string Method, string Dataset, int ImagesPerClass, string Arch, double Mean, double Std, int Nets,
-    string Point, double Minutes);
+    string Point, double Minutes, double? MiNats = null);
 
 /// <summary>
 /// Reads what `coreset`, `distill` and `eval` wrote into a run directory (results.json, evals.jsonl, metrics.jsonl,
@@ -32,7 +35,11 @@ public static class RunSummary
             var (method, dataset, ipc) = rows.Count > 0 ? (rows[0].Method, rows[0].Dataset, rows[0].ImagesPerClass) : Identity(config);
             foreach (var extra in Directory.EnumerateFiles(directory, "eval*.json").Order(StringComparer.Ordinal))
                 rows.AddRange(CrossArchitecture(name, method, dataset, ipc, extra));
-            return rows;
+            var mi = Path.Combine(directory, "mi.json");
+            if (!File.Exists(mi)) return rows;
+            using var estimate = JsonDocument.Parse(File.ReadAllText(mi));
+            double total = estimate.RootElement.GetProperty("total").GetDouble();
+            return rows.Select(r => r with { MiNats = total }).ToList();
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -43,11 +50,11 @@ public static class RunSummary
     /// <summary>A Markdown table of the rows, one per line.</summary>
     public static IEnumerable<string> Table(IEnumerable<RunRow> rows)
     {
-        yield return "| run | method | dataset | IPC | arch | accuracy % | nets | point | time (min) |";
-        yield return "|---|---|---|---|---|---|---|---|---|";
+        yield return "| run | method | dataset | IPC | arch | accuracy % | nets | point | time (min) | MI bound (nats) |";
+        yield return "|---|---|---|---|---|---|---|---|---|---|";
         foreach (var r in rows.OrderBy(r => r.Dataset).ThenBy(r => r.ImagesPerClass).ThenBy(r => r.Arch).ThenBy(r => r.Method).ThenBy(r => r.Run))
             yield return string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Run} | {r.Method} | {r.Dataset} | {r.ImagesPerClass} | {r.Arch} | {100 * r.Mean:F2} ± {100 * r.Std:F2} | {r.Nets} | {r.Point} | {r.Minutes:F1} |");
+                $"| {r.Run} | {r.Method} | {r.Dataset} | {r.ImagesPerClass} | {r.Arch} | {100 * r.Mean:F2} ± {100 * r.Std:F2} | {r.Nets} | {r.Point} | {r.Minutes:F1} | {(r.MiNats is { } mi ? mi.ToString("F3", CultureInfo.InvariantCulture) : "–")} |");
     }
 
     private static IEnumerable<RunRow> Coreset(string run, string file)

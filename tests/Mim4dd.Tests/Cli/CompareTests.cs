@@ -40,7 +40,19 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains(lines, l => l.StartsWith("| cmp-random | random | mnist | 1 | ConvNet | " + mean));
         var final = JsonDocument.Parse(File.ReadAllLines(Path.Combine(dm, "evals.jsonl"))[^1]).RootElement;
         var dmMean = (100 * final.GetProperty("mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture);
-        Assert.Contains(lines, l => l.StartsWith("| cmp-dm | dm | mnist | 1 | ConvNet | " + dmMean) && l.Contains("final, it 2"));
+        Assert.Contains(lines, l => l.StartsWith("| cmp-dm | dm | mnist | 1 | ConvNet | " + dmMean) && l.Contains("final, it 2") && l.EndsWith("| – |"));
+
+        // `mim4dd mi` on a set writes mi.json beside it; compare then shows the set's summed bound in its last column.
+        (code, var printed, stderr) = CliTests.Run("mi", dm, "--experts", store.Experts, "--data-dir", store.DataDir, "--steps", "3", "--batches", "2",
+            "--batch-real", "2", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        using var mi = JsonDocument.Parse(File.ReadAllText(Path.Combine(dm, "mi.json")));
+        var total = mi.RootElement.GetProperty("total").GetDouble().ToString("F3", CultureInfo.InvariantCulture);
+        Assert.Contains($"| sum | {total} |", printed);
+        (code, stdout, stderr) = CliTests.Run("compare", coreset, dm);
+        Assert.True(code == 0, stderr);
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| cmp-dm | dm |") && l.EndsWith($"| {total} |"));
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| cmp-random | random |") && l.EndsWith("| – |"));
     }
 
     [Fact]

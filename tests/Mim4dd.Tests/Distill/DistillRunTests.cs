@@ -113,6 +113,15 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         double lambda = check.GetProperty("lambda").GetDouble(), dd = check.GetProperty("grad_dd").GetDouble();
         Assert.NotEqual(0.1, lambda);
         Assert.Equal(0.5, check.GetProperty("grad_mim").GetDouble() / dd, 9);
+        // The report draws the term's diagnostics: bound and retrieval per layer, the gradient norms, cosine and λ.
+        var html = File.ReadAllText(Path.Combine(balanced, "report.html"));
+        var mimSection = html[html.IndexOf("<h2>MIM estimator</h2>", StringComparison.Ordinal)..html.IndexOf("<h2>Synthetic images</h2>", StringComparison.Ordinal)];
+        foreach (var title in new[] { "MI lower bound per layer (nats)", "‖g_DD‖", "‖λ·g_MIM‖", "cosine(g_DD, g_MIM) at the checks", ">λ<" })
+            Assert.Contains(title, mimSection);
+        // 3 bounds, ‖g_DD‖ and ‖λ·g_MIM‖, cosine, λ (retrieval lines too, unless a layer retrieved nothing in 2 iterations).
+        Assert.True(mimSection.Split("<polyline").Length - 1 >= 3 + 2 + 1 + 1, mimSection);
+        Assert.Contains(">block0</text>", mimSection);
+        Assert.Contains("lower bound on I(S;T) block0 ", File.ReadAllText(Path.Combine(balanced, "report.md")));
         // Gradients are linear in λ, so the rescaled step is the step a run with that λ fixed takes (to float rounding).
         var fixedLambda = store.Dir.File("mim-fixed");
         Assert.Equal(0, store.Distill(fixedLambda, [.. common, "--lambda", lambda.ToString("R", CultureInfo.InvariantCulture), "--mim-grad-every", "0"]).Code);

@@ -55,6 +55,14 @@ public class RunReportTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(File.Exists(report));
     }
 
+    [Theory]
+    [InlineData(0, 1.9, new[] { 0, 0.5, 1, 1.5 })]
+    [InlineData(-1.05, 1.19, new[] { -1, -0.5, 0, 0.5, 1 })]
+    [InlineData(1, 60, new double[] { 20, 40, 60 })]
+    [InlineData(0, 0.009997, new[] { 0, 0.002, 0.004, 0.006, 0.008 })]
+    public void ChartTicks_AreRoundValuesInsideTheRange(double lo, double hi, double[] expected) =>
+        Assert.Equal(expected, Mim4dd.IO.RunReport.TickValues(lo, hi));
+
     [Fact]
     public void NotARunDirectory_ExitsTwo()
     {
