@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace Mim4dd.Bench;
 
 /// <summary>
-/// Seconds per distillation iteration of every method at IPC 10 on MNIST- and CIFAR-10-shaped data (generated
-/// tensors), each with its defaults (DC/DSA: 10 outer × 50 inner steps per iteration; BPTT and MTT: N student steps).
+/// Seconds per distillation iteration of every method at one IPC on data of the given shapes (generated tensors),
+/// each with its defaults (DC/DSA: 10 outer × 50 inner steps per iteration; BPTT and MTT: N student steps).
 /// </summary>
 public static class DistillBench
 {
@@ -15,20 +15,20 @@ public static class DistillBench
 
     public static readonly string[] Methods = ["mtt", "mim4dd", "bptt", "dm", "dc", "dsa"];
 
-    public static BenchReport Run(IReadOnlyList<string> methods, int synSteps, int iterations, Action<string> log)
+    public static BenchReport Run(IReadOnlyList<string> methods, IReadOnlyList<string> shapes, int ipc, int synSteps, int iterations, Action<string> log)
     {
         var rows = new List<Row>();
-        foreach (var shape in new[] { "mnist", "cifar10" })
+        foreach (var shape in shapes)
         {
-            using var work = new MatchingWorkload(shape, 10);
-            var (seconds, rss) = Interleaved(work, methods, synSteps, iterations, log);
+            using var work = new MatchingWorkload(shape, ipc);
+            var (seconds, rss) = Interleaved(work, methods, ipc, synSteps, iterations, log);
             foreach (var method in methods)
             {
                 var (min, median) = BenchReport.Summarize(seconds[method].ToArray());
                 // Unroll FLOPs are analytic for the trajectory methods only; DC/DM work depends on loops and real batches.
                 double? flops = method is "mtt" or "mim4dd" or "bptt" ? work.GigaFlops("reverse", synSteps) : null;
-                rows.Add(new Row(shape, method, 10, synSteps, iterations, min, median, flops, flops / median, rss[method]));
-                log($"{shape,-7} {method,-6} IPC 10: {median:F2} s/iteration (min {min:F2}), RSS ≤ {rss[method]} MB"
+                rows.Add(new Row(shape, method, ipc, synSteps, iterations, min, median, flops, flops / median, rss[method]));
+                log($"{shape,-8} {method,-6} IPC {ipc}: {median:F2} s/iteration (min {min:F2}), RSS ≤ {rss[method]} MB"
                     + (flops is { } f ? $", {f / median:F1} GFLOP/s (unroll FLOPs only)" : ""));
             }
             var mtt = rows.FirstOrDefault(r => r.Shape == shape && r.Method == "mtt");
@@ -40,7 +40,7 @@ public static class DistillBench
         var overhead = rows.GroupBy(r => r.Shape).Where(g => g.Any(r => r.Method == "mtt") && g.Any(r => r.Method == "mim4dd"))
             .ToDictionary(g => g.Key, g => g.Single(r => r.Method == "mim4dd").SecondsMedian / g.Single(r => r.Method == "mtt").SecondsMedian);
         return new BenchReport("distill", DateTime.UtcNow, MachineInfo.Current(),
-            new { methods, ipc = 10, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
+            new { methods, shapes, ipc, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
                   rss = "largest process working set seen after any iteration of the method (the process is shared, so an upper bound)" },
             rows.Cast<object>().ToList());
     }
@@ -50,9 +50,9 @@ public static class DistillBench
     /// faults and clock drift of a long run fall on every method alike instead of on whichever runs first.
     /// </summary>
     private static (Dictionary<string, List<double>> Seconds, Dictionary<string, long> RssMb) Interleaved(
-        MatchingWorkload work, IReadOnlyList<string> methods, int synSteps, int iterations, Action<string> log)
+        MatchingWorkload work, IReadOnlyList<string> methods, int ipc, int synSteps, int iterations, Action<string> log)
     {
-        var mttOptions = new MttOptions { ImagesPerClass = 10, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1 };
+        var mttOptions = new MttOptions { ImagesPerClass = ipc, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1 };
         var states = methods.ToDictionary(m => m, _ => new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0));
         var addOns = methods.ToDictionary(m => m, m => m == "mim4dd"
             ? new MimAddOn(work.Net, work.Expert.Snapshot(0), work.Real, work.RealImages, new MimOptions { WarmupIterations = 0 }, 32, 0, work.Dataset)
@@ -73,13 +73,13 @@ public static class DistillBench
                             Mtt.Run(work.Net, [work.Expert], state, mttOptions with { Iterations = total }, work.Dataset, timer, addOns[method]);
                             break;
                         case "bptt":
-                            Bptt.Run(work.Net, work.Real, work.RealImages, state, new BpttOptions { SynSteps = synSteps, Iterations = total }, work.Dataset, timer);
+                            Bptt.Run(work.Net, work.Real, work.RealImages, state, new BpttOptions { ImagesPerClass = ipc, SynSteps = synSteps, Iterations = total }, work.Dataset, timer);
                             break;
                         case "dm":
-                            Dm.Run(work.Net, work.Real, work.RealImages, state, new DmOptions { Iterations = total }, work.Dataset, timer);
+                            Dm.Run(work.Net, work.Real, work.RealImages, state, new DmOptions { ImagesPerClass = ipc, Iterations = total }, work.Dataset, timer);
                             break;
                         default:
-                            Dc.Run(work.Net, work.Real, work.RealImages, state, new DcOptions { Siamese = method == "dsa", Iterations = total }, work.Dataset, timer);
+                            Dc.Run(work.Net, work.Real, work.RealImages, state, new DcOptions { ImagesPerClass = ipc, Siamese = method == "dsa", Iterations = total }, work.Dataset, timer);
                             break;
                     }
                     if (round > 0) seconds[method].AddRange(timer.Seconds);

@@ -9,27 +9,37 @@ namespace Mim4dd.Bench;
 
 /// <summary>
 /// A trajectory-matching problem of real size from generated tensors (no download): ConvNet-3, a synthetic set of
-/// IPC × 10 images, a generated two-epoch "expert" and 10 × 256 generated real images for MIM.
+/// IPC × classes images, a generated two-epoch "expert" and 256 generated real images per class (for MIM, DM, DC, BPTT).
 /// </summary>
 public sealed class MatchingWorkload : IDisposable
 {
+    /// <summary>The data shapes a benchmark can take: name → (input, classes).</summary>
+    public static readonly IReadOnlyDictionary<string, (InputShape Input, int Classes)> Shapes = new Dictionary<string, (InputShape, int)>
+    {
+        ["mnist"] = (new InputShape(1, 28, 28), 10),
+        ["cifar10"] = (new InputShape(3, 32, 32), 10),
+        ["cifar100"] = (new InputShape(3, 32, 32), 100),
+    };
+
     public MatchingWorkload(string shape, int imagesPerClass)
     {
-        Dataset = shape switch { "mnist" => "mnist", "cifar10" => "cifar10", _ => throw UserError.At("--shape", $"unknown shape '{shape}'", "use mnist or cifar10") };
-        Input = shape == "mnist" ? new InputShape(1, 28, 28) : new InputShape(3, 32, 32);
-        Net = ConvNet.Build("ConvNet", Input, 10);
+        if (!Shapes.TryGetValue(shape, out var known))
+            throw UserError.At("--shape", $"unknown shape '{shape}'", $"use {string.Join(", ", Shapes.Keys)}");
+        Dataset = shape;
+        (Input, int classes) = known;
+        Net = ConvNet.Build("ConvNet", Input, classes);
         using var start = Net.Initialize(Rng.Torch(0));
         var first = FlatParameters.Flatten(start.Parameters);
         // A plausible segment: the target a small random step away from the start.
         var snapshots = stack(new[] { first, first + 0.01 * randn(first.shape, generator: Rng.Torch(1)), first + 0.02 * randn(first.shape, generator: Rng.Torch(2)) });
         var metadata = new ExpertMetadata(Dataset, Net.Name, Net.ParameterCount, 3, 0.01, 256, false, Dsa.StrategyFor(Dataset), 0, 0, "bench", [], null);
         Expert = new ExpertTrajectory(metadata, snapshots.DetachFromDisposeScope());
-        int n = 10 * imagesPerClass;
+        int n = classes * imagesPerClass, real = classes * 256;
         Images = randn(new long[] { n, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(3)).requires_grad_();
-        Labels = arange(n).remainder(10);
-        var realLabels = arange(2560).remainder(10);
-        Real = new Dataset(randint(0, 256, new long[] { 2560, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(4)).to_type(ScalarType.Byte), realLabels,
-            Enumerable.Range(0, 10).Select(c => c.ToString()).ToArray());
+        Labels = arange(n).remainder(classes);
+        var realLabels = arange(real).remainder(classes);
+        Real = new Dataset(randint(0, 256, new long[] { real, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(4)).to_type(ScalarType.Byte), realLabels,
+            Enumerable.Range(0, classes).Select(c => c.ToString()).ToArray());
         RealImages = Real.Floats(new Normalization(Enumerable.Repeat(0.5f, (int)Input.Channels).ToArray(), Enumerable.Repeat(0.25f, (int)Input.Channels).ToArray()));
     }
 

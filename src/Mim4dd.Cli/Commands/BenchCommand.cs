@@ -100,7 +100,7 @@ public static class BenchCommand
     private static Command Unroll()
     {
         var steps = new Option<string>("--steps") { Description = "Comma-separated syn-steps N", DefaultValueFactory = _ => "10,20,40,80" };
-        var shape = new Option<string>("--shape") { Description = "Data shape: cifar10 (3×32×32) or mnist (1×28×28); generated tensors", DefaultValueFactory = _ => "cifar10" };
+        var shape = new Option<string>("--shape") { Description = $"Data shape ({string.Join(", ", MatchingWorkload.Shapes.Keys)}); generated tensors", DefaultValueFactory = _ => "cifar10" };
         var ipc = new Option<int>("--ipc") { Description = "Images per class (batch-syn = all)", DefaultValueFactory = _ => 10 };
         var repeats = new Option<int>("--repeats") { Description = "Timed gradients per configuration (after one warm-up)", DefaultValueFactory = _ => 2 };
         var single = new Option<string?>("--single") { Description = "Internal: measure one path:steps in this process and print JSON", Hidden = true };
@@ -131,16 +131,21 @@ public static class BenchCommand
         var method = new Option<string>("--method") { Description = "Comma-separated methods: mtt, mim4dd, bptt, dm, dc, dsa", DefaultValueFactory = _ => "mtt,mim4dd" };
         var synSteps = new Option<int>("--syn-steps") { Description = "Student steps N per iteration", DefaultValueFactory = _ => 20 };
         var iterations = new Option<int>("--iterations") { Description = "Timed iterations per method and shape (after one warm-up)", DefaultValueFactory = _ => 3 };
+        var shape = new Option<string>("--shape") { Description = $"Comma-separated data shapes ({string.Join(", ", MatchingWorkload.Shapes.Keys)}); generated tensors", DefaultValueFactory = _ => "mnist,cifar10" };
+        var ipc = new Option<int>("--ipc") { Description = "Images per class of the synthetic set", DefaultValueFactory = _ => 10 };
         var output = Output("distill");
         var threads = Cli.Threads();
-        var command = new Command("distill", "Seconds per distillation iteration of each method at IPC 10, MNIST and CIFAR-10 shapes, and MIM's overhead over MTT")
-        { method, synSteps, iterations, output, threads };
+        var command = new Command("distill", "Seconds per distillation iteration of each method at one IPC and data shape, and MIM's overhead over MTT")
+        { method, synSteps, iterations, shape, ipc, output, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var methods = parse.GetValue(method)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var m in methods) Cli.Require(DistillBench.Methods.Contains(m), $"--method {m}", "unknown method", $"use {string.Join(", ", DistillBench.Methods)}");
-            Cli.Require(parse.GetValue(synSteps) >= 1 && parse.GetValue(iterations) >= 1, "--syn-steps/--iterations", "must be at least 1", "pass e.g. --syn-steps 20 --iterations 3");
-            Save(DistillBench.Run(methods, parse.GetValue(synSteps), parse.GetValue(iterations), Cli.Log), parse.GetValue(output));
+            var shapes = parse.GetValue(shape)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var s in shapes) Cli.Require(MatchingWorkload.Shapes.ContainsKey(s), $"--shape {s}", "unknown shape", $"use {string.Join(", ", MatchingWorkload.Shapes.Keys)}");
+            Cli.Require(parse.GetValue(synSteps) >= 1 && parse.GetValue(iterations) >= 1 && parse.GetValue(ipc) >= 1, "--syn-steps/--iterations/--ipc", "must be at least 1",
+                "pass e.g. --syn-steps 20 --iterations 3 --ipc 10");
+            Save(DistillBench.Run(methods, shapes, parse.GetValue(ipc), parse.GetValue(synSteps), parse.GetValue(iterations), Cli.Log), parse.GetValue(output));
             return 0;
         }));
         return command;

@@ -37,21 +37,31 @@ public class BenchTests
     }
 
     [Fact]
-    public void Distill_TimesEveryMethod_AndMimOverMtt()
+    public void Distill_TimesEveryMethod_AndMimOverMtt_OnEachShape()
     {
         using var dir = new TestData.TempDir();
-        var (code, stdout, stderr) = CliTests.Run("bench", "distill", "--method", "mtt,mim4dd,dm,bptt", "--syn-steps", "1", "--iterations", "1",
-            "--threads", "1", "--output", dir.File("distill.json"));
-        Assert.True(code == 0, stderr);
-        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("distill.json")));
-        var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
-        Assert.Equal(new[] { "mtt", "mim4dd", "dm", "bptt", "mtt", "mim4dd", "dm", "bptt" }, rows.Select(r => r.GetProperty("Method").GetString()));
-        Assert.All(rows, r => Assert.True(r.GetProperty("SecondsMedian").GetDouble() > 0 && r.GetProperty("RssMaxMb").GetInt64() > 0));
+        JsonElement Bench(string file, params string[] flags)
+        {
+            var (code, stdout, stderr) = CliTests.Run(["bench", "distill", .. flags, "--syn-steps", "1", "--iterations", "1", "--ipc", "1", "--threads", "1",
+                "--output", dir.File(file)]);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("s/iteration", stdout);
+            return JsonDocument.Parse(File.ReadAllText(dir.File(file))).RootElement;
+        }
+        var mnist = Bench("mnist.json", "--method", "mtt,mim4dd,dm,bptt", "--shape", "mnist");
+        var rows = mnist.GetProperty("Rows").EnumerateArray().ToList();
+        Assert.Equal(new[] { "mtt", "mim4dd", "dm", "bptt" }, rows.Select(r => r.GetProperty("Method").GetString()));
+        Assert.All(rows, r => Assert.True(r.GetProperty("SecondsMedian").GetDouble() > 0 && r.GetProperty("RssMaxMb").GetInt64() > 0 && r.GetProperty("Ipc").GetInt32() == 1));
         Assert.Equal(JsonValueKind.Null, rows[2].GetProperty("GigaFlops").ValueKind);     // DM: no analytic unroll FLOPs
         Assert.Equal(JsonValueKind.Number, rows[3].GetProperty("GigaFlops").ValueKind);   // BPTT: the unroll's
-        var overhead = json.RootElement.GetProperty("Settings").GetProperty("mim_over_mtt");
-        Assert.True(overhead.GetProperty("mnist").GetDouble() > 1 && overhead.GetProperty("cifar10").GetDouble() > 1);
-        Assert.Contains("s/iteration", stdout);
+        Assert.True(mnist.GetProperty("Settings").GetProperty("mim_over_mtt").GetProperty("mnist").GetDouble() > 1);
+        // CIFAR-100's shape: 100 classes, so IPC 1 is 100 images and MIM's real batch is 100 × 32.
+        var hundred = Bench("cifar100.json", "--method", "mtt,mim4dd", "--shape", "cifar100");
+        Assert.Equal(["cifar100", "cifar100"], hundred.GetProperty("Rows").EnumerateArray().Select(r => r.GetProperty("Shape").GetString()));
+        Assert.True(hundred.GetProperty("Settings").GetProperty("mim_over_mtt").GetProperty("cifar100").GetDouble() > 1);
+        var (exit, _, error) = CliTests.Run("bench", "distill", "--shape", "imagenet");
+        Assert.Equal(2, exit);
+        Assert.Contains("--shape imagenet: unknown shape", error);
     }
 
     [Fact]
