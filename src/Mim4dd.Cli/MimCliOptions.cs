@@ -18,8 +18,8 @@ public sealed class MimCliOptions
     public Option<bool> SharedHeads { get; } = new("--mim-shared-heads") { Description = "One MIM head per layer for synthetic and real features (default: one per side)" };
     public Option<double> HeadLr { get; } = new("--head-lr") { Description = "Adam lr of the MIM heads, which train on the unweighted MIM loss (0 keeps them fixed)", DefaultValueFactory = _ => Defaults.HeadLearningRate };
     public Option<int> HeadSteps { get; } = new("--head-steps") { Description = "Head-only Adam steps per iteration on the iteration's detached features", DefaultValueFactory = _ => Defaults.HeadSteps };
-    public Option<int> GradientCheckEvery { get; } = new("--mim-grad-every") { Description = "Every k-th MTT iteration also unrolls without MIM to log |g_DD|, |g_MIM| and their cosine (0: never)", DefaultValueFactory = _ => Defaults.GradientCheckEvery };
-    public Option<double> Balance { get; } = new("--mim-balance") { Description = "MTT: at every gradient check (--mim-grad-every) set λ so that |λ·g_MIM| = ρ·|g_DD|, starting right after the warm-up; --lambda is then only the start value (0: λ fixed)", DefaultValueFactory = _ => Defaults.Balance };
+    public Option<int> GradientCheckEvery { get; } = new("--mim-grad-every") { Description = "Every k-th iteration after the warm-up (DC/DSA: outer step), split the image gradient into the method's and MIM's parts to log |g_DD|, |λ·g_MIM|, their cosine, and balance λ; MTT/BPTT pay one more unroll then (0: never)", DefaultValueFactory = _ => Defaults.GradientCheckEvery };
+    public Option<double> Balance { get; } = new("--mim-balance") { Description = "At every gradient check (--mim-grad-every) set λ so that |λ·g_MIM| = ρ·|g_DD|, starting right after the warm-up; --lambda is then only the start value (0: λ fixed)", DefaultValueFactory = _ => Defaults.Balance };
     public Option<int> Warmup { get; } = new("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => Defaults.WarmupIterations };
 
     public void AddTo(Command command, bool distillation = true)

@@ -16,13 +16,14 @@ public static class MiCommand
         var steps = new Option<int>("--steps") { Description = "Adam steps of the fresh heads, each against a fresh real batch", DefaultValueFactory = _ => 200 };
         var batches = new Option<int>("--batches") { Description = "Held-out real batches the bound is read on (mean ± std over them)", DefaultValueFactory = _ => 10 };
         var batchReal = new Option<int>("--batch-real") { Description = "Real images per class in each batch", DefaultValueFactory = _ => MimOptions.RealPerClass };
+        var pool = new Option<int>("--pool") { Description = "Real images per class in each of the two pools the batches are drawn from, one for the heads' steps, one held out (capped by the smallest class; features of both are kept in memory)", DefaultValueFactory = _ => MiEstimate.DefaultPoolPerClass };
         var mimOptions = new MimCliOptions();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var command = new Command("mi", "Estimate the MIM lower bound on I(S;T), in nats per layer, of a saved set against the real training data")
-        { target, experts, steps, batches, batchReal, dataDir, cacheDir, seed, threads };
+        { target, experts, steps, batches, batchReal, pool, dataDir, cacheDir, seed, threads };
         mimOptions.AddTo(command, distillation: false);
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
@@ -48,7 +49,7 @@ public static class MiCommand
                 using var features = trajectories[0].Snapshot(trajectories[0].Epochs);
                 Cli.Log($"feature network: expert 0 of {store} at epoch {trajectories[0].Epochs}; {parse.GetValue(steps)} head steps, then {parse.GetValue(batches)} held-out batches of {parse.GetValue(batchReal)} real images per class");
                 var estimate = MiEstimate.Run(net, features, set.Images.detach(), set.Labels, data.Train, train, options, parse.GetValue(steps), parse.GetValue(batches),
-                    parse.GetValue(batchReal), parse.GetValue(seed),
+                    parse.GetValue(batchReal), parse.GetValue(pool), parse.GetValue(seed),
                     (step, readings) => { if ((step + 1) % 50 == 0) Cli.Log($"head step {step + 1}: bound {string.Join(" ", readings.Select(r => r.Bound.ToString("F2")))} nats, retrieval {string.Join(" ", readings.Select(r => r.Retrieval.ToString("F2")))}"); },
                     Cli.StopRequests());
                 train.Dispose();
@@ -61,7 +62,7 @@ public static class MiCommand
                 {
                     var run = new RunDirectory(path);
                     var output = Path.Combine(run.Path, "mi.json");
-                    run.WriteJson(output, new { store, steps = parse.GetValue(steps), batches = parse.GetValue(batches), batchReal = parse.GetValue(batchReal), seed = parse.GetValue(seed), options, layers = estimate, total = estimate.Sum(e => e.Bound) });
+                    run.WriteJson(output, new { store, steps = parse.GetValue(steps), batches = parse.GetValue(batches), batchReal = parse.GetValue(batchReal), pool = parse.GetValue(pool), seed = parse.GetValue(seed), options, layers = estimate, total = estimate.Sum(e => e.Bound) });
                     Cli.Log($"wrote {output}");
                 }
             }

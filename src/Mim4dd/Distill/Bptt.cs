@@ -75,16 +75,21 @@ public static class Bptt
             var real = trainImages.index_select(0, realIndices);
             var realLabels = train.Labels.index_select(0, realIndices);
             double realLoss = 0;
-            Tensor Loss(Tensor final)
+            Tensor RealLoss(Tensor final)
             {
                 var ce = F.cross_entropy(net.Forward(FlatParameters.Unflatten(final, net), real), realLabels);
                 realLoss = ce.Value();
-                return addOn is null ? ce : ce.Plus(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
+                return ce;
             }
-            using var grads = TrajectoryMatching.Compute(options.Unroll, unroll, Loss);
+            Tensor Loss(Tensor final) => addOn is null ? RealLoss(final) : RealLoss(final).Plus(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
+            var grads = TrajectoryMatching.Compute(options.Unroll, unroll, Loss);
+            Dictionary<string, double>? readings = null;
+            if (addOn is not null && addOn.ChecksGradient(it))
+                (grads, readings) = Mtt.GradientSplit(options.Unroll, unroll, grads, addOn, RealLoss);
+            using var _ = grads;
             bool stepped = Mtt.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, realLoss, grads.Loss - realLoss, grads.Images.norm().item<float>(),
-                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, addOn?.Diagnostics), state);
+                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, AddOnSplit.Diagnostics(addOn, readings)), state);
         }
     }
 }

@@ -85,6 +85,7 @@ public static class Dc
             var clock = Stopwatch.StartNew();
             using var weights = net.Initialize(Rng.Torch(options.Seed, 1_000_000 + it));
             double lossSum = 0, extraSum = 0, gradNorm = 0;
+            Dictionary<string, double>? readings = null;   // the last split of the iteration's outer steps
             bool skipped = false;
             for (int step = 0; step < outer; step++)
             {
@@ -105,22 +106,20 @@ public static class Dc
                     var distance = Distance(realGrads, synGrads.ToList());
                     loss = loss is null ? distance : loss.Plus(distance);
                 }
-                var total = loss!;
-                double matchValue = total.Value();
-                if (addOn is not null)
-                    total = total.Plus(addOn.Loss(Dm.Flat(weights.Parameters), Dm.Flat(weights.Parameters), state.Images, state.Labels, (int)stream));
-                var grad = autograd.grad(new[] { total }, new[] { state.Images })[0];
-                double lossValue = total.Value();
-                skipped |= !Mtt.Step(state, it, lossValue, grad, options.LrImg, addOn);
+                var term = addOn?.Loss(Dm.Flat(weights.Parameters), Dm.Flat(weights.Parameters), state.Images, state.Labels, (int)stream);
+                var (grad, factor, split) = AddOnSplit.Gradient(loss!, term, state.Images, addOn, (int)stream);
+                double matchValue = loss!.Value(), termValue = term is null ? 0 : factor * term.Value();
+                readings = split ?? readings;
+                skipped |= !Mtt.Step(state, it, matchValue + termValue, grad, options.LrImg, addOn);
                 lossSum += matchValue;
-                extraSum += lossValue - matchValue;
+                extraSum += termValue;
                 gradNorm = grad.norm().Value();
                 if (step == outer - 1) break;
                 Trainer.Train(net, weights, state.Images.detach(), state.Labels, innerTraining, Rng.Torch(options.Seed, 4_000_000_000 + stream), augment);
             }
             double meanMatch = lossSum / (outer * classes), meanExtra = extraSum / outer;   // the match as the reference logs it
             observer.Iteration(new IterationMetrics(it, meanMatch + meanExtra, meanMatch, meanExtra, gradNorm, EvalProtocol.DefaultLearningRate, -1, -1,
-                clock.Elapsed.TotalSeconds, Skipped: skipped, addOn?.Diagnostics), state);
+                clock.Elapsed.TotalSeconds, Skipped: skipped, AddOnSplit.Diagnostics(addOn, readings)), state);
         }
         foreach (var index in synIndices) index.Dispose();
     }

@@ -77,12 +77,12 @@ public static class Dm
             }
             var synEmbedding = net.Embed(parameters, cat(synAugmented, 0));
             var matchLoss = ClassMeans(synEmbedding, options.ImagesPerClass, classes).sub(stack(realMeans)).Power(2).sum();
-            var loss = addOn is null ? matchLoss : matchLoss.Plus(addOn.Loss(Flat(parameters), Flat(parameters), state.Images, state.Labels, it));
-            var grad = autograd.grad(new[] { loss }, new[] { state.Images })[0];
-            double lossValue = loss.Value(), matchValue = matchLoss.Value();
-            bool stepped = Mtt.Step(state, it, lossValue, grad, options.LrImg, addOn);
-            observer.Iteration(new IterationMetrics(it, lossValue, matchValue, lossValue - matchValue, grad.norm().Value(), EvalProtocol.DefaultLearningRate,
-                -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, addOn?.Diagnostics), state);
+            var term = addOn?.Loss(Flat(parameters), Flat(parameters), state.Images, state.Labels, it);
+            var (grad, factor, readings) = AddOnSplit.Gradient(matchLoss, term, state.Images, addOn, it);
+            double matchValue = matchLoss.Value(), termValue = term is null ? 0 : factor * term.Value();
+            bool stepped = Mtt.Step(state, it, matchValue + termValue, grad, options.LrImg, addOn);
+            observer.Iteration(new IterationMetrics(it, matchValue + termValue, matchValue, termValue, grad.norm().Value(), EvalProtocol.DefaultLearningRate,
+                -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, AddOnSplit.Diagnostics(addOn, readings)), state);
         }
     }
 

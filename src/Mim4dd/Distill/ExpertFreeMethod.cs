@@ -17,8 +17,6 @@ public abstract class ExpertFreeMethod : IDistillMethod
     {
         validate();
         mim.Validate();
-        if (mim.Enabled && mim.Balance > 0)
-            throw UserError.At("--mim-balance", $"balances λ on trajectory matching's gradient split, which {method} does not have", $"pass a fixed --lambda for {method}, or use --method mim4dd");
         CoresetSelection.CheckImagesPerClass(data.Train, imagesPerClass);
         long fewest = data.Train.ClassCounts().Min();
         if (batchReal > fewest)

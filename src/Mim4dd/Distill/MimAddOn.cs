@@ -21,6 +21,10 @@ public interface IAddOn
     /// <summary>Iterations at the start in which the term's gradient does not reach the images.</summary>
     int WarmupIterations { get; }
 
+    /// <summary>Whether iteration <paramref name="iteration"/> splits the image gradient into the method's and the
+    /// add-on's parts (an extra pass, for the diagnostics and the balance).</summary>
+    bool ChecksGradient(int iteration);
+
     /// <summary>Told the norms of this iteration's matching and add-on image gradients, returns the factor the add-on's
     /// part is to be scaled by now (and its weight from now on); 1 when the weight is fixed.</summary>
     double Rebalance(double matchNorm, double termNorm);
@@ -74,6 +78,14 @@ public sealed class MimAddOn : IAddOn, IDisposable
         }).Append(KeyValuePair.Create("lambda", Weight)).ToDictionary();
 
     public int WarmupIterations => mim.Options.WarmupIterations;
+
+    /// <summary>Every --mim-grad-every iterations once the term reaches the images, counted from the first such
+    /// iteration, so a balanced λ is set before the term's first image step.</summary>
+    public bool ChecksGradient(int iteration)
+    {
+        int every = mim.Options.GradientCheckEvery;
+        return every > 0 && iteration >= WarmupIterations && (iteration - WarmupIterations) % every == 0;
+    }
 
     /// <summary>With --mim-balance ρ: λ ← λ·ρ·|g_DD| / |λ·g_MIM|, so that the term's gradient is ρ times matching's.</summary>
     public double Rebalance(double matchNorm, double termNorm)

@@ -63,12 +63,14 @@ public sealed record MimOptions
     /// <summary>Iterations at the start in which the heads learn but the images get no gradient from the term.</summary>
     public int WarmupIterations { get; init; } = 10;
 
-    /// <summary>Trajectory matching: every k-th iteration also unrolls without the term, to log |g_DD|, |g_MIM| and their
-    /// cosine (that iteration costs about twice as much); 0 turns it off.</summary>
+    /// <summary>Every k-th iteration (DC/DSA: outer step) once the term reaches the images, the image gradient is split
+    /// into the method's and the term's parts, to log |g_DD|, |λ·g_MIM| and their cosine and to balance λ. MTT and BPTT
+    /// unroll once more without the term (that iteration costs about twice as much); DM and DC take one more backward
+    /// pass. 0 turns it off.</summary>
     public int GradientCheckEvery { get; init; } = 10;
 
-    /// <summary>ρ &gt; 0: trajectory matching re-sets λ at every gradient check so that |λ·g_MIM| = ρ·|g_DD| (--lambda is only
-    /// the start value), and the first check comes right after the warm-up, so the term never outweighs matching unseen.
+    /// <summary>ρ &gt; 0: every gradient check re-sets λ so that |λ·g_MIM| = ρ·|g_DD| (--lambda is only the start value),
+    /// and the first check comes right after the warm-up, so the term never outweighs the method's gradient unseen.
     /// 0 keeps λ fixed.</summary>
     public double Balance { get; init; }
 

@@ -41,7 +41,7 @@ public static class Mtt
 
     /// <summary>Runs iterations state.Iteration … options.Iterations−1, updating <paramref name="state"/> in place.</summary>
     public static void Run(Net net, IReadOnlyList<ExpertTrajectory> experts, DistillState state, MttOptions options, string dataset,
-        IDistillObserver observer, IAddOn? addOn = null, CancellationToken cancel = default, int gradientCheckEvery = 0)
+        IDistillObserver observer, IAddOn? addOn = null, CancellationToken cancel = default)
     {
         options.Validate();
         if (experts.Count == 0) throw UserError.At("--experts", "no expert trajectories", "run `mim4dd experts` first");
@@ -62,12 +62,10 @@ public static class Mtt
                 state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             var grads = TrajectoryMatching.Compute(options.Unroll, unroll, extra);
-            var diagnostics = addOn?.Diagnostics;
-            if (addOn is not null && IsGradientCheck(addOn, gradientCheckEvery, it))
-            {
-                var split = GradientSplit(options.Unroll, unroll, grads, addOn);
-                (grads, diagnostics) = (split.Gradients, split.Readings.Concat(addOn.Diagnostics).ToDictionary());
-            }
+            Dictionary<string, double>? readings = null;
+            if (addOn is not null && addOn.ChecksGradient(it))
+                (grads, readings) = GradientSplit(options.Unroll, unroll, grads, addOn, plainLoss: null);
+            var diagnostics = AddOnSplit.Diagnostics(addOn, readings);
             using var _ = grads;
             bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
@@ -75,28 +73,17 @@ public static class Mtt
         }
     }
 
-    /// <summary>Every k-th iteration once the term reaches the images, counted from the first such iteration, so a
-    /// balanced λ is set before the term's first image step.</summary>
-    private static bool IsGradientCheck(IAddOn addOn, int every, int it) =>
-        every > 0 && it >= addOn.WarmupIterations && (it - addOn.WarmupIterations) % every == 0;
-
     /// <summary>
     /// The same unroll without the add-on (same batches and augmentations) gives g_DD exactly; g_add-on = g − g_DD.
-    /// Their norms and cosine show whether the term steers the images or drowns the matching gradient. The add-on may
-    /// then rescale its part (--mim-balance): the gradients are linear in its weight, so g_DD + f·(g − g_DD) is exactly
-    /// the gradient at the new weight. Takes ownership of <paramref name="total"/>.
+    /// The add-on may then rescale its part (see <see cref="AddOnSplit"/>). <paramref name="plainLoss"/> is the loss
+    /// on the final student without the add-on (null: MTT's matching loss alone). Takes ownership of <paramref name="total"/>.
     /// </summary>
-    private static (UnrollGradients Gradients, Dictionary<string, double> Readings) GradientSplit(string path, Unroll unroll,
-        UnrollGradients total, IAddOn addOn)
+    internal static (UnrollGradients Gradients, Dictionary<string, double> Readings) GradientSplit(string path, Unroll unroll,
+        UnrollGradients total, IAddOn addOn, Func<Tensor, Tensor>? plainLoss)
     {
-        var plain = TrajectoryMatching.Compute(path, unroll);
+        var plain = TrajectoryMatching.Compute(path, unroll, plainLoss);
         using var scope = NewDisposeScope();
-        var dd = plain.Images.reshape(-1);
-        var extra = total.Images.reshape(-1).sub(dd);
-        double ddNorm = dd.norm().Value(), extraNorm = extra.norm().Value();
-        double cosine = ddNorm > 0 && extraNorm > 0 ? dd.dot(extra).Value() / (ddNorm * extraNorm) : 0;
-        double factor = addOn.Rebalance(ddNorm, extraNorm);
-        var readings = new Dictionary<string, double> { ["grad_dd"] = ddNorm, ["grad_mim"] = factor * extraNorm, ["grad_cos"] = cosine };
+        var (factor, readings) = AddOnSplit.Rebalance(plain.Images, total.Images.sub(plain.Images), addOn);
         if (factor == 1)
         {
             plain.Dispose();
@@ -104,7 +91,8 @@ public static class Mtt
         }
         var images = plain.Images.Plus(total.Images.sub(plain.Images).Times(factor)).MoveToOuterDisposeScope();
         var lr = plain.LearningRate.Plus(total.LearningRate.sub(plain.LearningRate).Times(factor)).MoveToOuterDisposeScope();
-        var rebalanced = new UnrollGradients(total.MatchLoss, total.ExtraLoss * factor, images, lr, total.FinalParameters.clone().MoveToOuterDisposeScope());
+        var rebalanced = new UnrollGradients(plain.MatchLoss, plain.ExtraLoss + factor * (total.ExtraLoss - plain.ExtraLoss), images, lr,
+            total.FinalParameters.clone().MoveToOuterDisposeScope());
         plain.Dispose();
         total.Dispose();
         return (rebalanced, readings);

@@ -59,7 +59,7 @@ public sealed class MttMethod : IDistillMethod
     public void Restore(DistillState state) => addOn?.RestoreFrom(state);
 
     public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>
-        Mtt.Run(net, experts, state, settings.Options, data.Name, observer, addOn, stop, settings.Mim.GradientCheckEvery);
+        Mtt.Run(net, experts, state, settings.Options, data.Name, observer, addOn, stop);
 
     public void Dispose()
     {

@@ -101,12 +101,17 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal(SyntheticBytes(mtt), SyntheticBytes(mim));
     }
 
-    [Fact]
-    public void MimBalance_SetsLambdaBeforeTheTermsFirstImageStep_AsThatFixedLambdaWouldStep()
+    [Theory]
+    [InlineData("mim4dd")]
+    [InlineData("dm", "--mim")]
+    [InlineData("bptt", "--mim")]
+    [InlineData("dc", "--mim")]
+    public void MimBalance_SetsLambdaBeforeTheTermsFirstImageStep_AsThatFixedLambdaWouldStep(string method, params string[] mim)
     {
         // Warm-up 1: iteration 1 is the term's first image step and the first gradient check, where λ is balanced.
-        string[] common = ["--method", "mim4dd", "--mim-warmup", "1", "--iterations", "2"];
-        var balanced = store.Dir.File("mim-balanced");
+        // MTT and BPTT split by a second unroll, DM and DC (one outer step per iteration at IPC 1) by two backward passes.
+        string[] common = ["--method", method, .. mim, "--ipc", "1", "--mim-warmup", "1", "--iterations", "2"];
+        var balanced = store.Dir.File($"{method}-balanced");
         var (code, _, stderr) = store.Distill(balanced, [.. common, "--mim-balance", "0.5", "--mim-grad-every", "2"]);
         Assert.True(code == 0, stderr);
         var check = JsonDocument.Parse(File.ReadAllLines(Path.Combine(balanced, "metrics.jsonl"))[1]).RootElement.GetProperty("mim");
@@ -123,10 +128,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains(">block0</text>", mimSection);
         Assert.Contains("lower bound on I(S;T) block0 ", File.ReadAllText(Path.Combine(balanced, "report.md")));
         // Gradients are linear in λ, so the rescaled step is the step a run with that λ fixed takes (to float rounding).
-        var fixedLambda = store.Dir.File("mim-fixed");
+        var fixedLambda = store.Dir.File($"{method}-fixed");
         Assert.Equal(0, store.Distill(fixedLambda, [.. common, "--lambda", lambda.ToString("R", CultureInfo.InvariantCulture), "--mim-grad-every", "0"]).Code);
-        var mtt = store.Dir.File("mtt-2");
-        Assert.Equal(0, store.Distill(mtt, "--method", "mtt", "--iterations", "2").Code);
+        var mtt = store.Dir.File($"{method}-plain");
+        Assert.Equal(0, store.Distill(mtt, "--method", method == "mim4dd" ? "mtt" : method, "--ipc", "1", "--iterations", "2").Code);
         using var a = Mim4dd.IO.SyntheticSet.Load(Path.Combine(balanced, "syn.safetensors"));
         using var b = Mim4dd.IO.SyntheticSet.Load(Path.Combine(fixedLambda, "syn.safetensors"));
         using var m = Mim4dd.IO.SyntheticSet.Load(Path.Combine(mtt, "syn.safetensors"));

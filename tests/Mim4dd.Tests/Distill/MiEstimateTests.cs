@@ -28,7 +28,7 @@ public class MiEstimateTests(ITestOutputHelper output)
         var readings = new List<IReadOnlyList<MimLayerReading>>();
 
         var estimate = MiEstimate.Run(net, parameters, images.index_select(0, set), data.Train.Labels.index_select(0, set), data.Train, images,
-            new MimOptions(), headSteps: 40, batches: 4, realPerClass: 8, seed: 3, (_, r) => readings.Add(r));
+            new MimOptions(), headSteps: 40, batches: 4, realPerClass: 8, poolPerClass: 64, seed: 3, (_, r) => readings.Add(r));
 
         foreach (var e in estimate) output.WriteLine($"{e.Layer}: loss {e.Loss:F3} bound {e.Bound:F3} ± {e.BoundStd:F3} retrieval {e.Retrieval:F2}");
         output.WriteLine($"first step: {string.Join(", ", readings[0].Select(r => $"{r.Loss:F3}"))}");
