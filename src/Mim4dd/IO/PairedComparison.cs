@@ -8,7 +8,7 @@ namespace Mim4dd.IO;
 public sealed record Difference(int N, double Mean, double Low, double High)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{100 * Mean:+0.00;-0.00} [{100 * Low:+0.00;-0.00}, {100 * High:+0.00;-0.00}] (n = {N})");
+        $"{100 * Mean:+0.00;-0.00;0.00} [{100 * Low:+0.00;-0.00;0.00}, {100 * High:+0.00;-0.00;0.00}] (n = {N})");
 }
 
 /// <summary>

@@ -16,6 +16,13 @@ public class PairedComparisonTests
         Assert.True(double.IsNaN(PairedComparison.Interval([0.5]).Low));
     }
 
+    [Fact]
+    public void Difference_PrintsPointsWithASign_AndAZeroThatRoundsToZeroPlainly()
+    {
+        Assert.Equal("-0.09 [-0.18, 0.00] (n = 10)", new Difference(10, -0.0009, -0.0018, -0.00001).ToString());
+        Assert.Equal("+0.12 [-0.30, +0.54] (n = 20)", new Difference(20, 0.0012, -0.0030, 0.0054).ToString());
+    }
+
     [Theory]
     [InlineData(1, 12.706)]
     [InlineData(9, 2.262)]
