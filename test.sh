@@ -12,7 +12,8 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
 fi
 log=$(mktemp)
 trx=$(mktemp -d)
-dotnet test "$root/tests/Mim4dd.Tests/Mim4dd.Tests.csproj" -c Release --nologo --logger "trx;LogFileName=$trx/tests.trx" "$@" 2>&1 | tee "$log"
+# --blame: should the test host crash, the log names the test that was running.
+dotnet test "$root/tests/Mim4dd.Tests/Mim4dd.Tests.csproj" -c Release --nologo --blame --results-directory "$trx" --logger "trx;LogFileName=$trx/tests.trx" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # The slowest tests, to keep the suite's wall time in view (what CI allows is finite).
 if [ -f "$trx/tests.trx" ]; then

@@ -1,4 +1,5 @@
 using Mim4dd.Distill;
+using Mim4dd.Nets;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
@@ -15,12 +16,12 @@ public static class DistillBench
 
     public static readonly string[] Methods = ["mtt", "mim4dd", "bptt", "dm", "dc", "dsa"];
 
-    public static BenchReport Run(IReadOnlyList<string> methods, IReadOnlyList<string> shapes, int ipc, int synSteps, int iterations, Action<string> log)
+    public static BenchReport Run(IReadOnlyList<string> methods, IReadOnlyList<string> shapes, int ipc, int synSteps, int iterations, string arch, Action<string> log)
     {
         var rows = new List<Row>();
         foreach (var shape in shapes)
         {
-            using var work = new MatchingWorkload(shape, ipc);
+            using var work = new MatchingWorkload(shape, ipc, arch);
             var (seconds, rss) = Interleaved(work, methods, ipc, synSteps, iterations, log);
             foreach (var method in methods)
             {
@@ -40,7 +41,7 @@ public static class DistillBench
         var overhead = rows.GroupBy(r => r.Shape).Where(g => g.Any(r => r.Method == "mtt") && g.Any(r => r.Method == "mim4dd"))
             .ToDictionary(g => g.Key, g => g.Single(r => r.Method == "mim4dd").SecondsMedian / g.Single(r => r.Method == "mtt").SecondsMedian);
         return new BenchReport("distill", DateTime.UtcNow, MachineInfo.Current(),
-            new { methods, shapes, ipc, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
+            new { methods, shapes, arch = NetRegistry.Get(arch).Name, ipc, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
                   rss = "largest process working set seen after any iteration of the method (the process is shared, so an upper bound)" },
             rows.Cast<object>().ToList());
     }

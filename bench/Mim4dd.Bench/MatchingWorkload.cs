@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Mim4dd.Bench;
 
 /// <summary>
-/// A trajectory-matching problem of real size from generated tensors (no download): ConvNet-3, a synthetic set of
+/// A trajectory-matching problem of real size from generated tensors (no download): ConvNet-3 (or another network), a synthetic set of
 /// IPC × classes images, a generated two-epoch "expert" and 256 generated real images per class (for MIM, DM, DC, BPTT).
 /// </summary>
 public sealed class MatchingWorkload : IDisposable
@@ -21,13 +21,13 @@ public sealed class MatchingWorkload : IDisposable
         ["cifar100"] = (new InputShape(3, 32, 32), 100),
     };
 
-    public MatchingWorkload(string shape, int imagesPerClass)
+    public MatchingWorkload(string shape, int imagesPerClass, string arch = DistillSession.DefaultArch)
     {
         if (!Shapes.TryGetValue(shape, out var known))
             throw UserError.At("--shape", $"unknown shape '{shape}'", $"use {string.Join(", ", Shapes.Keys)}");
         Dataset = shape;
         (Input, int classes) = known;
-        Net = ConvNet.Build("ConvNet", Input, classes);
+        Net = NetRegistry.Build(arch, Input, classes);
         using var start = Net.Initialize(Rng.Torch(0));
         var first = FlatParameters.Flatten(start.Parameters);
         // A plausible segment: the target a small random step away from the start.

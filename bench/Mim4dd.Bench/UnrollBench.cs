@@ -24,11 +24,11 @@ public static class UnrollBench
     public static readonly string[] Paths = ["naive", "reverse", "first-order"];
 
     /// <summary>Runs in the child: one (path, steps) configuration, then reports VmHWM.</summary>
-    public static Measurement Measure(string path, int steps, string shape, int imagesPerClass, int repeats)
+    public static Measurement Measure(string path, int steps, string shape, int imagesPerClass, int repeats, string arch)
     {
         if (!Paths.Contains(path)) throw UserError.At("--single", $"unknown path '{path}'", $"use {string.Join(", ", Paths)}");
         double baseline = Status("VmRSS");
-        using var work = new MatchingWorkload(shape, imagesPerClass);
+        using var work = new MatchingWorkload(shape, imagesPerClass, arch);
         var seconds = new List<double>();
         for (int r = -1; r < repeats; r++)   // one warm-up
         {
@@ -41,10 +41,10 @@ public static class UnrollBench
         return new Measurement(path, steps, seconds.ToArray(), baseline, Status("VmHWM"));
     }
 
-    public static BenchReport Run(IReadOnlyList<int> stepCounts, string shape, int imagesPerClass, int repeats, string[] childCommand, Action<string> log)
+    public static BenchReport Run(IReadOnlyList<int> stepCounts, string shape, int imagesPerClass, int repeats, string arch, string[] childCommand, Action<string> log)
     {
         var rows = new List<Row>();
-        using var work = new MatchingWorkload(shape, imagesPerClass);
+        using var work = new MatchingWorkload(shape, imagesPerClass, arch);
         foreach (var path in Paths)
             foreach (int steps in stepCounts)
             {
@@ -57,7 +57,7 @@ public static class UnrollBench
                     rows.Add(new Row(path, steps, 0, 0, 0, 0, work.GigaFlops(path, steps), 0, reason));
                     continue;
                 }
-                var m = RunChild(childCommand, $"{path}:{steps}", shape, imagesPerClass, repeats);
+                var m = RunChild(childCommand, $"{path}:{steps}", shape, imagesPerClass, repeats, work.Net.Name);
                 var (min, median) = BenchReport.Summarize(m.Seconds);
                 double flops = work.GigaFlops(path, steps);
                 var row = new Row(path, steps, min, median, m.PeakRssMb, m.PeakRssMb - m.BaselineRssMb, flops, flops / median);
@@ -75,14 +75,14 @@ public static class UnrollBench
             if (own.Count > 1) log($"{p}: peak RSS at N={own.Max()} is {ratio:F2}× that at N={own.Min()}");
         }
         return new BenchReport("unroll", DateTime.UtcNow, MachineInfo.Current(),
-            new { shape, ipc = imagesPerClass, batch_syn = "all", steps = stepCounts, repeats, peak_ratio_last_over_first = ratios }, rows.Cast<object>().ToList());
+            new { shape, arch = work.Net.Name, ipc = imagesPerClass, batch_syn = "all", steps = stepCounts, repeats, peak_ratio_last_over_first = ratios }, rows.Cast<object>().ToList());
     }
 
-    private static Measurement RunChild(string[] command, string single, string shape, int imagesPerClass, int repeats)
+    private static Measurement RunChild(string[] command, string single, string shape, int imagesPerClass, int repeats, string arch)
     {
         var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in command.Skip(1).Concat(["bench", "unroll", "--single", single, "--shape", shape, "--ipc", imagesPerClass.ToString(CultureInfo.InvariantCulture),
-            "--repeats", repeats.ToString(CultureInfo.InvariantCulture)])) info.ArgumentList.Add(a);
+            "--repeats", repeats.ToString(CultureInfo.InvariantCulture), "--arch", arch])) info.ArgumentList.Add(a);
         using var child = Process.Start(info)!;
         var stderr = child.StandardError.ReadToEndAsync();
         var lines = child.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);

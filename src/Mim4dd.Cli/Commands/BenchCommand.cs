@@ -106,8 +106,9 @@ public static class BenchCommand
         var single = new Option<string?>("--single") { Description = "Internal: measure one path:steps in this process and print JSON", Hidden = true };
         var output = Output("unroll");
         var threads = Cli.Threads();
+        var arch = Arch();
         var command = new Command("unroll", "Naive vs reverse trajectory-matching gradient: seconds and peak memory per syn-steps (each in its own process)")
-        { steps, shape, ipc, repeats, single, output, threads };
+        { steps, shape, ipc, repeats, arch, single, output, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var counts = Cli.IntList(parse.GetValue(steps)!, "--steps");
@@ -116,11 +117,12 @@ public static class BenchCommand
             {
                 var parts = one.Split(':');
                 Cli.Require(parts.Length == 2 && int.TryParse(parts[1], out int n) && n >= 1, "--single", $"'{one}' is not path:steps", "pass e.g. reverse:20");
-                var m = UnrollBench.Measure(parts[0], int.Parse(parts[1]), parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats));
+                var m = UnrollBench.Measure(parts[0], int.Parse(parts[1]), parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats), parse.GetValue(arch)!);
                 Console.WriteLine(JsonSerializer.Serialize(m));
                 return 0;
             }
-            Save(UnrollBench.Run(counts, parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats), SelfCommand(), Cli.Log), parse.GetValue(output));
+            var net = Nets.NetRegistry.Get(parse.GetValue(arch)!).Name;   // unknown names fail before any child starts
+            Save(UnrollBench.Run(counts, parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats), net, SelfCommand(), Cli.Log), parse.GetValue(output));
             return 0;
         }));
         return command;
@@ -135,8 +137,9 @@ public static class BenchCommand
         var ipc = new Option<int>("--ipc") { Description = "Images per class of the synthetic set", DefaultValueFactory = _ => 10 };
         var output = Output("distill");
         var threads = Cli.Threads();
+        var arch = Arch();
         var command = new Command("distill", "Seconds per distillation iteration of each method at one IPC and data shape, and MIM's overhead over MTT")
-        { method, synSteps, iterations, shape, ipc, output, threads };
+        { method, synSteps, iterations, shape, ipc, arch, output, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var methods = parse.GetValue(method)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -145,11 +148,15 @@ public static class BenchCommand
             foreach (var s in shapes) Cli.Require(MatchingWorkload.Shapes.ContainsKey(s), $"--shape {s}", "unknown shape", $"use {string.Join(", ", MatchingWorkload.Shapes.Keys)}");
             Cli.Require(parse.GetValue(synSteps) >= 1 && parse.GetValue(iterations) >= 1 && parse.GetValue(ipc) >= 1, "--syn-steps/--iterations/--ipc", "must be at least 1",
                 "pass e.g. --syn-steps 20 --iterations 3 --ipc 10");
-            Save(DistillBench.Run(methods, shapes, parse.GetValue(ipc), parse.GetValue(synSteps), parse.GetValue(iterations), Cli.Log), parse.GetValue(output));
+            var net = Nets.NetRegistry.Get(parse.GetValue(arch)!).Name;
+            Save(DistillBench.Run(methods, shapes, parse.GetValue(ipc), parse.GetValue(synSteps), parse.GetValue(iterations), net, Cli.Log), parse.GetValue(output));
             return 0;
         }));
         return command;
     }
+
+    private static Option<string> Arch() =>
+        new("--arch") { Description = "Network to time (as `experts --arch`)", DefaultValueFactory = _ => Mim4dd.Distill.DistillSession.DefaultArch };
 
     /// <summary>How to start this CLI again: the apphost itself, or `dotnet Mim4dd.Cli.dll` when run through dotnet.</summary>
     private static string[] SelfCommand()

@@ -17,7 +17,8 @@ public static class DistillCommand
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
-        var experts = new Option<string?>("--experts") { Description = "Expert store directory (default: the one `mim4dd experts` writes for this dataset)" };
+        var experts = new Option<string?>("--experts") { Description = "Expert store directory (default: the one `mim4dd experts` writes for this dataset and network)" };
+        var arch = new Option<string?>("--arch") { Description = $"Network to distil on and evaluate with (as `experts --arch`; default: the experts' network for mtt/mim4dd, {DistillSession.DefaultArch} otherwise)" };
         var ipc = new Option<int?>("--ipc") { Description = "Images per class" };
         var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" };
         var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" };
@@ -45,7 +46,7 @@ public static class DistillCommand
         var outDir = Cli.Out();
         var command = new Command("distill", "Distil a synthetic set (dc, dsa, dm, bptt, mtt or mim4dd = MTT + MIM; --mim adds the MIM term to any method)")
         {
-            method, preset, dataset, dataDir, cacheDir, experts, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
+            method, preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
             iterations, pixInit, unroll, mimFlag, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
@@ -115,15 +116,17 @@ public static class DistillCommand
                 Unroll = options.Unroll, Seed = options.Seed,
             };
             if (m == "bptt") bpttOptions.Validate();
+            var archName = parse.GetValue(arch) is { } a ? NetRegistry.Get(a).Name : null;   // unknown names fail before data loads
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
             using IDistillMethod distiller = m switch
             {
-                "dm" => new DmMethod(data, dmOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current()),
-                "dc" or "dsa" => new DcMethod(data, dcOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current()),
-                "bptt" => new BpttMethod(data, bpttOptions, mimOptions, realPerClass, MachineInfo.Current()),
+                "dm" => new DmMethod(data, dmOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), archName ?? DistillSession.DefaultArch),
+                "dc" or "dsa" => new DcMethod(data, dcOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), archName ?? DistillSession.DefaultArch),
+                "bptt" => new BpttMethod(data, bpttOptions, mimOptions, realPerClass, MachineInfo.Current(), archName ?? DistillSession.DefaultArch),
                 _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
-                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, options.Zca))), log, MachineInfo.Current()),
+                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, archName ?? DistillSession.DefaultArch, options.Zca)), archName),
+                    log, MachineInfo.Current()),
             };
             DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force), ConfigFile.Effective(parse));
             return 0;

@@ -36,9 +36,9 @@ public static class MiCommand
             var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
             Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), file,
                 $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has {input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from");
-            var net = NetRegistry.Build(DistillSession.Arch, input, data.Train.NumClasses);
             bool zca = set.ZcaDirectory is not null;
-            var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.Arch, zca));
+            var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.DefaultArch, zca));
+            var net = NetRegistry.Build(ExpertStore.Arch(store) ?? DistillSession.DefaultArch, input, data.Train.NumClasses);
             var trajectories = ExpertStore.LoadAll(store, net, data.Name);
             try
             {

@@ -88,7 +88,7 @@ public static class QuickstartCommand
             new Dataset(data.Train.ImagesU8.index_select(0, indices), data.Train.Labels.index_select(0, indices), data.Train.ClassNames),
             new Dataset(data.Test.ImagesU8.alias(), data.Test.Labels.alias(), data.Test.ClassNames), data.Normalization);
         var options = new ExpertOptions { NumExperts = budget.Experts, Epochs = budget.ExpertEpochs, Seed = seed };
-        ExpertStore.RunAll(slice, DistillSession.Arch, options, store, Shard.All, Cli.Log, stop);
+        ExpertStore.RunAll(slice, DistillSession.DefaultArch, options, store, Shard.All, Cli.Log, stop);
     }
 
     private static (double Mean, double Std, double Lr) Distil(DataSplit data, Budget budget, string store, string directory, int repeats, long seed, CancellationToken stop)
@@ -125,7 +125,7 @@ public static class QuickstartCommand
         text.AppendLine();
         text.AppendLine($"Seed {seed}. Machine: {machine}.");
         text.AppendLine($"Quick budget: {budget.Experts} experts × {budget.ExpertEpochs} epochs on {budget.ExpertImagesPerClass} images per class ({expertMinutes:F1} min); "
-            + $"MIM4DD (MTT + λ·MIM, λ {Mim.Lambda}, τ {Mim.Temperature}, {Mim.Critic.ToString().ToLowerInvariant()} critic on {Mim.Features.ToString().ToLowerInvariant()} features) "
+            + $"MIM4DD (MTT + λ·MIM, {(Mim.Balance > 0 ? $"λ balanced so that |λ·g_MIM| = {Mim.Balance}·|g_MTT|" : $"λ {Mim.Lambda}")}, τ {Mim.Temperature}, {Mim.Critic.ToString().ToLowerInvariant()} critic on {Mim.Features.ToString().ToLowerInvariant()} features) "
             + $"{budget.Iterations} iterations of the `mnist-ipc1` preset ({distilMinutes:F1} min). "
             + $"Evaluation: {random.Config.Repeats} ConvNet-3 trainings per row, {budget.EvalEpochs} epochs with DSA (the papers: 1000 epochs, 5+ networks). "
             + "Paper-scale numbers need the paper's budget (docs/results.md).");

@@ -82,22 +82,20 @@ public static class Bptt
                 return ce;
             }
             Tensor Loss(Tensor final) => addOn is null ? RealLoss(final) : RealLoss(final).Plus(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
-            var grads = TrajectoryMatching.Compute(options.Unroll, unroll, Loss);
-            Dictionary<string, double>? readings = null;
-            if (addOn is not null && addOn.ChecksGradient(it))
-                (grads, readings) = Mtt.GradientSplit(options.Unroll, unroll, grads, addOn, RealLoss);
+            var (grads, diagnostics) = Mtt.Gradients(options.Unroll, unroll, Loss, addOn, it, RealLoss);
             using var _ = grads;
             bool stepped = Mtt.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, realLoss, grads.Loss - realLoss, grads.Images.norm().item<float>(),
-                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, AddOnSplit.Diagnostics(addOn, readings)), state);
+                state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics), state);
         }
     }
 }
 
 /// <summary>BPTT (optionally + λ·MIM) on one dataset as an <see cref="IDistillMethod"/>.</summary>
-public sealed class BpttMethod(DataSplit data, BpttOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
+public sealed class BpttMethod(DataSplit data, BpttOptions options, MimOptions mim, int mimRealPerClass, object? machine = null,
+    string arch = DistillSession.DefaultArch)
     : ExpertFreeMethod("bptt", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed, mim, mimRealPerClass,
-        options, options with { Iterations = 0 }, machine)
+        options, options with { Iterations = 0 }, machine, arch)
 {
     public override DistillState Initialize() => Bptt.Initialize(Data.Train, Train, options);
     public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>

@@ -159,9 +159,10 @@ public static class Dc
 }
 
 /// <summary>DC or DSA on one dataset as an <see cref="IDistillMethod"/>.</summary>
-public sealed class DcMethod(DataSplit data, DcOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
+public sealed class DcMethod(DataSplit data, DcOptions options, MimOptions mim, int mimRealPerClass, object? machine = null,
+    string arch = DistillSession.DefaultArch)
     : ExpertFreeMethod(options.Siamese ? "dsa" : "dc", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed,
-        mim, mimRealPerClass, options, options with { Iterations = 0 }, machine)
+        mim, mimRealPerClass, options, options with { Iterations = 0 }, machine, arch)
 {
     public override DistillState Initialize() => Dc.Initialize(Data.Train, Train, options);
     public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>

@@ -94,9 +94,10 @@ public static class Dm
 }
 
 /// <summary>DM on one dataset as an <see cref="IDistillMethod"/>.</summary>
-public sealed class DmMethod(DataSplit data, DmOptions options, MimOptions mim, int mimRealPerClass, object? machine = null)
+public sealed class DmMethod(DataSplit data, DmOptions options, MimOptions mim, int mimRealPerClass, object? machine = null,
+    string arch = DistillSession.DefaultArch)
     : ExpertFreeMethod("dm", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed, mim, mimRealPerClass,
-        options, options with { Iterations = 0 }, machine)
+        options, options with { Iterations = 0 }, machine, arch)
 {
     public override DistillState Initialize() => Dm.Initialize(Data.Train, Train, options);
     public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>

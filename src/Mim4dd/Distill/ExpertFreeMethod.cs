@@ -6,14 +6,14 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Distill;
 
-/// <summary>What the methods without experts share (DM, DC/DSA, BPTT): ConvNet on mean/std-normalised images, a real
+/// <summary>What the methods without experts share (DM, DC/DSA, BPTT): a network (ConvNet unless --arch) on mean/std-normalised images, a real
 /// batch per class drawn from the training set, and the optional MIM add-on on the networks the method runs.</summary>
 public abstract class ExpertFreeMethod : IDistillMethod
 {
     /// <param name="validate">The method's own option checks, run before anything is loaded.</param>
     /// <param name="shapeOptions">The options a checkpoint depends on (without the iteration count).</param>
     protected ExpertFreeMethod(string method, Action validate, DataSplit data, int imagesPerClass, int batchReal, int iterations, long seed,
-        MimOptions mim, int mimRealPerClass, object options, object shapeOptions, object? machine)
+        MimOptions mim, int mimRealPerClass, object options, object shapeOptions, object? machine, string arch)
     {
         validate();
         mim.Validate();
@@ -22,15 +22,16 @@ public abstract class ExpertFreeMethod : IDistillMethod
         if (batchReal > fewest)
             throw UserError.At("--batch-real", $"{batchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
         Data = data;
-        Net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
+        Arch = NetRegistry.Get(arch).Name;
+        Net = NetRegistry.Build(Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
         Train = data.Train.Floats(data.Normalization);
         TestImages = data.Test.Floats(data.Normalization);
         AddOn = MimAddOn.ForFreshNetworks(Net, data, Train, mim, mimRealPerClass, seed);
         Name = method + (mim.Enabled ? "+mim" : "");
         Iterations = iterations;
         Seed = seed;
-        Config = new { method = Name, dataset = data.Name, options, mim, machine };
-        ShapeDefiningOptions = new { method, options = shapeOptions, mim };
+        Config = new { method = Name, dataset = data.Name, arch = Arch, options, mim, machine };
+        ShapeDefiningOptions = DistillSession.ShapeWithArch(Arch, new { method, options = shapeOptions, mim });
     }
 
     protected DataSplit Data { get; }
@@ -42,6 +43,7 @@ public abstract class ExpertFreeMethod : IDistillMethod
     protected MimAddOn? AddOn { get; }
 
     public string Name { get; }
+    public string Arch { get; }
     public int Iterations { get; }
     public long Seed { get; }
     public object Config { get; }

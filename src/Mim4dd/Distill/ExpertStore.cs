@@ -51,6 +51,12 @@ public static class ExpertStore
 
     public static string FileName(int expertIndex) => $"expert_{expertIndex:D4}{ExpertFile.Extension}";
 
+    /// <summary>The network of the store's first expert file, or null when it has none (loading then says so).</summary>
+    public static string? Arch(string directory) =>
+        Directory.Exists(directory) && Directory.GetFiles(directory, $"expert_*{ExpertFile.Extension}").Order(StringComparer.Ordinal).FirstOrDefault() is { } first
+            ? ExpertFile.ReadMetadata(first).Arch
+            : null;
+
     public static string DefaultDirectory(string dataset, string arch, bool zca) =>
         Path.Combine("runs", "experts", $"{dataset.ToLowerInvariant()}-{arch}{(zca ? "-zca" : "")}");
 

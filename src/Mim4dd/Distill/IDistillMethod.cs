@@ -13,6 +13,10 @@ namespace Mim4dd.Distill;
 public interface IDistillMethod : IDisposable
 {
     string Name { get; }
+
+    /// <summary>The network the set is distilled on, and evaluated with (NetRegistry name).</summary>
+    string Arch { get; }
+
     int Iterations { get; }
     long Seed { get; }
 
@@ -40,13 +44,18 @@ public interface IDistillMethod : IDisposable
 /// <summary>Runs any <see cref="IDistillMethod"/> as a run directory: start or resume, iterate, stop cleanly or finish.</summary>
 public static class DistillSession
 {
-    public const string Arch = "ConvNet";
+    /// <summary>The papers' network, for every method unless --arch (MTT: the experts') says otherwise.</summary>
+    public const string DefaultArch = "ConvNet";
+
+    /// <summary>A method's shape-defining options with its network: unchanged for the default network, so that the
+    /// checkpoints of runs from before --arch still resume.</summary>
+    public static object ShapeWithArch(string arch, object shape) => arch == DefaultArch ? shape : new { arch, shape };
 
     /// <param name="command">The verb's effective options by name, recorded in config.json so that the file replays the run (`--config`).</param>
     public static IReadOnlyList<(int Iteration, EvalResult Result)> Run(DataSplit data, IDistillMethod method, RunDirectory run, RunSchedule schedule,
         bool resume, Action<string> log, CancellationToken stop = default, bool force = false, IReadOnlyDictionary<string, object?>? command = null)
     {
-        var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, Arch, schedule, method.Seed, log, stop);
+        var runner = new DistillRun(run, data, method.TestImages, method.ZcaDirectory, method.Arch, schedule, method.Seed, log, stop);
         using var state = runner.Start(new { distill = method.Config, schedule, command }, method.ShapeDefiningOptions, method.Iterations, resume, method.Initialize, force);
         method.Restore(state);
         runner.EvaluateIfMissing(state);

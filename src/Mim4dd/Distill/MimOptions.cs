@@ -71,8 +71,9 @@ public sealed record MimOptions
 
     /// <summary>ρ &gt; 0: every gradient check re-sets λ so that |λ·g_MIM| = ρ·|g_DD| (--lambda is only the start value),
     /// and the first check comes right after the warm-up, so the term never outweighs the method's gradient unseen.
-    /// 0 keeps λ fixed.</summary>
-    public double Balance { get; init; }
+    /// 0 keeps λ fixed. The default is balanced because a fixed λ 0.1 measurably hurt MTT on MNIST IPC 1 where ρ 0.25
+    /// did not (docs/results.md, "MIM4DD against MTT").</summary>
+    public double Balance { get; init; } = 0.25;
 
     /// <summary>Whether the term contributes at all; when false, build no <see cref="Mim"/> and call nothing.</summary>
     public bool Enabled => Lambda > 0;
@@ -98,7 +99,8 @@ public sealed record MimOptions
         if (!(Balance >= 0))
             throw UserError.At("--mim-balance", $"must be ≥ 0, got {Balance}", "pass --mim-balance 0.25, or 0 for a fixed λ");
         if (Balance > 0 && GradientCheckEvery == 0)
-            throw UserError.At("--mim-balance", "needs the gradient split it balances on, but --mim-grad-every is 0", "pass --mim-grad-every 10 (or drop --mim-balance)");
+            throw UserError.At("--mim-grad-every", $"0 turns off the gradient split that --mim-balance {Balance} balances λ on",
+                "pass --mim-balance 0 as well for a fixed λ, or --mim-grad-every 10");
         if (Layers is { Count: 0 })
             throw UserError.At("--mim-layers", "names no layer", "leave it out to use every feature tap, or name taps such as block0,block2");
     }

@@ -61,11 +61,7 @@ public static class Mtt
             var unroll = new Unroll(net, experts[expert].Snapshot(start), target,
                 state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
-            var grads = TrajectoryMatching.Compute(options.Unroll, unroll, extra);
-            Dictionary<string, double>? readings = null;
-            if (addOn is not null && addOn.ChecksGradient(it))
-                (grads, readings) = GradientSplit(options.Unroll, unroll, grads, addOn, plainLoss: null);
-            var diagnostics = AddOnSplit.Diagnostics(addOn, readings);
+            var (grads, diagnostics) = Gradients(options.Unroll, unroll, extra, addOn, it, plainLoss: null);
             using var _ = grads;
             bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
@@ -74,22 +70,36 @@ public static class Mtt
     }
 
     /// <summary>
-    /// The same unroll without the add-on (same batches and augmentations) gives g_DD exactly; g_add-on = g − g_DD.
-    /// The add-on may then rescale its part (see <see cref="AddOnSplit"/>). <paramref name="plainLoss"/> is the loss
-    /// on the final student without the add-on (null: MTT's matching loss alone). Takes ownership of <paramref name="total"/>.
+    /// The unroll's gradients for <paramref name="loss"/> on the final student (the add-on's term included), split at
+    /// the add-on's check iterations into the method's part and the add-on's, with the diagnostics of the iteration.
+    /// <paramref name="plainLoss"/> is the loss without the add-on (null: MTT's matching loss alone).
     /// </summary>
-    internal static (UnrollGradients Gradients, Dictionary<string, double> Readings) GradientSplit(string path, Unroll unroll,
+    internal static (UnrollGradients Gradients, IReadOnlyDictionary<string, double>? Diagnostics) Gradients(string path, Unroll unroll,
+        Func<Tensor, Tensor>? loss, IAddOn? addOn, int iteration, Func<Tensor, Tensor>? plainLoss)
+    {
+        var grads = TrajectoryMatching.Compute(path, unroll, loss);
+        if (addOn is null || !addOn.ChecksGradient(iteration)) return (grads, AddOnSplit.Diagnostics(addOn, null));
+        var (split, readings) = GradientSplit(path, unroll, grads, addOn, plainLoss);
+        return (split, AddOnSplit.Diagnostics(addOn, readings));
+    }
+
+    /// <summary>
+    /// The same unroll without the add-on (same batches and augmentations) gives g_DD exactly; g_add-on = g − g_DD.
+    /// The add-on may then rescale its part (see <see cref="AddOnSplit"/>). Takes ownership of <paramref name="total"/>.
+    /// </summary>
+    private static (UnrollGradients Gradients, Dictionary<string, double> Readings) GradientSplit(string path, Unroll unroll,
         UnrollGradients total, IAddOn addOn, Func<Tensor, Tensor>? plainLoss)
     {
         var plain = TrajectoryMatching.Compute(path, unroll, plainLoss);
         using var scope = NewDisposeScope();
-        var (factor, readings) = AddOnSplit.Rebalance(plain.Images, total.Images.sub(plain.Images), addOn);
+        var addOnPart = total.Images.sub(plain.Images);
+        var (factor, readings) = AddOnSplit.Rebalance(plain.Images, addOnPart, addOn);
         if (factor == 1)
         {
             plain.Dispose();
             return (total, readings);
         }
-        var images = plain.Images.Plus(total.Images.sub(plain.Images).Times(factor)).MoveToOuterDisposeScope();
+        var images = plain.Images.Plus(addOnPart.Times(factor)).MoveToOuterDisposeScope();
         var lr = plain.LearningRate.Plus(total.LearningRate.sub(plain.LearningRate).Times(factor)).MoveToOuterDisposeScope();
         var rebalanced = new UnrollGradients(plain.MatchLoss, plain.ExtraLoss + factor * (total.ExtraLoss - plain.ExtraLoss), images, lr,
             total.FinalParameters.clone().MoveToOuterDisposeScope());

@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Distill;
 
-/// <summary>Everything an MTT / MIM4DD run needs besides the data; λ = 0 (or method mtt) is plain MTT.</summary>
-public sealed record MttDistillationSettings(string Method, MttOptions Options, MimOptions Mim, int BatchReal, string ExpertStore);
+/// <summary>Everything an MTT / MIM4DD run needs besides the data; λ = 0 (or method mtt) is plain MTT. The network is
+/// the experts' unless <paramref name="Arch"/> names one (then the store must match it).</summary>
+public sealed record MttDistillationSettings(string Method, MttOptions Options, MimOptions Mim, int BatchReal, string ExpertStore, string? Arch = null);
 
 /// <summary>MTT, or MTT + λ·MIM (MIM4DD), on an expert store, as an <see cref="IDistillMethod"/>.</summary>
 public sealed class MttMethod : IDistillMethod
@@ -25,7 +26,8 @@ public sealed class MttMethod : IDistillMethod
         mim.Validate();
         this.data = data;
         this.settings = settings;
-        net = NetRegistry.Build(DistillSession.Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
+        Arch = settings.Arch ?? ExpertStore.Arch(settings.ExpertStore) ?? DistillSession.DefaultArch;
+        net = NetRegistry.Build(Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
         experts = ExpertStore.LoadAll(settings.ExpertStore, net, data.Name);
         try
         {
@@ -43,15 +45,17 @@ public sealed class MttMethod : IDistillMethod
             Dispose();
             throw;
         }
-        Config = new { method = settings.Method, dataset = data.Name, experts = settings.ExpertStore, options, mim, batchReal = settings.BatchReal, machine };
+        Config = new { method = settings.Method, dataset = data.Name, arch = Arch, experts = settings.ExpertStore, options, mim, batchReal = settings.BatchReal, machine };
         log($"{settings.Method}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}");
     }
 
     public string Name => settings.Method;
+    public string Arch { get; }
     public int Iterations => settings.Options.Iterations;
     public long Seed => settings.Options.Seed;
     public object Config { get; }
-    public object ShapeDefiningOptions => new { options = settings.Options with { Iterations = 0 }, mimOptions = settings.Mim, batchReal = settings.BatchReal };
+    public object ShapeDefiningOptions => DistillSession.ShapeWithArch(Arch,
+        new { options = settings.Options with { Iterations = 0 }, mimOptions = settings.Mim, batchReal = settings.BatchReal });
     public Tensor TestImages { get; } = null!;
     public string? ZcaDirectory => settings.Options.Zca ? settings.ExpertStore : null;
 

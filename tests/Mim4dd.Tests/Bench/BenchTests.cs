@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Mim4dd.Tests.Cli;
+using Mim4dd.Tests.Distill;
 using Mim4dd.Bench;
 
 namespace Mim4dd.Tests.Bench;
@@ -23,7 +24,7 @@ public class BenchTests
     public void Unroll_MeasuresEveryPathAndStepCount_InChildProcesses()
     {
         using var dir = new TestData.TempDir();
-        var (code, stdout, stderr) = CliTests.Run("bench", "unroll", "--steps", "1,2", "--shape", "mnist", "--ipc", "1", "--repeats", "1", "--threads", "1",
+        var (code, stdout, stderr) = CliTests.Run("bench", "unroll", "--steps", "1,2", "--shape", "mnist", "--ipc", "1", "--repeats", "1", "--threads", "1", "--arch", TinyMnist.Arch,
             "--output", dir.File("unroll.json"));
         Assert.True(code == 0, stderr);
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File("unroll.json")));
@@ -34,6 +35,7 @@ public class BenchTests
         // Each child reports its own peak, at least what it held when it started.
         Assert.All(rows, r => Assert.True(r.GetProperty("PeakRssMb").GetDouble() > 50 && r.GetProperty("SecondsMedian").GetDouble() > 0));
         Assert.Contains("reverse: peak RSS", stdout);
+        Assert.Equal(TinyMnist.Arch, json.RootElement.GetProperty("Settings").GetProperty("arch").GetString());
     }
 
     [Fact]
@@ -42,7 +44,7 @@ public class BenchTests
         using var dir = new TestData.TempDir();
         JsonElement Bench(string file, params string[] flags)
         {
-            var (code, stdout, stderr) = CliTests.Run(["bench", "distill", .. flags, "--syn-steps", "1", "--iterations", "1", "--ipc", "1", "--threads", "1",
+            var (code, stdout, stderr) = CliTests.Run(["bench", "distill", .. flags, "--syn-steps", "1", "--iterations", "1", "--ipc", "1", "--threads", "1", "--arch", TinyMnist.Arch,
                 "--output", dir.File(file)]);
             Assert.True(code == 0, stderr);
             Assert.Contains("s/iteration", stdout);
@@ -55,6 +57,7 @@ public class BenchTests
         Assert.Equal(JsonValueKind.Null, rows[2].GetProperty("GigaFlops").ValueKind);     // DM: no analytic unroll FLOPs
         Assert.Equal(JsonValueKind.Number, rows[3].GetProperty("GigaFlops").ValueKind);   // BPTT: the unroll's
         Assert.True(mnist.GetProperty("Settings").GetProperty("mim_over_mtt").GetProperty("mnist").GetDouble() > 1);
+        Assert.Equal(TinyMnist.Arch, mnist.GetProperty("Settings").GetProperty("arch").GetString());
         // CIFAR-100's shape: 100 classes, so IPC 1 is 100 images and MIM's real batch is 100 × 32.
         var hundred = Bench("cifar100.json", "--method", "mtt,mim4dd", "--shape", "cifar100");
         Assert.Equal(["cifar100", "cifar100"], hundred.GetProperty("Rows").EnumerateArray().Select(r => r.GetProperty("Shape").GetString()));

@@ -6,7 +6,7 @@ namespace Mim4dd.Tests.Distill;
 public class BpttTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private (int Code, string Stdout, string Stderr) RunBptt(string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
-        ["--method", "bptt", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2", "--syn-steps", "3", "--batch-real", "8",
+        ["--method", "bptt", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "2", "--syn-steps", "3", "--batch-real", "8",
          "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
 
     private static double[] Column(string run, string name) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))

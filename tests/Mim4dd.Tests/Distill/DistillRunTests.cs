@@ -18,6 +18,9 @@ public sealed class TinyMnist : IDisposable
     /// the store, so the ten test classes on this fixture need not each train their own. Expert-free classes never pay.</summary>
     public string Experts => SharedExperts.Value;
 
+    /// <summary>The store's network, which MTT and MIM4DD runs on it distil on and evaluate with.</summary>
+    public const string Arch = "ConvNetW32";
+
     private static readonly Lazy<string> SharedExperts = new(() =>
     {
         var root = Directory.CreateTempSubdirectory("mim4dd-test-experts-").FullName;
@@ -25,8 +28,10 @@ public sealed class TinyMnist : IDisposable
         var data = Path.Combine(root, "data");
         TestData.WriteMnistSlice(data, 600, 200);
         var directory = Path.Combine(root, "experts");
+        // ConvNet at width 32: what these tests prove does not depend on the width, and every distillation and
+        // evaluation on the store then costs a fraction of ConvNet-128's.
         var (code, _, stderr) = CliTests.Run("experts", "--dataset", "mnist", "--data-dir", data, "--num-experts", "2",
-            "--train-epochs", "3", "--batch-train", "64", "--out", directory);
+            "--train-epochs", "3", "--batch-train", "64", "--arch", Arch, "--out", directory);
         return code == 0 ? directory : throw new InvalidOperationException($"experts failed: {stderr}");
     });
 
@@ -44,7 +49,7 @@ public sealed class TinyMnist : IDisposable
     public string[] DistillArguments(string outDir, params string[] extra) =>
         [
             "distill", .. CliTests.WithDefaults([
-                "--dataset", "mnist", "--data-dir", DataDir, "--experts", Experts, "--ipc", "2", "--syn-steps", "4",
+                "--dataset", "mnist", "--data-dir", DataDir, "--experts", Experts, "--arch", Arch, "--ipc", "2", "--syn-steps", "4",
                 "--max-start-epoch", "1", "--lr-img", "100", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3",
                 "--checkpoint-every", "1", "--batch-real", "4", "--out", outDir], extra)];
 
@@ -129,7 +134,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains("lower bound on I(S;T) block0 ", File.ReadAllText(Path.Combine(balanced, "report.md")));
         // Gradients are linear in λ, so the rescaled step is the step a run with that λ fixed takes (to float rounding).
         var fixedLambda = store.Dir.File($"{method}-fixed");
-        Assert.Equal(0, store.Distill(fixedLambda, [.. common, "--lambda", lambda.ToString("R", CultureInfo.InvariantCulture), "--mim-grad-every", "0"]).Code);
+        Assert.Equal(0, store.Distill(fixedLambda, [.. common, "--lambda", lambda.ToString("R", CultureInfo.InvariantCulture), "--mim-grad-every", "0", "--mim-balance", "0"]).Code);
         var mtt = store.Dir.File($"{method}-plain");
         Assert.Equal(0, store.Distill(mtt, "--method", method == "mim4dd" ? "mtt" : method, "--ipc", "1", "--iterations", "2").Code);
         using var a = Mim4dd.IO.SyntheticSet.Load(Path.Combine(balanced, "syn.safetensors"));
@@ -143,7 +148,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     public void Mim4dd_LowersItsLossAndChangesTheImages()
     {
         var run = store.Dir.File("mim");
-        var (code, _, stderr) = store.Distill(run, "--method", "mim4dd", "--lambda", "0.1", "--mim-warmup", "0", "--iterations", "6");
+        var (code, _, stderr) = store.Distill(run, "--method", "mim4dd", "--lambda", "0.1", "--mim-balance", "0", "--mim-warmup", "0", "--iterations", "6");
         Assert.True(code == 0, stderr);
         var addOn = Losses(run, "extra_loss");
         Assert.True(addOn.All(v => v > 0), "the MIM term is present");
@@ -176,8 +181,9 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     {
         // kill -9 of a real process at the worst moment; the resumed run must end with the bytes and the one-line-per-
         // iteration metrics of an unbroken run (MTT's state is a subset of MIM4DD's, so this covers it too).
-        // MIM4DD's checkpoint holds the MIM heads and their momentum (≈ 50 MB at MNIST size), so a write lasts long
-        // enough to be caught: watch for its temp file and kill -9 the process while it is there.
+        // 40 images per class (stepped 4 at a time, so iterations stay cheap) make a checkpoint of a few MB, whose
+        // write lasts long enough to be caught: watch for its temp file and kill -9 the process while it is there.
+        string[] large = ["--method", "mim4dd", "--mim-warmup", "0", "--ipc", "40", "--batch-syn", "4"];
         var run = store.Dir.File("killed-in-write");
         var metrics = Path.Combine(run, "metrics.jsonl");
         string[] Temps() => Directory.Exists(run) ? Directory.GetFiles(run, ".checkpoint.safetensors.*.tmp") : [];
@@ -185,7 +191,7 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         for (int attempt = 0; attempt < 5 && !caught; attempt++)
         {
             var extra = File.Exists(Path.Combine(run, "checkpoint.safetensors")) ? new[] { "--resume" } : [];
-            using var process = CliTests.Start(store.DistillArguments(run, ["--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000", .. extra]));
+            using var process = CliTests.Start(store.DistillArguments(run, [.. large, "--iterations", "100000", .. extra]));
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow.AddSeconds(120);
@@ -200,12 +206,12 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(caught, "no kill landed during a checkpoint write in 5 attempts");
 
         string total = (LineCount(metrics) + 2).ToString();
-        var (code, log, err) = store.Distill(run, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", total, "--resume");
+        var (code, log, err) = store.Distill(run, [.. large, "--iterations", total, "--resume"]);
         Assert.True(code == 0, err);
         Assert.Contains("partial file", log);
         Assert.Empty(Temps());
         var unbroken = store.Dir.File("unbroken-in-write");
-        Assert.Equal(0, store.Distill(unbroken, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", total).Code);
+        Assert.Equal(0, store.Distill(unbroken, [.. large, "--iterations", total]).Code);
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(run));
         Assert.Equal(Losses(unbroken, "loss"), Losses(run, "loss"));
     }

@@ -8,7 +8,7 @@ namespace Mim4dd.Tests.Distill;
 public class DmTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private (int Code, string Stdout, string Stderr) RunDm(string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
-        ["--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2", "--batch-real", "16",
+        ["--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "2", "--batch-real", "16",
          "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
 
     private static double[] Losses(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))

@@ -56,7 +56,7 @@ public sealed class TinyCifar100 : IDisposable
 public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
 {
     private string[] Distill(string method, string outDir, params string[] extra) =>
-        ["distill", "--method", method, "--dataset", "cifar100", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "4",
+        ["distill", "--method", method, "--dataset", "cifar100", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "4",
          "--syn-steps", "2", "--iterations", "1", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "1", "--out", outDir, .. extra];
 
     private static void AssertFinished(string run, string stdout, string stderr, int code)

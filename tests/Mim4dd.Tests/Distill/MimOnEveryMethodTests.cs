@@ -7,7 +7,7 @@ namespace Mim4dd.Tests.Distill;
 public class MimOnEveryMethodTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
     private (int Code, string Stdout, string Stderr) Run(string method, string outDir, params string[] extra) => CliTests.Run(
-        ["distill", "--method", method, "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1", "--batch-real", "16", "--syn-steps", "3",
+        ["distill", "--method", method, "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "16", "--syn-steps", "3",
          "--iterations", "2", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "2", "--out", outDir, .. extra]);
 
     [Theory]
