@@ -3,7 +3,8 @@
 # (cifar-100-python: train, test, meta). Every step is resumable: run the same command again to continue.
 #   scripts/cifar100-headline.sh DATA_DIR OUT [experts|mtt|mim4dd|compare]...   (default: all four, in order)
 # The paper's budget is the default; override it for a CPU: EXPERTS (100) EPOCHS (50 per expert) ITERATIONS (5000)
-# NETS (5 evaluation nets) EVAL_EPOCHS (1000) MAX_START (20, must be ≤ EPOCHS − 1) SEED (0) MIM_FLAGS (--mim-balance 0.25);
+# NETS (5 evaluation nets) EVAL_EPOCHS (1000) MAX_START (20, must be ≤ EPOCHS − 1) SEED (0) MIM_FLAGS (none: the defaults, λ balanced)
+# ARCH (ConvNet: the experts' network, which both runs distil on and evaluate with);
 # DISTILL_FLAGS adds flags to both runs (e.g. "--ipc 1" to try the pipeline small first).
 # Experts shard over processes or array jobs: SHARD=i/n runs only experts with index % n == i (run "experts" once per
 # shard, then the rest once). Threads: $MIM4DD_THREADS. docs/performance.md projects the wall time.
@@ -22,11 +23,11 @@ common+=(${DISTILL_FLAGS:-})
 . "$(dirname "$0")/lib.sh"
 for step in $steps; do
   case $step in
-    experts) "$mim4dd" experts --dataset cifar100 --data-dir "$data" --zca false --num-experts "${EXPERTS:-100}" \
+    experts) "$mim4dd" experts --dataset cifar100 --data-dir "$data" --zca false --arch "${ARCH:-ConvNet}" --num-experts "${EXPERTS:-100}" \
                --train-epochs "${EPOCHS:-50}" --seed 0 --out "$experts" ${SHARD:+--shard "$SHARD"} ;;
     mtt)     distill_run "$out/mtt-ipc10" "${common[@]}" --method mtt ;;
     # shellcheck disable=SC2086
-    mim4dd)  distill_run "$out/mim4dd-ipc10" "${common[@]}" --method mim4dd ${MIM_FLAGS:---mim-balance 0.25} ;;
+    mim4dd)  distill_run "$out/mim4dd-ipc10" "${common[@]}" --method mim4dd ${MIM_FLAGS:-} ;;
     compare) "$mim4dd" compare "$out/mtt-ipc10" "$out/mim4dd-ipc10" --output "$out/compare.md"
              [ "${NETS:-5}" -ge 2 ] && "$mim4dd" paired "$out/mtt-ipc10" "$out/mim4dd-ipc10" ;;
     *) echo "unknown step $step (experts, mtt, mim4dd, compare)" >&2; exit 2 ;;

@@ -275,10 +275,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     [Fact]
     public async Task StopDuringAnEvaluation_KeepsItsFinishedNets_AndResumeEvaluatesBeforeGoingOn()
     {
-        // Nets of seconds each: the signal lands in the second net of iteration 1's evaluation, and the run must stop
-        // within an epoch; resumed, it finishes that evaluation first, then iteration 2 and the final one.
-        string[] Args(string dir) => ["distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1",
-            "--batch-real", "8", "--iterations", "2", "--eval-every", "1", "--eval-repeats", "2", "--eval-epochs", "100", "--out", dir];
+        // Nets of a second or so each: the signal lands in the second net of iteration 1's evaluation, and the run must
+        // stop within an epoch; resumed, it finishes that evaluation first, then iteration 2 and the final one.
+        string[] Args(string dir) => ["distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1",
+            "--batch-real", "8", "--iterations", "2", "--eval-every", "1", "--eval-repeats", "2", "--eval-epochs", "200", "--out", dir];
         static string[] Evaluations(string run) => File.ReadAllLines(Path.Combine(run, "evals.jsonl"))
             .Select(line => JsonDocument.Parse(line).RootElement).Select(e => $"{e.GetProperty("iteration")}: {e.GetProperty("accuracies")}").ToArray();
         var stopped = store.Dir.File("stopped-in-eval");

@@ -87,13 +87,13 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
     [Fact]
     public async Task HeadlineScript_TrainsExpertsDistilsMttAndMim4dd_AndComparesThem()
     {
-        // scripts/cifar100-headline.sh at a test budget: 1 expert × 2 epochs, 1 iteration at IPC 1, 2 nets × 1 epoch.
+        // scripts/cifar100-headline.sh at a test budget: 1 expert × 2 epochs of ConvNetW32, 1 iteration at IPC 1, 2 nets × 1 epoch.
         var root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
         var cli = Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli");   // the CLI's apphost, built beside the tests
         var runs = store.Dir.File("headline");
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(root, "scripts", "cifar100-headline.sh"), store.DataDir, runs }) info.ArgumentList.Add(a);
-        foreach (var (k, v) in new[] { ("MIM4DD", cli), ("EXPERTS", "1"), ("EPOCHS", "2"), ("ITERATIONS", "1"), ("MAX_START", "1"), ("NETS", "2"),
+        foreach (var (k, v) in new[] { ("MIM4DD", cli), ("ARCH", TinyMnist.Arch), ("EXPERTS", "1"), ("EPOCHS", "2"), ("ITERATIONS", "1"), ("MAX_START", "1"), ("NETS", "2"),
             ("EVAL_EPOCHS", "1"), ("DISTILL_FLAGS", "--ipc 1 --syn-steps 2 --batch-real 4 --mim-warmup 0") })
             info.Environment[k] = v;
         using var process = Process.Start(info)!;
