@@ -31,8 +31,11 @@ public static class MiEstimate
         var setFeatures = Features(net, flat, setImages, mim);
         // Real features are computed once for a pool per class and batches are drawn from it: a forward pass per step
         // would cost more than the heads, and its varying buffers grow the heap that TorchRuntime's mallopt keeps.
-        var (trainPool, trainPoolLabels) = Pool(net, flat, train, trainImages, poolPerClass, Rng.Torch(seed, 1_000_000), mim);
-        var (heldOut, heldOutLabels) = Pool(net, flat, train, trainImages, poolPerClass, Rng.Torch(seed, 2_000_000), mim);
+        // Two disjoint pools: the heads train on the first and the bound is read on the second, so held-out images are unseen.
+        int perClass = (int)Math.Min(poolPerClass, train.ClassCounts().Min() / 2);
+        using var pools = Coreset.CoresetSelection.Random(train, 2 * perClass, Rng.Torch(seed, 1_000_000)).view(train.NumClasses, 2 * perClass);
+        var (trainPool, trainPoolLabels) = Pool(net, flat, train, trainImages, pools.narrow(1, 0, perClass).reshape(-1), mim);
+        var (heldOut, heldOutLabels) = Pool(net, flat, train, trainImages, pools.narrow(1, perClass, perClass).reshape(-1), mim);
         for (int step = 0; step < headSteps; step++)
         {
             stop.ThrowIfCancellationRequested();
@@ -60,15 +63,14 @@ public static class MiEstimate
         }).ToList();
     }
 
-    /// <summary>Real images per class in each pool (capped by the smallest class). The heads see only the first pool,
+    /// <summary>Real images per class in each pool (capped by half the smallest class). The heads see only the first pool,
     /// so a small one lets them fit its images rather than the classes: on CIFAR-10 (docs/results.md) a pool of 256
     /// per class gave training-batch retrieval near 1 and held-out 0.4–0.7 after 1,000 steps; 1,024 generalises better.</summary>
     public const int DefaultPoolPerClass = 1024;
 
     private static (IReadOnlyList<Tensor> Features, Tensor Labels) Pool(Net net, IReadOnlyList<Tensor> flat, Dataset train, Tensor trainImages,
-        int perClass, Generator generator, Mim mim)
+        Tensor indices, Mim mim)
     {
-        using var indices = Coreset.CoresetSelection.Random(train, (int)Math.Min(perClass, train.Labels.bincount(null).min().LongValue()), generator);
         var chunks = indices.split(512).Select(chunk =>
         {
             using var images = trainImages.index_select(0, chunk);
