@@ -130,7 +130,7 @@ public static class ExpertStore
                     || !m.Dataset.Equals(dataset, StringComparison.OrdinalIgnoreCase))
                     throw UserError.At(path,
                         $"expert file from another network/dataset ({m.Arch}, {m.ParameterCount} parameters, on {m.Dataset}; this run uses {net.Name}, {net.ParameterCount} parameters, on {dataset})",
-                        "pass a store trained for this network and dataset");
+                        "pass a store trained for this network and dataset (distill uses the experts' network when --arch is left out)");
                 var first = experts[0].Metadata;
                 if (m.Snapshots != first.Snapshots || m.Zca != first.Zca || m.LearningRate != first.LearningRate)
                     throw UserError.At(path, $"this expert ({m.Epochs} epochs, lr {m.LearningRate}, zca {m.Zca}) differs from {Path.GetFileName(paths[0])} ({first.Epochs} epochs, lr {first.LearningRate}, zca {first.Zca})",

@@ -145,6 +145,22 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void Mtt_DistilsAndEvaluatesOnTheExpertsNetwork_AndRefusesAnotherArch()
+    {
+        var run = store.Dir.File("store-arch");
+        var args = store.DistillArguments(run, "--method", "mtt", "--iterations", "1").ToList();
+        args.RemoveRange(args.IndexOf("--arch"), 2);
+        var (code, _, stderr) = CliTests.Run([.. args]);
+        Assert.True(code == 0, stderr);
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json")));
+        Assert.Equal(TinyMnist.Arch, config.RootElement.GetProperty("distill").GetProperty("arch").GetString());
+        Assert.Contains($"\"arch\":\"{TinyMnist.Arch}\"", File.ReadAllText(Path.Combine(run, "evals.jsonl")));
+        (code, _, stderr) = store.Distill(store.Dir.File("other-arch"), "--method", "mtt", "--iterations", "1", "--arch", "ConvNet");
+        Assert.Equal(2, code);
+        Assert.Contains("--arch is left out", stderr);
+    }
+
+    [Fact]
     public void Mim4dd_LowersItsLossAndChangesTheImages()
     {
         var run = store.Dir.File("mim");
