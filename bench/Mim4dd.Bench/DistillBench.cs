@@ -16,7 +16,8 @@ public static class DistillBench
 
     public static readonly string[] Methods = ["mtt", "mim4dd", "bptt", "dm", "dc", "dsa"];
 
-    public static BenchReport Run(IReadOnlyList<string> methods, IReadOnlyList<string> shapes, int ipc, int synSteps, int iterations, string arch, Action<string> log)
+    public static BenchReport Run(IReadOnlyList<string> methods, IReadOnlyList<string> shapes, int ipc, int synSteps, int iterations, string arch,
+        Action<string> log)
     {
         var rows = new List<Row>();
         foreach (var shape in shapes)
@@ -41,7 +42,8 @@ public static class DistillBench
         var overhead = rows.GroupBy(r => r.Shape).Where(g => g.Any(r => r.Method == "mtt") && g.Any(r => r.Method == "mim4dd"))
             .ToDictionary(g => g.Key, g => g.Single(r => r.Method == "mim4dd").SecondsMedian / g.Single(r => r.Method == "mtt").SecondsMedian);
         return new BenchReport("distill", DateTime.UtcNow, MachineInfo.Current(),
-            new { methods, shapes, arch = NetRegistry.Get(arch).Name, ipc, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
+            new { methods, shapes, arch = NetRegistry.Get(arch).Name,
+                  ipc, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
                   rss = "largest process working set seen after any iteration of the method (the process is shared, so an upper bound)" },
             rows.Cast<object>().ToList());
     }

@@ -41,7 +41,8 @@ public static class UnrollBench
         return new Measurement(path, steps, seconds.ToArray(), baseline, Status("VmHWM"));
     }
 
-    public static BenchReport Run(IReadOnlyList<int> stepCounts, string shape, int imagesPerClass, int repeats, string arch, string[] childCommand, Action<string> log)
+    public static BenchReport Run(IReadOnlyList<int> stepCounts, string shape, int imagesPerClass, int repeats, string arch, string[] childCommand,
+        Action<string> log)
     {
         var rows = new List<Row>();
         using var work = new MatchingWorkload(shape, imagesPerClass, arch);
@@ -75,7 +76,8 @@ public static class UnrollBench
             if (own.Count > 1) log($"{p}: peak RSS at N={own.Max()} is {ratio:F2}× that at N={own.Min()}");
         }
         return new BenchReport("unroll", DateTime.UtcNow, MachineInfo.Current(),
-            new { shape, arch = work.Net.Name, ipc = imagesPerClass, batch_syn = "all", steps = stepCounts, repeats, peak_ratio_last_over_first = ratios }, rows.Cast<object>().ToList());
+            new { shape, arch = work.Net.Name,
+                  ipc = imagesPerClass, batch_syn = "all", steps = stepCounts, repeats, peak_ratio_last_over_first = ratios }, rows.Cast<object>().ToList());
     }
 
     private static Measurement RunChild(string[] command, string single, string shape, int imagesPerClass, int repeats, string arch)

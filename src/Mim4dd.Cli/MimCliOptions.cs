@@ -8,7 +8,12 @@ public sealed class MimCliOptions
 {
     private static readonly MimOptions Defaults = new();
 
-    public Option<double> Lambda { get; } = new("--lambda") { Description = "MIM weight λ (mim4dd, or with --mim; 0 = the host method alone, bit-identical); with --mim-balance > 0 only its value until the first gradient check", DefaultValueFactory = _ => Defaults.Lambda };
+    public Option<double> Lambda { get; } = new("--lambda")
+    {
+        Description = "MIM weight λ (mim4dd, or with --mim; 0 = the host method alone, bit-identical); with --mim-balance > 0 only its value "
+            + "until the first gradient check",
+        DefaultValueFactory = _ => Defaults.Lambda,
+    };
     public Option<double> Tau { get; } = new("--tau") { Description = "MIM temperature τ: pair scores are cosine / τ", DefaultValueFactory = _ => Defaults.Temperature };
     public Option<string> Critic { get; } = new("--mim-critic") { Description = "MIM critic: nce (CRD's binary critic with the 1:m prior and normaliser) or supcon (softmax over the real batch)", DefaultValueFactory = _ => Defaults.Critic.ToString().ToLowerInvariant() };
     public Option<bool> Symmetric { get; } = new("--mim-symmetric") { Description = "SupCon: also anchor on the real samples and average both directions" };

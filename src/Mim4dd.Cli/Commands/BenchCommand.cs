@@ -2,6 +2,7 @@ using Mim4dd.Runtime;
 using System.CommandLine;
 using System.Text.Json;
 using Mim4dd.Bench;
+using Mim4dd.Distill;
 
 namespace Mim4dd.Cli.Commands;
 
@@ -117,12 +118,14 @@ public static class BenchCommand
             {
                 var parts = one.Split(':');
                 Cli.Require(parts.Length == 2 && int.TryParse(parts[1], out int n) && n >= 1, "--single", $"'{one}' is not path:steps", "pass e.g. reverse:20");
-                var m = UnrollBench.Measure(parts[0], int.Parse(parts[1]), parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats), parse.GetValue(arch)!);
+                var m = UnrollBench.Measure(parts[0], int.Parse(parts[1]), parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats),
+                    parse.GetValue(arch)!);
                 Console.WriteLine(JsonSerializer.Serialize(m));
                 return 0;
             }
             var net = Nets.NetRegistry.Get(parse.GetValue(arch)!).Name;   // unknown names fail before any child starts
-            Save(UnrollBench.Run(counts, parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats), net, SelfCommand(), Cli.Log), parse.GetValue(output));
+            var report = UnrollBench.Run(counts, parse.GetValue(shape)!, parse.GetValue(ipc), parse.GetValue(repeats), net, SelfCommand(), Cli.Log);
+            Save(report, parse.GetValue(output));
             return 0;
         }));
         return command;
@@ -149,14 +152,15 @@ public static class BenchCommand
             Cli.Require(parse.GetValue(synSteps) >= 1 && parse.GetValue(iterations) >= 1 && parse.GetValue(ipc) >= 1, "--syn-steps/--iterations/--ipc", "must be at least 1",
                 "pass e.g. --syn-steps 20 --iterations 3 --ipc 10");
             var net = Nets.NetRegistry.Get(parse.GetValue(arch)!).Name;
-            Save(DistillBench.Run(methods, shapes, parse.GetValue(ipc), parse.GetValue(synSteps), parse.GetValue(iterations), net, Cli.Log), parse.GetValue(output));
+            var report = DistillBench.Run(methods, shapes, parse.GetValue(ipc), parse.GetValue(synSteps), parse.GetValue(iterations), net, Cli.Log);
+            Save(report, parse.GetValue(output));
             return 0;
         }));
         return command;
     }
 
     private static Option<string> Arch() =>
-        new("--arch") { Description = "Network to time (as `experts --arch`)", DefaultValueFactory = _ => Mim4dd.Distill.DistillSession.DefaultArch };
+        new("--arch") { Description = "Network to time (as `experts --arch`)", DefaultValueFactory = _ => DistillSession.DefaultArch };
 
     /// <summary>How to start this CLI again: the apphost itself, or `dotnet Mim4dd.Cli.dll` when run through dotnet.</summary>
     private static string[] SelfCommand()

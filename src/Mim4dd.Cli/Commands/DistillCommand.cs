@@ -17,8 +17,13 @@ public static class DistillCommand
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
-        var experts = new Option<string?>("--experts") { Description = "Expert store directory (default: the one `mim4dd experts` writes for this dataset and network)" };
-        var arch = new Option<string?>("--arch") { Description = $"Network to distil on and evaluate with (as `experts --arch`; default: the experts' network for mtt/mim4dd, {DistillSession.DefaultArch} otherwise)" };
+        var experts = new Option<string?>("--experts")
+        { Description = "Expert store directory (default: the one `mim4dd experts` writes for this dataset and network)" };
+        var arch = new Option<string?>("--arch")
+        {
+            Description = "Network to distil on and evaluate with (as `experts --arch`; default: the experts' network for mtt/mim4dd, "
+                + $"{DistillSession.DefaultArch} otherwise)",
+        };
         var ipc = new Option<int?>("--ipc") { Description = "Images per class" };
         var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" };
         var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" };
@@ -119,13 +124,14 @@ public static class DistillCommand
             var archName = parse.GetValue(arch) is { } a ? NetRegistry.Get(a).Name : null;   // unknown names fail before data loads
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
+            var net = archName ?? DistillSession.DefaultArch;
             using IDistillMethod distiller = m switch
             {
-                "dm" => new DmMethod(data, dmOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), archName ?? DistillSession.DefaultArch),
-                "dc" or "dsa" => new DcMethod(data, dcOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), archName ?? DistillSession.DefaultArch),
-                "bptt" => new BpttMethod(data, bpttOptions, mimOptions, realPerClass, MachineInfo.Current(), archName ?? DistillSession.DefaultArch),
+                "dm" => new DmMethod(data, dmOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), net),
+                "dc" or "dsa" => new DcMethod(data, dcOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), net),
+                "bptt" => new BpttMethod(data, bpttOptions, mimOptions, realPerClass, MachineInfo.Current(), net),
                 _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
-                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, archName ?? DistillSession.DefaultArch, options.Zca)), archName),
+                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, net, options.Zca)), archName),
                     log, MachineInfo.Current()),
             };
             DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force), ConfigFile.Effective(parse));

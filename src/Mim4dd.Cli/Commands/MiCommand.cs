@@ -37,7 +37,8 @@ public static class MiCommand
             Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), file,
                 $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has {input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from");
             bool zca = set.ZcaDirectory is not null;
-            var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.DefaultArch, zca));
+            var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory
+                ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.DefaultArch, zca));
             var net = NetRegistry.Build(ExpertStore.Arch(store) ?? DistillSession.DefaultArch, input, data.Train.NumClasses);
             var trajectories = ExpertStore.LoadAll(store, net, data.Name);
             try

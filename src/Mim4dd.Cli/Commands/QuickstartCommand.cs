@@ -106,6 +106,8 @@ public static class QuickstartCommand
         return (last.GetProperty("mean").GetDouble(), last.GetProperty("std").GetDouble(), set.LearningRate);
     }
 
+    private static string LambdaRule => Mim.Balance > 0 ? $"λ balanced so that |λ·g_MIM| = {Mim.Balance}·|g_MTT|" : $"λ {Mim.Lambda}";
+
     private static string Report(Budget budget, (double Mean, double Std, double Lr) distilled, CoresetRun.Result random,
         double expertMinutes, double distilMinutes, MachineInfo machine, long seed)
     {
@@ -125,7 +127,7 @@ public static class QuickstartCommand
         text.AppendLine();
         text.AppendLine($"Seed {seed}. Machine: {machine}.");
         text.AppendLine($"Quick budget: {budget.Experts} experts × {budget.ExpertEpochs} epochs on {budget.ExpertImagesPerClass} images per class ({expertMinutes:F1} min); "
-            + $"MIM4DD (MTT + λ·MIM, {(Mim.Balance > 0 ? $"λ balanced so that |λ·g_MIM| = {Mim.Balance}·|g_MTT|" : $"λ {Mim.Lambda}")}, τ {Mim.Temperature}, {Mim.Critic.ToString().ToLowerInvariant()} critic on {Mim.Features.ToString().ToLowerInvariant()} features) "
+            + $"MIM4DD (MTT + λ·MIM, {LambdaRule}, τ {Mim.Temperature}, {Mim.Critic.ToString().ToLowerInvariant()} critic on {Mim.Features.ToString().ToLowerInvariant()} features) "
             + $"{budget.Iterations} iterations of the `mnist-ipc1` preset ({distilMinutes:F1} min). "
             + $"Evaluation: {random.Config.Repeats} ConvNet-3 trainings per row, {budget.EvalEpochs} epochs with DSA (the papers: 1000 epochs, 5+ networks). "
             + "Paper-scale numbers need the paper's budget (docs/results.md).");

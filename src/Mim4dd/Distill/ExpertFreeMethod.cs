@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.Distill;
 
-/// <summary>What the methods without experts share (DM, DC/DSA, BPTT): a network (ConvNet unless --arch) on mean/std-normalised images, a real
-/// batch per class drawn from the training set, and the optional MIM add-on on the networks the method runs.</summary>
+/// <summary>What the methods without experts share (DM, DC/DSA, BPTT): a network (ConvNet unless --arch) on mean/std-normalised
+/// images, a real batch per class drawn from the training set, and the optional MIM add-on on the networks the method runs.</summary>
 public abstract class ExpertFreeMethod : IDistillMethod
 {
     /// <param name="validate">The method's own option checks, run before anything is loaded.</param>

@@ -53,7 +53,8 @@ public static class ExpertStore
 
     /// <summary>The network of the store's first expert file, or null when it has none (loading then says so).</summary>
     public static string? Arch(string directory) =>
-        Directory.Exists(directory) && Directory.GetFiles(directory, $"expert_*{ExpertFile.Extension}").Order(StringComparer.Ordinal).FirstOrDefault() is { } first
+        Directory.Exists(directory)
+        && Directory.GetFiles(directory, $"expert_*{ExpertFile.Extension}").Order(StringComparer.Ordinal).FirstOrDefault() is { } first
             ? ExpertFile.ReadMetadata(first).Arch
             : null;
 

@@ -7,7 +7,8 @@ namespace Mim4dd.Distill;
 
 /// <summary>Everything an MTT / MIM4DD run needs besides the data; λ = 0 (or method mtt) is plain MTT. The network is
 /// the experts' unless <paramref name="Arch"/> names one (then the store must match it).</summary>
-public sealed record MttDistillationSettings(string Method, MttOptions Options, MimOptions Mim, int BatchReal, string ExpertStore, string? Arch = null);
+public sealed record MttDistillationSettings(string Method, MttOptions Options, MimOptions Mim, int BatchReal, string ExpertStore,
+    string? Arch = null);
 
 /// <summary>MTT, or MTT + λ·MIM (MIM4DD), on an expert store, as an <see cref="IDistillMethod"/>.</summary>
 public sealed class MttMethod : IDistillMethod
@@ -45,7 +46,11 @@ public sealed class MttMethod : IDistillMethod
             Dispose();
             throw;
         }
-        Config = new { method = settings.Method, dataset = data.Name, arch = Arch, experts = settings.ExpertStore, options, mim, batchReal = settings.BatchReal, machine };
+        Config = new
+        {
+            method = settings.Method, dataset = data.Name, arch = Arch, experts = settings.ExpertStore, options, mim,
+            batchReal = settings.BatchReal, machine,
+        };
         log($"{settings.Method}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}");
     }
 

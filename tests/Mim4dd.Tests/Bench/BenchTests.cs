@@ -126,6 +126,8 @@ public class BenchTests
     [InlineData("--steps", "bench", "unroll", "--steps", "10,x")]
     [InlineData("--shape", "bench", "unroll", "--shape", "imagenet", "--steps", "1")]
     [InlineData("unknown method", "bench", "distill", "--method", "kip")]
+    [InlineData("unknown name", "bench", "distill", "--arch", "NoNet")]
+    [InlineData("unknown name", "bench", "unroll", "--arch", "NoNet", "--steps", "1")]
     public void BadOptions_ExitTwo(string expected, params string[] args)
     {
         var (code, _, stderr) = CliTests.Run(args);

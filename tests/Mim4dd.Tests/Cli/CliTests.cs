@@ -49,6 +49,7 @@ public class CliTests
     [InlineData("unknown dataset", "coreset", "--dataset", "imagenet9000")]
     [InlineData("--ipc", "coreset", "--ipc", "0")]
     [InlineData("unknown name", "coreset", "--arch", "NoNet")]
+    [InlineData("unknown name", "distill", "--method", "dm", "--arch", "NoNet")]
     [InlineData("unknown coreset method", "coreset", "--method", "kcenter")]
     [InlineData("--threads", "coreset", "--threads", "0")]
     [InlineData("not found", "eval", "/nonexistent/run")]
