@@ -33,10 +33,12 @@ public static class MiEstimate
         // would cost more than the heads, and its varying buffers grow the heap that TorchRuntime's mallopt keeps.
         // Two disjoint pools: the heads train on the first and the bound is read on the second, so held-out images are unseen.
         int perClass = (int)Math.Min(poolPerClass, train.ClassCounts().Min() / 2);
-        using var pools = Coreset.CoresetSelection.Random(train, 2 * perClass, Rng.Torch(seed, 1_000_000))
-            .view(train.NumClasses, 2 * perClass);
-        var (trainPool, trainPoolLabels) = Pool(net, flat, train, trainImages, pools.narrow(1, 0, perClass).reshape(-1), mim);
-        var (heldOut, heldOutLabels) = Pool(net, flat, train, trainImages, pools.narrow(1, perClass, perClass).reshape(-1), mim);
+        using var picked = Coreset.CoresetSelection.Random(train, 2 * perClass, Rng.Torch(seed, 1_000_000));
+        using var pools = picked.view(train.NumClasses, 2 * perClass);
+        using var headsPool = pools.narrow(1, 0, perClass).reshape(-1);
+        using var heldOutPool = pools.narrow(1, perClass, perClass).reshape(-1);
+        var (trainPool, trainPoolLabels) = Pool(net, flat, train, trainImages, headsPool, mim);
+        var (heldOut, heldOutLabels) = Pool(net, flat, train, trainImages, heldOutPool, mim);
         for (int step = 0; step < headSteps; step++)
         {
             stop.ThrowIfCancellationRequested();

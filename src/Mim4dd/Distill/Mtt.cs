@@ -63,7 +63,8 @@ public static class Mtt
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             var (grads, diagnostics) = Gradients(options.Unroll, unroll, extra, addOn, it, plainLoss: null);
             using var _ = grads;
-            bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
+            bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr,
+                blame: addOn is null ? null : () => BlameTerm(options.Unroll, unroll));
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
                 state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics), state);
         }
@@ -108,6 +109,18 @@ public static class Mtt
         return (rebalanced, readings);
     }
 
+    /// <summary>
+    /// Which term made a non-finite iteration: the same unroll (same batches and augmentations) without the add-on.
+    /// Run only when a run stops, so it costs one unroll once.
+    /// </summary>
+    private static (string Finding, string Lower) BlameTerm(string path, Unroll unroll)
+    {
+        using var plain = TrajectoryMatching.Compute(path, unroll);
+        return NonFinite(plain.Loss, plain.Images, plain.LearningRate) is null
+            ? ("; the same unroll without the MIM term is finite, so the MIM term made it", "--mim-balance (or --lambda with --mim-balance 0)")
+            : ("; the same unroll without the MIM term is not finite either, so the matching term made it", "--lr-img or --lr-lr");
+    }
+
     /// <summary>The reference's choice per iteration: experts in a shuffled order per pass, start epoch ~ U{0..T⁺−1}.</summary>
     public static (int Expert, int Start) Segment(MttOptions options, int expertCount, int iteration)
     {
@@ -127,15 +140,20 @@ public static class Mtt
     /// unrolled second-order gradient must not end hours of work, while a run that keeps producing them stops with
     /// its last checkpoint kept. Returns false for a skipped iteration.
     /// </summary>
+    /// <param name="blame">Called only when the run stops: which term made the last iteration non-finite and the flags to lower.</param>
     internal static bool Step(DistillState state, int it, double loss, Tensor imageGrad, double lrImg, IAddOn? addOn,
-        Tensor? lrGrad = null, double lrLr = 0)
+        Tensor? lrGrad = null, double lrLr = 0, Func<(string Finding, string Lower)>? blame = null)
     {
         var problem = NonFinite(loss, imageGrad, lrGrad);
         bool finite = problem is null;
         state.NonFiniteInARow = finite ? 0 : state.NonFiniteInARow + 1;
         if (state.NonFiniteInARow >= MaxNonFiniteInARow)
-            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: {MaxNonFiniteInARow} non-finite iterations in a row, the last because {problem}; "
-                + $"the last checkpoint is kept — lower --lr-img{(lrGrad is null ? "" : " or --lr-lr")}{(addOn is null ? "" : " or --lambda")} and run the same command with --resume");
+        {
+            var (finding, lower) = blame?.Invoke()
+                ?? ("", $"--lr-img{(lrGrad is null ? "" : " or --lr-lr")}{(addOn is null ? "" : " or --mim-balance (--lambda with --mim-balance 0)")}");
+            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: {MaxNonFiniteInARow} non-finite iterations in a row, "
+                + $"the last because {problem}{finding}; the last checkpoint is kept — lower {lower} and run the same command with --resume");
+        }
         if (finite)
             using (no_grad())
             {

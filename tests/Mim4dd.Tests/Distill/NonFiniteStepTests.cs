@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Mim4dd.Data;
 using Mim4dd.Distill;
+using Mim4dd.Nets;
 using Mim4dd.Runtime;
 using Mim4dd.Tests.Cli;
 using static TorchSharp.torch;
@@ -69,5 +71,44 @@ public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
             || l.GetProperty("image_grad_norm").ValueKind == JsonValueKind.Null));
         Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
         Assert.False(File.Exists(Path.Combine(run, "syn.safetensors")));
+    }
+
+    /// <summary>An add-on whose term is NaN from its first iteration: the matching term alone stays finite.</summary>
+    private sealed class NanTerm : IAddOn
+    {
+        public Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration) =>
+            synImages.sum().mul(final.sum()).mul(float.NaN);
+        public void Step(DistillState state) { }
+        public IReadOnlyDictionary<string, double> Diagnostics { get; } = new Dictionary<string, double>();
+        public int WarmupIterations => 0;
+        public bool ChecksGradient(int iteration) => false;
+        public double Rebalance(double matchNorm, double termNorm) => 1;
+    }
+
+    private sealed class Silent : IDistillObserver
+    {
+        public void Iteration(IterationMetrics metrics, DistillState state) { }
+    }
+
+    [Fact]
+    public void ARunStoppedByNonFiniteIterations_NamesTheTermThatMadeThem()
+    {
+        using var data = DatasetCatalog.Load("mnist", TestData.CacheDir, store.DataDir);
+        var net = NetRegistry.Build(TinyMnist.Arch, new InputShape(1, 28, 28), 10);
+        var experts = ExpertStore.LoadAll(store.Experts, net, "mnist");
+        try
+        {
+            using var train = data.Train.Floats(data.Normalization);
+            var options = new MttOptions { ImagesPerClass = 1, SynSteps = 2, ExpertEpochs = 1, MaxStartEpoch = 1, Iterations = 10, LrImg = 100 };
+            using var state = Mtt.Initialize(data.Train, train, options);
+            var e = Assert.Throws<RunFailedException>(() => Mtt.Run(net, experts, state, options, "mnist", new Silent(), new NanTerm()));
+            Assert.Contains("without the MIM term is finite, so the MIM term made it", e.Message);
+            Assert.Contains("lower --mim-balance", e.Message);
+            Assert.Equal(Mtt.MaxNonFiniteInARow - 1, state.Iteration);   // every skipped iteration counted, the stopping one not
+        }
+        finally
+        {
+            foreach (var expert in experts) expert.Dispose();
+        }
     }
 }
