@@ -16,14 +16,15 @@ public static class DistillBench
 
     public static readonly string[] Methods = ["mtt", "mim4dd", "bptt", "dm", "dc", "dsa"];
 
+    /// <param name="batchSyn">Synthetic minibatch per student step of MTT, MIM4DD and BPTT (null: all images, the reference default).</param>
     public static BenchReport Run(IReadOnlyList<string> methods, IReadOnlyList<string> shapes, int ipc, int synSteps, int iterations, string arch,
-        Action<string> log)
+        Action<string> log, int? batchSyn = null)
     {
         var rows = new List<Row>();
         foreach (var shape in shapes)
         {
             using var work = new MatchingWorkload(shape, ipc, arch);
-            var (seconds, rss) = Interleaved(work, methods, ipc, synSteps, iterations, log);
+            var (seconds, rss) = Interleaved(work, methods, ipc, synSteps, iterations, batchSyn, log);
             foreach (var method in methods)
             {
                 var (min, median) = BenchReport.Summarize(seconds[method].ToArray());
@@ -43,7 +44,7 @@ public static class DistillBench
             .ToDictionary(g => g.Key, g => g.Single(r => r.Method == "mim4dd").SecondsMedian / g.Single(r => r.Method == "mtt").SecondsMedian);
         return new BenchReport("distill", DateTime.UtcNow, MachineInfo.Current(),
             new { methods, shapes, arch = NetRegistry.Get(arch).Name,
-                  ipc, syn_steps = synSteps, iterations, batch_syn = "all", unroll = "reverse", mim_over_mtt = overhead,
+                  ipc, syn_steps = synSteps, iterations, batch_syn = batchSyn?.ToString() ?? "all", unroll = "reverse", mim_over_mtt = overhead,
                   rss = "largest process working set seen after any iteration of the method (the process is shared, so an upper bound)" },
             rows.Cast<object>().ToList());
     }
@@ -53,9 +54,9 @@ public static class DistillBench
     /// faults and clock drift of a long run fall on every method alike instead of on whichever runs first.
     /// </summary>
     private static (Dictionary<string, List<double>> Seconds, Dictionary<string, long> RssMb) Interleaved(
-        MatchingWorkload work, IReadOnlyList<string> methods, int ipc, int synSteps, int iterations, Action<string> log)
+        MatchingWorkload work, IReadOnlyList<string> methods, int ipc, int synSteps, int iterations, int? batchSyn, Action<string> log)
     {
-        var mttOptions = new MttOptions { ImagesPerClass = ipc, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1 };
+        var mttOptions = new MttOptions { ImagesPerClass = ipc, SynSteps = synSteps, ExpertEpochs = 2, MaxStartEpoch = 1, BatchSyn = batchSyn };
         var states = methods.ToDictionary(m => m, _ => new DistillState(work.Images.detach().clone().requires_grad_(), work.Labels.clone(), tensor(0.01f), 0));
         var addOns = methods.ToDictionary(m => m, m => m == "mim4dd"
             ? new MimAddOn(work.Net, work.Expert.Snapshot(0), work.Real, work.RealImages, new MimOptions { WarmupIterations = 0 }, 32, 0, work.Dataset)
@@ -76,7 +77,7 @@ public static class DistillBench
                             Mtt.Run(work.Net, [work.Expert], state, mttOptions with { Iterations = total }, work.Dataset, timer, addOns[method]);
                             break;
                         case "bptt":
-                            Bptt.Run(work.Net, work.Real, work.RealImages, state, new BpttOptions { ImagesPerClass = ipc, SynSteps = synSteps, Iterations = total }, work.Dataset, timer);
+                            Bptt.Run(work.Net, work.Real, work.RealImages, state, new BpttOptions { ImagesPerClass = ipc, SynSteps = synSteps, BatchSyn = batchSyn, Iterations = total }, work.Dataset, timer);
                             break;
                         case "dm":
                             Dm.Run(work.Net, work.Real, work.RealImages, state, new DmOptions { ImagesPerClass = ipc, Iterations = total }, work.Dataset, timer);

@@ -59,7 +59,10 @@ public class BenchTests
         Assert.True(mnist.GetProperty("Settings").GetProperty("mim_over_mtt").GetProperty("mnist").GetDouble() > 1);
         Assert.Equal(TinyMnist.Arch, mnist.GetProperty("Settings").GetProperty("arch").GetString());
         // CIFAR-100's shape: 100 classes, so IPC 1 is 100 images and MIM's real batch is 100 × 32.
-        var hundred = Bench("cifar100.json", "--method", "mtt,mim4dd", "--shape", "cifar100");
+        // With --batch-syn each student step takes 50 of the 100 images (the CIFAR-100 IPC 50 preset's minibatching).
+        var hundred = Bench("cifar100.json", "--method", "mtt,mim4dd", "--shape", "cifar100", "--batch-syn", "50");
+        Assert.Equal("50", hundred.GetProperty("Settings").GetProperty("batch_syn").GetString());
+        Assert.Equal("all", mnist.GetProperty("Settings").GetProperty("batch_syn").GetString());
         Assert.Equal(["cifar100", "cifar100"], hundred.GetProperty("Rows").EnumerateArray().Select(r => r.GetProperty("Shape").GetString()));
         Assert.True(hundred.GetProperty("Settings").GetProperty("mim_over_mtt").GetProperty("cifar100").GetDouble() > 1);
         var (exit, _, error) = CliTests.Run("bench", "distill", "--shape", "imagenet");
@@ -127,6 +130,7 @@ public class BenchTests
     [InlineData("--shape", "bench", "unroll", "--shape", "imagenet", "--steps", "1")]
     [InlineData("unknown method", "bench", "distill", "--method", "kip")]
     [InlineData("unknown name", "bench", "distill", "--arch", "NoNet")]
+    [InlineData("--batch-syn: must be at least 1", "bench", "distill", "--batch-syn", "0")]
     [InlineData("unknown name", "bench", "unroll", "--arch", "NoNet", "--steps", "1")]
     public void BadOptions_ExitTwo(string expected, params string[] args)
     {
