@@ -29,7 +29,7 @@ public static class DistillBench
             {
                 var (min, median) = BenchReport.Summarize(seconds[method].ToArray());
                 // Unroll FLOPs are analytic for the trajectory methods only; DC/DM work depends on loops and real batches.
-                double? flops = method is "mtt" or "mim4dd" or "bptt" ? work.GigaFlops("reverse", synSteps) : null;
+                double? flops = method is "mtt" or "mim4dd" or "bptt" ? work.GigaFlops("reverse", synSteps, batchSyn) : null;
                 rows.Add(new Row(shape, method, ipc, synSteps, iterations, min, median, flops, flops / median, rss[method]));
                 log($"{shape,-8} {method,-6} IPC {ipc}: {median:F2} s/iteration (min {min:F2}), RSS ≤ {rss[method]} MB"
                     + (flops is { } f ? $", {f / median:F1} GFLOP/s (unroll FLOPs only)" : ""));

@@ -59,9 +59,10 @@ public sealed class MatchingWorkload : IDisposable
     /// naive = N steps × (forward+backward 3F, kept) + backward through them all (≈ 2 × 3F);
     /// reverse = N × (3F without graph) + N × (3F with graph + double-backward ≈ 2 × 3F). First-order skips part of the
     /// double-backward (no derivative w.r.t. θ) but is credited with reverse's count, so its GFLOP/s is exact-gradient equivalent.</summary>
-    public double GigaFlops(string path, int steps)
+    /// <param name="batchSyn">Images per student step (null: all of them).</param>
+    public double GigaFlops(string path, int steps, int? batchSyn = null)
     {
-        double perImage = Net.ForwardFlops(Input) / 1e9 * Images.shape[0];
+        double perImage = Net.ForwardFlops(Input) / 1e9 * Math.Min(batchSyn ?? Images.shape[0], Images.shape[0]);
         return path == "naive" ? steps * 9 * perImage : steps * 12 * perImage;
     }
 

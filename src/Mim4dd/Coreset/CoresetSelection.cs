@@ -32,6 +32,21 @@ public static class CoresetSelection
         return cat(picks, 0).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Up to <paramref name="perClass"/> random indices of each label 0..max(labels), class by class.</summary>
+    public static Tensor AtMostPerClass(Tensor labels, int perClass, Generator generator)
+    {
+        using var scope = NewDisposeScope();
+        long classes = labels.max().LongValue() + 1;
+        var picks = new List<Tensor>();
+        for (long c = 0; c < classes; c++)
+        {
+            using var classIndex = tensor(c);
+            var members = labels.eq(classIndex).nonzero().squeeze(1);
+            picks.Add(members.index_select(0, randperm(members.shape[0], generator: generator).narrow(0, 0, Math.Min(perClass, members.shape[0]))));
+        }
+        return cat(picks, 0).MoveToOuterDisposeScope();
+    }
+
     /// <summary>
     /// Herding (Welling 2009, as the DC paper's baseline): greedily add the sample that brings the running
     /// mean of the chosen features closest to the class mean. <paramref name="features"/> [N, D] for the whole dataset.

@@ -87,15 +87,7 @@ public static class MiEstimate
     /// <summary>n random pool members of every class.</summary>
     private static (IReadOnlyList<Tensor> Features, Tensor Labels) Draw(IReadOnlyList<Tensor> pool, Tensor labels, int perClass, Generator generator)
     {
-        long classes = labels.max().LongValue() + 1;
-        var picks = new List<Tensor>();
-        for (long c = 0; c < classes; c++)
-        {
-            using var classIndex = tensor(c);
-            var members = labels.eq(classIndex).nonzero().squeeze(1);
-            picks.Add(members.index_select(0, randperm(members.shape[0], generator: generator).narrow(0, 0, Math.Min(perClass, members.shape[0]))));
-        }
-        var chosen = cat(picks, 0);
+        var chosen = Coreset.CoresetSelection.AtMostPerClass(labels, perClass, generator);
         return (pool.Select(f => f.index_select(0, chosen)).ToList(), labels.index_select(0, chosen));
     }
 

@@ -117,6 +117,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
         var realTap = new FeatureTap();
         using (no_grad())
             net.Forward(FlatParameters.Unflatten(target, net), augment.ApplySiamese(realImages, siameseSeed), tap: realTap);
+        (synImages, synLabels) = SynBatch(synImages, synLabels, iteration);
         var synTap = new FeatureTap();
         using (iteration < WarmupIterations ? no_grad() : null)   // in the warm-up the heads learn, the images get nothing
             net.Forward(FlatParameters.Unflatten(final, net), augment.ApplySiamese(synImages, siameseSeed), tap: synTap);
@@ -128,6 +129,18 @@ public sealed class MimAddOn : IAddOn, IDisposable
 
     /// <summary>The heads stepped inside <see cref="Loss"/>; this only records them (and Adam's state) in the checkpoint.</summary>
     public void Step(DistillState state) => SaveTo(state);
+
+    /// <summary>The whole synthetic set, or --mim-syn-per-class random images of every class drawn from (seed, iteration)
+    /// when a class has more; index_select keeps the gradient path to the images.</summary>
+    private (Tensor Images, Tensor Labels) SynBatch(Tensor images, Tensor labels, int iteration)
+    {
+        int perClass = mim.Options.SynPerClass;
+        using var counts = labels.bincount(null);
+        if (counts.max().item<long>() <= perClass) return (images, labels);
+        using var generator = Rng.Torch(seed, 750_000 + iteration);
+        using var indices = Coreset.CoresetSelection.AtMostPerClass(labels, perClass, generator);
+        return (images.index_select(0, indices), labels.index_select(0, indices));
+    }
 
     /// <summary>n_r random real images of every class, drawn from (seed, iteration).</summary>
     private (Tensor Images, Tensor Labels) RealBatch(int iteration)
