@@ -27,7 +27,11 @@ public sealed class MttMethod : IDistillMethod
         mim.Validate();
         this.data = data;
         this.settings = settings;
-        Arch = settings.Arch ?? ExpertStore.Arch(settings.ExpertStore) ?? DistillSession.DefaultArch;
+        var storeArch = ExpertStore.Arch(settings.ExpertStore)
+            ?? throw UserError.At(settings.ExpertStore, "no expert files (expert_NNNN.m4e) here",
+                $"train them with `mim4dd experts --dataset {data.Name} --zca {options.Zca.ToString().ToLowerInvariant()}"
+                + $"{(settings.Arch is { } a ? $" --arch {a}" : "")}` (this run distils {(options.Zca ? "with" : "without")} ZCA), or pass --experts DIR");
+        Arch = settings.Arch ?? storeArch;
         net = NetRegistry.Build(Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
         experts = ExpertStore.LoadAll(settings.ExpertStore, net, data.Name);
         try

@@ -161,6 +161,19 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void Mtt_WithoutExperts_SaysHowToTrainTheStoreItNeeds()
+    {
+        var empty = store.Dir.File("no-experts");
+        Directory.CreateDirectory(empty);
+        var args = store.DistillArguments(store.Dir.File("no-experts-run"), "--method", "mtt", "--iterations", "1").ToList();
+        args[args.IndexOf("--experts") + 1] = empty;
+        var (code, _, stderr) = CliTests.Run([.. args]);
+        Assert.Equal(2, code);
+        Assert.Contains($"{empty}: no expert files", stderr);
+        Assert.Contains($"mim4dd experts --dataset mnist --zca false --arch {TinyMnist.Arch}", stderr);
+    }
+
+    [Fact]
     public void Mim4dd_LowersItsLossAndChangesTheImages()
     {
         var run = store.Dir.File("mim");
