@@ -25,9 +25,9 @@ for step in $steps; do
   case $step in
     experts) "$mim4dd" experts --dataset cifar100 --data-dir "$data" --zca false --arch "${ARCH:-ConvNet}" --num-experts "${EXPERTS:-100}" \
                --train-epochs "${EPOCHS:-50}" --seed 0 --out "$experts" ${SHARD:+--shard "$SHARD"} ;;
-    mtt)     distill_run "$out/mtt-ipc10" "${common[@]}" --method mtt ;;
+    mtt)     distill_run "$out/mtt-ipc10" mtt "${common[@]}" ;;
     # shellcheck disable=SC2086
-    mim4dd)  distill_run "$out/mim4dd-ipc10" "${common[@]}" --method mim4dd ${MIM_FLAGS:-} ;;
+    mim4dd)  distill_run "$out/mim4dd-ipc10" mim4dd "${common[@]}" ${MIM_FLAGS:-} ;;
     compare) "$mim4dd" compare "$out/mtt-ipc10" "$out/mim4dd-ipc10" --output "$out/compare.md"
              [ "${NETS:-5}" -ge 2 ] && "$mim4dd" paired "$out/mtt-ipc10" "$out/mim4dd-ipc10" ;;
     *) echo "unknown step $step (experts, mtt, mim4dd, compare)" >&2; exit 2 ;;

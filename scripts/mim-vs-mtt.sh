@@ -10,7 +10,7 @@ source "$root/scripts/lib.sh"
 experts=$1 out=$2 preset=$3 iterations=$4 max_start=$5 seeds=$6; shift 6
 for seed in $seeds; do
   for method in mtt mim4dd; do
-    distill_run "$out/$method-s$seed" --method "$method" --preset "$preset" --experts "$experts" --max-start-epoch "$max_start" \
+    distill_run "$out/$method-s$seed" "$method" --preset "$preset" --experts "$experts" --max-start-epoch "$max_start" \
       --iterations "$iterations" --eval-every 0 --eval-repeats 10 --eval-epochs 300 --checkpoint-every 10 --seed "$seed" "$@"
   done
 done

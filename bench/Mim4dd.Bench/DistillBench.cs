@@ -14,7 +14,6 @@ public static class DistillBench
     public sealed record Row(string Shape, string Method, int Ipc, int SynSteps, int Iterations, double SecondsMin, double SecondsMedian,
         double? GigaFlops, double? AchievedGflops, long RssMaxMb);
 
-    public static readonly string[] Methods = ["mtt", "mim4dd", "bptt", "dm", "dc", "dsa"];
 
     /// <param name="batchSyn">Synthetic minibatch per student step of MTT, MIM4DD and BPTT (null: all images, the reference default).</param>
     public static BenchReport Run(IReadOnlyList<string> methods, IReadOnlyList<string> shapes, int ipc, int synSteps, int iterations, string arch,

@@ -141,6 +141,32 @@ public static class Cli
 
     private static readonly List<PosixSignalRegistration> signalHandlers = new();
 
+    /// <summary>A parse error as one line: what is wrong and the --help to read; a flag that a distillation method does not
+    /// read names the methods that do.</summary>
+    public static string ParseErrorLine(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var result = parse.CommandResult; result.Parent is System.CommandLine.Parsing.CommandResult parent; result = parent)
+            names.Insert(0, result.Command.Name);
+        var path = string.Join(' ', names.Prepend("mim4dd"));
+        var token = parse.UnmatchedTokens.FirstOrDefault(t => t.StartsWith("--", StringComparison.Ordinal));
+        var methods = string.Join(", ", Mim4dd.Distill.DistillMethods.Names);
+        if (names is ["distill"])
+            return parse.UnmatchedTokens.FirstOrDefault() is { } word && !word.StartsWith('-')
+                ? $"distill {word}: unknown method; use one of {methods} (`mim4dd distill --help`)"
+                : $"distill: needs a method first, one of {methods}: e.g. `mim4dd distill mim4dd --help`";
+        if (names is ["distill", var method] && token is not null)
+        {
+            var flag = token.Split('=')[0];
+            var readers = Mim4dd.Distill.DistillMethods.All.Where(m => m.Reads(flag[2..])).Select(m => m.Name).ToList();
+            if (flag == "--mim" && method == "mtt")
+                return "--mim: `distill mtt` does not read it; MTT with the MIM term is `distill mim4dd`";
+            if (readers.Count > 0)
+                return $"{flag}: `distill {method}` does not read it (read by {string.Join(", ", readers)}); drop it, or see `{path} --help`";
+        }
+        return $"{parse.Errors[0].Message} (see `{path} --help`)";
+    }
+
     public static void Require(bool condition, string option, string problem, string fix)
     {
         if (!condition) throw UserError.At(option, problem, fix);

@@ -29,6 +29,7 @@ public static class ConfigFile
         var command = rest.Length > 1 ? verb.Subcommands.FirstOrDefault(c => c.Name == rest[1]) ?? verb : verb;
         int verbWords = command == verb ? 1 : 2;
         if (!File.Exists(path)) throw UserError.At(path, "config file not found", "pass the path of a JSON file");
+        bool chooses = command == verb && verb.Subcommands.Count > 0;   // `distill --config f`: the file names the method
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
         catch (JsonException e) { throw UserError.At(path, $"is not valid JSON ({e.Message.Split('\n')[0]})", "write one JSON object of option names and values"); }
@@ -36,13 +37,26 @@ public static class ConfigFile
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw UserError.At(path, "must hold one JSON object", "write {\"option\": value, ...}");
-            var entries = doc.RootElement.TryGetProperty("command", out var recorded) && recorded.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("distill", out _) ? recorded : doc.RootElement;
+            bool runConfig = doc.RootElement.TryGetProperty("command", out var recorded) && recorded.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("distill", out _);
+            var entries = runConfig ? recorded : doc.RootElement;
+            if (chooses)
+            {
+                var name = entries.TryGetProperty(SubcommandKey, out var chosen) ? chosen.GetString() : null;
+                command = verb.Subcommands.FirstOrDefault(c => c.Name == name)
+                    ?? throw UserError.At(path, $"names no {verb.Name} subcommand in \"{SubcommandKey}\"",
+                        $"add \"{SubcommandKey}\": one of {string.Join(", ", verb.Subcommands.Select(c => c.Name))}, or name it: mim4dd {verb.Name} <method> --config {path}");
+                rest = [rest[0], command.Name, .. rest.Skip(1)];
+                verbWords = 2;
+            }
             var options = command.Options.ToDictionary(o => o.Name.TrimStart('-'), o => o);
             var given = rest.Where(a => a.StartsWith("--", StringComparison.Ordinal)).Select(a => a.Split('=')[0]).ToHashSet();
             var expanded = new List<string>();
             foreach (var entry in entries.EnumerateObject())
             {
+                if (entry.Name == SubcommandKey && verbWords == 2) continue;
+                // A run's config.json from before per-method commands recorded every flag of `distill`, read or not.
+                if (runConfig && !options.ContainsKey(entry.Name)) continue;
                 if (!options.TryGetValue(entry.Name, out var option) || entry.Name is "config" or "help")
                     throw UserError.At(path, $"'{entry.Name}' is not an option of `{command.Name}`",
                         $"use option names without dashes: {string.Join(", ", options.Keys.Where(k => k != "help").Order(StringComparer.Ordinal))}");
@@ -56,6 +70,9 @@ public static class ConfigFile
 
     /// <summary>Options that say where and how a run is written or shown, not what it computes: left out of a replay.</summary>
     private static readonly HashSet<string> NotReplayed = ["out", "resume", "force", "config", "help", "quiet", "log-format"];
+
+    /// <summary>The key of a config file that names the subcommand (`distill`'s method).</summary>
+    public const string SubcommandKey = "method";
 
     /// <summary>Every option of the invoked verb with the value it ran with (given or default), for config.json.</summary>
     public static IReadOnlyDictionary<string, object?> Effective(ParseResult parse)

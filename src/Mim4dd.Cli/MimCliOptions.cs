@@ -25,14 +25,14 @@ public sealed class MimCliOptions
     public Option<int> HeadSteps { get; } = new("--head-steps") { Description = "Head-only Adam steps per iteration on the iteration's detached features", DefaultValueFactory = _ => Defaults.HeadSteps };
     public Option<int> GradientCheckEvery { get; } = new("--mim-grad-every") { Description = "Every k-th iteration after the warm-up (DC/DSA: outer step), split the image gradient into the method's and MIM's parts to log |g_DD|, |λ·g_MIM|, their cosine, and balance λ; MTT/BPTT pay one more unroll then (0: never)", DefaultValueFactory = _ => Defaults.GradientCheckEvery };
     public Option<double> Balance { get; } = new("--mim-balance") { Description = "At every gradient check (--mim-grad-every) set λ so that |λ·g_MIM| = ρ·|g_DD|, starting right after the warm-up; --lambda is then only the start value (0: λ fixed)", DefaultValueFactory = _ => Defaults.Balance };
-    public Option<int> SynPerClass { get; } = new("--mim-syn-per-class")
+    public Option<int?> SynPerClass { get; } = new("--mim-syn-per-class")
     {
         Description = "Synthetic images per class MIM contrasts per iteration, a fresh random draw each iteration when the set has more "
-            + "(their activations keep a graph: the memory bound at IPC 50)",
-        DefaultValueFactory = _ => Defaults.SynPerClass,
+            + $"(their activations keep a graph: the memory bound at IPC 50) [default: {MimOptions.DefaultSynPerClass}]",
     };
     public Option<int> Warmup { get; } = new("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => Defaults.WarmupIterations };
 
+    /// <summary>Adds the estimator's options, and with <paramref name="distillation"/> those of the term in a distillation.</summary>
     public void AddTo(Command command, bool distillation = true)
     {
         foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr }) command.Options.Add(option);
@@ -40,18 +40,23 @@ public sealed class MimCliOptions
             foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery, Balance, SynPerClass }) command.Options.Add(option);
     }
 
-    /// <summary>The options as given; λ is 0 unless <paramref name="enabled"/> (the method has no MIM term).</summary>
+    /// <summary>The options as given (defaults for those the command does not have); λ is 0 unless <paramref name="enabled"/>
+    /// (the method has no MIM term).</summary>
     public MimOptions Read(ParseResult parse, bool enabled)
     {
+        // GetValue of an option the command lacks gives default(T), not the option's default.
+        T Value<T>(Option<T> option, T fallback) => parse.CommandResult.Command.Options.Contains(option) ? parse.GetValue(option)! : fallback;
         var options = new MimOptions
         {
-            Lambda = enabled ? parse.GetValue(Lambda) : 0, Temperature = parse.GetValue(Tau),
-            Critic = Cli.ParseEnum<MimCritic>("--mim-critic", parse.GetValue(Critic)!), Symmetric = parse.GetValue(Symmetric),
-            Features = Cli.ParseEnum<MimFeatures>("--mim-features", parse.GetValue(Features)!),
-            HeadDim = parse.GetValue(HeadDim), HeadHidden = parse.GetValue(HeadHidden), SharedHeads = parse.GetValue(SharedHeads),
-            HeadLearningRate = parse.GetValue(HeadLr), HeadSteps = parse.GetValue(HeadSteps), WarmupIterations = parse.GetValue(Warmup),
-            GradientCheckEvery = parse.GetValue(GradientCheckEvery), Balance = parse.GetValue(Balance),
-            SynPerClass = parse.GetValue(SynPerClass),
+            Lambda = enabled ? Value(Lambda, Defaults.Lambda) : 0, Temperature = Value(Tau, Defaults.Temperature),
+            Critic = Cli.ParseEnum<MimCritic>("--mim-critic", Value(Critic, Defaults.Critic.ToString())),
+            Symmetric = Value(Symmetric, Defaults.Symmetric),
+            Features = Cli.ParseEnum<MimFeatures>("--mim-features", Value(Features, Defaults.Features.ToString())),
+            HeadDim = Value(HeadDim, Defaults.HeadDim), HeadHidden = Value(HeadHidden, Defaults.HeadHidden),
+            SharedHeads = Value(SharedHeads, Defaults.SharedHeads), HeadLearningRate = Value(HeadLr, Defaults.HeadLearningRate),
+            HeadSteps = Value(HeadSteps, Defaults.HeadSteps), WarmupIterations = Value(Warmup, Defaults.WarmupIterations),
+            GradientCheckEvery = Value(GradientCheckEvery, Defaults.GradientCheckEvery), Balance = Value(Balance, Defaults.Balance),
+            SynPerClass = Value(SynPerClass, Defaults.SynPerClass),
         };
         options.Validate();
         return options;

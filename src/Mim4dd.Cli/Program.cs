@@ -24,7 +24,7 @@ root.Options.Add(Cli.Deterministic);
 root.Options.Add(new Option<string?>(ConfigFile.Flag) { Description = "JSON object of this verb's options (names without dashes); flags on the command line win", Recursive = true });
 
 string[] expanded;
-try { expanded = ConfigFile.Expand(args, root); }
+try { expanded = DistillCommand.MethodAsSubcommand(ConfigFile.Expand(DistillCommand.MethodAsSubcommand(args), root)); }
 catch (Mim4dd.Runtime.UserError e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
@@ -34,7 +34,7 @@ var parse = root.Parse(expanded);
 if (parse.Errors.Count > 0)
 {
     // System.CommandLine exits 1 on parse errors; usage errors are bad input here: exit 2, one line.
-    Console.Error.WriteLine($"error: {parse.Errors[0].Message} (see `mim4dd {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? "" : parse.CommandResult.Command.Name)} --help`)".Replace("  ", " "));
+    Console.Error.WriteLine($"error: {Cli.ParseErrorLine(parse)}");
     return 2;
 }
 return parse.Invoke();

@@ -133,7 +133,7 @@ public static class BenchCommand
 
     private static Command Distill()
     {
-        var method = new Option<string>("--method") { Description = "Comma-separated methods: mtt, mim4dd, bptt, dm, dc, dsa", DefaultValueFactory = _ => "mtt,mim4dd" };
+        var method = new Option<string>("--method") { Description = $"Comma-separated methods: {string.Join(", ", DistillMethods.Names)}", DefaultValueFactory = _ => "mtt,mim4dd" };
         var synSteps = new Option<int>("--syn-steps") { Description = "Student steps N per iteration", DefaultValueFactory = _ => 20 };
         var iterations = new Option<int>("--iterations") { Description = "Timed iterations per method and shape (after one warm-up)", DefaultValueFactory = _ => 3 };
         var shape = new Option<string>("--shape") { Description = $"Comma-separated data shapes ({string.Join(", ", MatchingWorkload.Shapes.Keys)}); generated tensors", DefaultValueFactory = _ => "mnist,cifar10" };
@@ -148,7 +148,8 @@ public static class BenchCommand
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var methods = parse.GetValue(method)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            foreach (var m in methods) Cli.Require(DistillBench.Methods.Contains(m), $"--method {m}", "unknown method", $"use {string.Join(", ", DistillBench.Methods)}");
+            foreach (var m in methods)
+                Cli.Require(DistillMethods.Names.Contains(m), $"--method {m}", "unknown method", $"use {string.Join(", ", DistillMethods.Names)}");
             var shapes = parse.GetValue(shape)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             foreach (var s in shapes) Cli.Require(MatchingWorkload.Shapes.ContainsKey(s), $"--shape {s}", "unknown shape", $"use {string.Join(", ", MatchingWorkload.Shapes.Keys)}");
             Cli.Require(parse.GetValue(synSteps) >= 1 && parse.GetValue(iterations) >= 1 && parse.GetValue(ipc) >= 1, "--syn-steps/--iterations/--ipc", "must be at least 1",

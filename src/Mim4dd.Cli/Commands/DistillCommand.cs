@@ -7,12 +7,39 @@ using Mim4dd.Runtime;
 
 namespace Mim4dd.Cli.Commands;
 
-/// <summary>`mim4dd distill`: MTT (and MTT + MIM = MIM4DD) on expert trajectories, as a resumable run directory.</summary>
+/// <summary>`mim4dd distill &lt;method&gt;`: one subcommand per method of <see cref="DistillMethods"/>, each with only the
+/// flags that method reads, distilling into a resumable run directory.</summary>
 public static class DistillCommand
 {
     public static Command Create()
     {
-        var method = new Option<string>("--method") { Description = "mim4dd (= mtt + λ·MIM), mtt, bptt, dm, dc or dsa", DefaultValueFactory = _ => "mim4dd" };
+        var command = new Command("distill", "Distil a synthetic set: `mim4dd distill <method> [flags]`; `mim4dd distill <method> --help` lists "
+            + "the method's flags (--mim adds the MIM term to bptt, dm, dc and dsa)");
+        foreach (var info in DistillMethods.All) command.Subcommands.Add(ForMethod(info));
+        return command;
+    }
+
+    /// <summary>The pre-registry spelling `distill --method X …` (scripts, config files) as `distill X …`.</summary>
+    public static string[] MethodAsSubcommand(string[] args)
+    {
+        if (args.Length < 2 || args[0] != "distill") return args;
+        int at = Array.FindIndex(args, a => a == "--method" || a.StartsWith("--method=", StringComparison.Ordinal));
+        if (at < 0) return args;
+        var (name, width) = args[at].Contains('=') ? (args[at].Split('=', 2)[1], 1) : (at + 1 < args.Length ? args[at + 1] : "", 2);
+        var rest = args.Take(at).Concat(args.Skip(at + width)).ToList();
+        rest.Insert(1, name.ToLowerInvariant());
+        return [.. rest];
+    }
+
+    /// <summary>The run's options for config.json, so that `distill --config` replays it: the method under "method";
+    /// without the MIM term its flags are left out, as they were not read.</summary>
+    private static IReadOnlyDictionary<string, object?> Recorded(ParseResult parse, string method, bool mim) =>
+        ConfigFile.Effective(parse).Where(e => mim || e.Key == "batch-real" || !DistillMethods.MimFlags.Contains(e.Key))
+            .Append(KeyValuePair.Create(ConfigFile.SubcommandKey, (object?)method)).OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary();
+
+    private static Command ForMethod(DistillMethodInfo info)
+    {
+        string m = info.Name;
         var preset = new Option<string?>("--preset") { Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override" };
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
@@ -49,20 +76,22 @@ public static class DistillCommand
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = Cli.Out();
-        var command = new Command("distill", "Distil a synthetic set (dc, dsa, dm, bptt, mtt or mim4dd = MTT + MIM; --mim adds the MIM term to any method)")
+        var command = new Command(m, $"{info.Summary} ({info.Paper})")
         {
-            method, preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
+            preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
             iterations, pixInit, unroll, mimFlag, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
         mimOptionSet.AddTo(command);
+        foreach (var option in command.Options.Where(o => !info.Reads(o.Name.TrimStart('-'))).ToList()) command.Options.Remove(option);
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
-            var m = parse.GetValue(method)!.ToLowerInvariant();
-            Cli.Require(m is "mtt" or "mim4dd" or "bptt" or "dm" or "dc" or "dsa", $"--method {m}", "unknown method", "use mim4dd, mtt, bptt, dm, dc or dsa");
             bool addMim = parse.GetValue(mimFlag);
-            Cli.Require(!addMim || m is not ("mtt" or "mim4dd"), $"--mim with --method {m}", "is spelled --method mim4dd for trajectory matching", "use --method mim4dd");
-            Cli.Require(parse.GetValue(preset) is null || m is "mtt" or "mim4dd", $"--preset with --method {m}", "presets hold MTT settings", "drop --preset, or use --method mtt/mim4dd");
+            // Without --mim the MIM flags are not read: refuse them rather than ignore them.
+            var unread = info.AlwaysMim || addMim ? null
+                : command.Options.FirstOrDefault(o => DistillMethods.MimFlags.Contains(o.Name.TrimStart('-')) && o.Name != "--batch-real"
+                    && parse.GetResult(o) is { Implicit: false });
+            Cli.Require(unread is null, $"{unread?.Name}", $"is a MIM flag, read only with --mim", $"add --mim, or drop {unread?.Name}");
             var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
             bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
             var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
@@ -134,7 +163,7 @@ public static class DistillCommand
                     Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, net, options.Zca)), archName),
                     log, MachineInfo.Current()),
             };
-            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force), ConfigFile.Effective(parse));
+            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force), Recorded(parse, m, info.AlwaysMim || addMim));
             return 0;
         }));
         return command;

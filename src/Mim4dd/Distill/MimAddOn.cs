@@ -134,7 +134,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
     /// when a class has more; index_select keeps the gradient path to the images.</summary>
     private (Tensor Images, Tensor Labels) SynBatch(Tensor images, Tensor labels, int iteration)
     {
-        int perClass = mim.Options.SynPerClass;
+        int perClass = mim.Options.SynPerClass ?? MimOptions.DefaultSynPerClass;
         using var counts = labels.bincount(null);
         if (counts.max().item<long>() <= perClass) return (images, labels);
         using var generator = Rng.Torch(seed, 750_000 + iteration);

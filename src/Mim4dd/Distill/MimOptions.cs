@@ -75,10 +75,14 @@ public sealed record MimOptions
     /// did not (docs/results.md, "MIM4DD against MTT").</summary>
     public double Balance { get; init; } = 0.25;
 
-    /// <summary>Synthetic images per class the term contrasts in one iteration, drawn afresh each iteration when the set has
-    /// more: the features of every synthetic image keep their graph for the images' gradient, so at CIFAR-100 IPC 50
-    /// (5,000 images) the whole set does not fit in 24 GB. A set with at most this many per class is used whole.</summary>
-    public int SynPerClass { get; init; } = 10;
+    /// <summary>Synthetic images per class the term contrasts in one iteration (null: <see cref="DefaultSynPerClass"/>),
+    /// drawn afresh each iteration when the set has more: the features of every synthetic image keep their graph for the
+    /// images' gradient, so at CIFAR-100 IPC 50 (5,000 images) the whole set does not fit in 24 GB. A set with at most
+    /// this many per class is used whole. Left out of the JSON when null, so checkpoints from before it still resume.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? SynPerClass { get; init; }
+
+    public const int DefaultSynPerClass = 10;
 
     /// <summary>Whether the term contributes at all; when false, build no <see cref="Mim"/> and call nothing.</summary>
     public bool Enabled => Lambda > 0;
@@ -97,7 +101,7 @@ public sealed record MimOptions
         OptionRange.AtLeast("--head-dim", HeadDim, 1, "pass --head-dim 128");
         OptionRange.AtLeast("--head-hidden", HeadHidden, 0, "pass --head-hidden 0 for a linear head");
         OptionRange.AtLeast("--head-steps", HeadSteps, 0, "pass --head-steps 5");
-        OptionRange.AtLeast("--mim-syn-per-class", SynPerClass, 1, "pass --mim-syn-per-class 10");
+        OptionRange.AtLeast("--mim-syn-per-class", SynPerClass ?? DefaultSynPerClass, 1, $"pass --mim-syn-per-class {DefaultSynPerClass}");
         OptionRange.AtLeast("--mim-warmup", WarmupIterations, 0, "pass --mim-warmup 10, or 0 for none");
         OptionRange.AtLeast("--mim-grad-every", GradientCheckEvery, 0, "pass --mim-grad-every 10, or 0 for none");
         if (!(HeadLearningRate >= 0))

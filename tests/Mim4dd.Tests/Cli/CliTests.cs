@@ -10,6 +10,14 @@ public class CliTests
     /// <paramref name="extra"/>: a single-value option given twice is a parse error, which would let a test of that
     /// option's own validation pass for the wrong reason.
     /// </summary>
+    /// <summary>`distill METHOD` with those of the (flag, value) <paramref name="pairs"/> the method reads, as the
+    /// registry says, then <paramref name="extra"/> as given.</summary>
+    public static string[] Distill(string method, string[] pairs, params string[] extra)
+    {
+        var info = Mim4dd.Distill.DistillMethods.Get(method);
+        return ["distill", info.Name, .. pairs.Chunk(2).Where(pair => info.Reads(pair[0][2..])).SelectMany(pair => pair), .. extra];
+    }
+
     public static string[] WithDefaults(string[] defaults, string[] extra)
     {
         var merged = new List<string>();
@@ -44,12 +52,31 @@ public class CliTests
         foreach (var verb in new[] { "quickstart", "data", "train", "coreset", "experts", "distill", "presets", "eval", "bench" }) Assert.Contains(verb, stdout);
     }
 
+    [Fact]
+    public void DistillHelp_ListsTheRegistrysMethods_AndEachMethodsHelpOnlyItsFlags()
+    {
+        var (code, stdout, _) = Run("distill", "--help");
+        Assert.Equal(0, code);
+        foreach (var method in Mim4dd.Distill.DistillMethods.All) Assert.Contains($"{method.Name} ", stdout);
+        (code, stdout, _) = Run("distill", "dm", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--batch-real", stdout);
+        Assert.DoesNotContain("--syn-steps", stdout);
+        Assert.DoesNotContain("--preset", stdout);
+    }
+
     [Theory]
     [InlineData("unrecognized", "coreset", "--no-such-option")]
     [InlineData("unknown dataset", "coreset", "--dataset", "imagenet9000")]
     [InlineData("--ipc", "coreset", "--ipc", "0")]
     [InlineData("unknown name", "coreset", "--arch", "NoNet")]
     [InlineData("unknown name", "distill", "--method", "dm", "--arch", "NoNet")]
+    [InlineData("--syn-steps: `distill dm` does not read it (read by mim4dd, mtt, bptt)", "distill", "dm", "--syn-steps", "5")]
+    [InlineData("--syn-steps: `distill dm` does not read it", "distill", "--method", "dm", "--syn-steps", "5")]
+    [InlineData("--lambda: `distill mtt` does not read it", "distill", "mtt", "--lambda", "0.1")]
+    [InlineData("--tau: is a MIM flag, read only with --mim", "distill", "dc", "--tau", "0.2")]
+    [InlineData("distill kip: unknown method; use one of mim4dd, mtt", "distill", "kip")]
+    [InlineData("distill: needs a method first", "distill", "--ipc", "1")]
     [InlineData("unknown coreset method", "coreset", "--method", "kcenter")]
     [InlineData("--threads", "coreset", "--threads", "0")]
     [InlineData("not found", "eval", "/nonexistent/run")]

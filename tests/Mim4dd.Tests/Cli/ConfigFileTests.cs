@@ -41,17 +41,30 @@ public class ConfigFileTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Theory]
-    [InlineData("{\"ipcs\": 1}", "'ipcs' is not an option of `distill`")]
+    [InlineData("{\"ipcs\": 1}", "'ipcs' is not an option of `dm`")]
     [InlineData("{\"ipc\": 1,", "is not valid JSON")]
     [InlineData("[1, 2]", "must hold one JSON object")]
     [InlineData("{\"ipc\": {\"a\": 1}}", "'ipc' has a object value")]
+    [InlineData("{\"syn-steps\": 5}", "'syn-steps' is not an option of `dm`")]
     public void BadConfig_ExitsTwoNamingTheFile(string json, string expected)
     {
         var path = Config("bad.json", json);
-        var (code, _, stderr) = CliTests.Run("distill", "--config", path);
+        var (code, _, stderr) = CliTests.Run("distill", "dm", "--config", path);
         Assert.Equal(2, code);
         Assert.Contains(expected, stderr);
         Assert.Contains("bad.json", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("{\"ipc\": 1}", "names no distill subcommand in \"method\"")]
+    [InlineData("{\"method\": \"kip\", \"ipc\": 1}", "names no distill subcommand in \"method\"")]
+    public void AConfigFileWithoutAMethod_NeedsOne(string json, string expected)
+    {
+        var path = Config("no-method.json", json);
+        var (code, _, stderr) = CliTests.Run("distill", "--config", path);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
         Assert.Single(stderr.Trim().Split('\n'));
     }
 

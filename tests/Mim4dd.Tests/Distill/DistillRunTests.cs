@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Diagnostics;
 using System.Text.Json;
 using Mim4dd.Data;
+using Mim4dd.Distill;
 using Mim4dd.Tests.Cli;
 using static TorchSharp.torch;
 
@@ -40,18 +41,28 @@ public sealed class TinyMnist : IDisposable
     /// <summary>A tiny DM run at IPC 1 (no experts needed): <paramref name="iterations"/> iterations, evaluated every
     /// <paramref name="evalEvery"/> (0: at the end) with <paramref name="evalRepeats"/> nets × 2 epochs.</summary>
     public (int Code, string Stdout, string Stderr) DistillDm(string outDir, int iterations, int evalEvery, int evalRepeats = 1) =>
-        CliTests.Run("distill", "--method", "dm", "--dataset", "mnist", "--data-dir", DataDir, "--ipc", "1", "--batch-real", "8",
+        CliTests.Run("distill", "dm", "--dataset", "mnist", "--data-dir", DataDir, "--ipc", "1", "--batch-real", "8",
             "--iterations", $"{iterations}", "--eval-every", $"{evalEvery}", "--eval-repeats", $"{evalRepeats}", "--eval-epochs", "2", "--out", outDir);
 
     /// <summary>Runs `distill` on the tiny store with small settings plus <paramref name="extra"/> flags.</summary>
     public (int Code, string Stdout, string Stderr) Distill(string outDir, params string[] extra) => CliTests.Run(DistillArguments(outDir, extra));
 
-    public string[] DistillArguments(string outDir, params string[] extra) =>
+    /// <summary>`distill METHOD` (METHOD from `--method` in <paramref name="extra"/>, else mim4dd) with the small
+    /// defaults that method reads, as the registry says, and <paramref name="extra"/>.</summary>
+    public string[] DistillArguments(string outDir, params string[] extra)
+    {
+        int at = Array.IndexOf(extra, "--method");
+        var method = DistillMethods.Get(at >= 0 ? extra[at + 1] : "mim4dd");
+        string[] defaults =
         [
-            "distill", .. CliTests.WithDefaults([
-                "--dataset", "mnist", "--data-dir", DataDir, "--experts", Experts, "--arch", Arch, "--ipc", "2", "--syn-steps", "4",
-                "--max-start-epoch", "1", "--lr-img", "100", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3",
-                "--checkpoint-every", "1", "--batch-real", "4", "--out", outDir], extra)];
+            "--dataset", "mnist", "--data-dir", DataDir, "--experts", Experts, "--arch", Arch, "--ipc", "2", "--syn-steps", "4",
+            "--max-start-epoch", "1", "--lr-img", "100", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3",
+            "--checkpoint-every", "1", "--batch-real", "4", "--out", outDir,
+        ];
+        var rest = at >= 0 ? extra.Take(at).Concat(extra.Skip(at + 2)).ToArray() : extra;
+        var notOverridden = defaults.Chunk(2).Where(pair => !rest.Contains(pair[0])).SelectMany(pair => pair).ToArray();
+        return CliTests.Distill(method.Name, notOverridden, rest);
+    }
 
     public void Dispose() => Dir.Dispose();
 }

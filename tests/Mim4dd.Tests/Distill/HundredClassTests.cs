@@ -55,9 +55,9 @@ public sealed class TinyCifar100 : IDisposable
 /// its evaluation and a report whose t-SNE says what it drew.</summary>
 public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
 {
-    private string[] Distill(string method, string outDir, params string[] extra) =>
-        ["distill", "--method", method, "--dataset", "cifar100", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "4",
-         "--syn-steps", "2", "--iterations", "1", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "1", "--out", outDir, .. extra];
+    private string[] Distill(string method, string outDir, params string[] extra) => CliTests.Distill(method,
+        ["--dataset", "cifar100", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "4",
+         "--syn-steps", "2", "--iterations", "1", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "1", "--out", outDir], extra);
 
     private static void AssertFinished(string run, string stdout, string stderr, int code)
     {
@@ -94,7 +94,7 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(root, "scripts", "cifar100-headline.sh"), store.DataDir, runs }) info.ArgumentList.Add(a);
         foreach (var (k, v) in new[] { ("MIM4DD", cli), ("ARCH", TinyMnist.Arch), ("EXPERTS", "1"), ("EPOCHS", "2"), ("ITERATIONS", "1"), ("MAX_START", "1"), ("NETS", "2"),
-            ("EVAL_EPOCHS", "1"), ("DISTILL_FLAGS", "--ipc 1 --syn-steps 2 --batch-real 4 --mim-warmup 0") })
+            ("EVAL_EPOCHS", "1"), ("DISTILL_FLAGS", "--ipc 1 --syn-steps 2"), ("MIM_FLAGS", "--batch-real 4 --mim-warmup 0") })
             info.Environment[k] = v;
         using var process = Process.Start(info)!;
         var reading = process.StandardOutput.ReadToEndAsync();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Distill;
@@ -41,5 +42,13 @@ public class MimAddOnTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.All(ImagesReached(synPerClass: 3, iteration: 0), n => Assert.Equal(3, n));   // the whole set
         Assert.All(ImagesReached(synPerClass: 2, iteration: 0), n => Assert.Equal(2, n));
         Assert.All(ImagesReached(synPerClass: 1, iteration: 5), n => Assert.Equal(1, n));
+    }
+
+    [Fact]
+    public void TheDefaultSynPerClass_LeavesTheOptionsJsonAsBefore_SoOldCheckpointsResume()
+    {
+        // The checkpoint hash is taken over this JSON: a new property in it would refuse every earlier MIM4DD checkpoint.
+        Assert.DoesNotContain("SynPerClass", JsonSerializer.Serialize(new MimOptions()));
+        Assert.Contains("\"SynPerClass\":5", JsonSerializer.Serialize(new MimOptions { SynPerClass = 5 }));
     }
 }
