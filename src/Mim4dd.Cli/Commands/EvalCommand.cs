@@ -4,6 +4,7 @@ using System.CommandLine;
 using Mim4dd.Data;
 using Mim4dd.IO;
 using Mim4dd.Train;
+using Mim4dd.Experts;
 
 namespace Mim4dd.Cli.Commands;
 
@@ -113,7 +114,7 @@ public static class EvalCommand
     private static TorchSharp.torch.Tensor TestImages(DataSplit data, string? zcaDirectory)
     {
         if (zcaDirectory is null) return data.Test.Floats(data.Normalization);
-        var (train, test) = Distill.ExpertStore.PrepareImages(data, zca: true, zcaDirectory, Cli.Log);
+        var (train, test) = Experts.ExpertStore.PrepareImages(data, zca: true, zcaDirectory, Cli.Log);
         train.Dispose();
         return test;
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Mim4dd.Data;
 using Mim4dd.Distill;
 using Mim4dd.Runtime;
+using Mim4dd.Experts;
 
 namespace Mim4dd.Cli.Commands;
 

@@ -3,6 +3,7 @@ using Mim4dd.Data;
 using Mim4dd.Distill;
 using Mim4dd.IO;
 using Mim4dd.Nets;
+using Mim4dd.Experts;
 
 namespace Mim4dd.Cli.Commands;
 

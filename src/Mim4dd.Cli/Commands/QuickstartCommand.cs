@@ -6,6 +6,7 @@ using Mim4dd.Data;
 using Mim4dd.Distill;
 using Mim4dd.IO;
 using Mim4dd.Runtime;
+using Mim4dd.Experts;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Cli.Commands;

@@ -27,10 +27,9 @@ public abstract class ExpertFreeMethod : IDistillMethod
         Train = data.Train.Floats(data.Normalization);
         TestImages = data.Test.Floats(data.Normalization);
         AddOn = MimAddOn.ForFreshNetworks(Net, data, Train, mim, mimRealPerClass, seed);
-        Name = method + (mim.Enabled ? "+mim" : "");
         Iterations = iterations;
         Seed = seed;
-        Config = new { method = Name, dataset = data.Name, arch = Arch, options, mim, machine };
+        Config = new { method = method + (mim.Enabled ? "+mim" : ""), dataset = data.Name, arch = Arch, options, mim, machine };
         ShapeDefiningOptions = DistillSession.ShapeWithArch(Arch, new { method, options = shapeOptions, mim });
     }
 
@@ -42,7 +41,6 @@ public abstract class ExpertFreeMethod : IDistillMethod
 
     protected MimAddOn? AddOn { get; }
 
-    public string Name { get; }
     public string Arch { get; }
     public int Iterations { get; }
     public long Seed { get; }

@@ -12,8 +12,6 @@ namespace Mim4dd.Distill;
 /// </summary>
 public interface IDistillMethod : IDisposable
 {
-    string Name { get; }
-
     /// <summary>The network the set is distilled on, and evaluated with (NetRegistry name).</summary>
     string Arch { get; }
 

@@ -71,8 +71,7 @@ public sealed record MimOptions
 
     /// <summary>ρ &gt; 0: every gradient check re-sets λ so that |λ·g_MIM| = ρ·|g_DD| (--lambda is only the start value),
     /// and the first check comes right after the warm-up, so the term never outweighs the method's gradient unseen.
-    /// 0 keeps λ fixed. The default is balanced because a fixed λ 0.1 measurably hurt MTT on MNIST IPC 1 where ρ 0.25
-    /// did not (docs/results.md, "MIM4DD against MTT").</summary>
+    /// 0 keeps λ fixed (the paper's form). Why balanced by default: docs/methods.md, "Balance".</summary>
     public double Balance { get; init; } = 0.25;
 
     /// <summary>Synthetic images per class the term contrasts in one iteration (null: <see cref="DefaultSynPerClass"/>),

@@ -1,6 +1,7 @@
 using Mim4dd.Data;
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
+using Mim4dd.Experts;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Distill;
@@ -58,7 +59,6 @@ public sealed class MttMethod : IDistillMethod
         log($"{settings.Method}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}");
     }
 
-    public string Name => settings.Method;
     public string Arch { get; }
     public int Iterations => settings.Options.Iterations;
     public long Seed => settings.Options.Seed;

@@ -6,6 +6,8 @@ using Mim4dd.Distill;
 using Mim4dd.IO;
 using Mim4dd.Runtime;
 using Mim4dd.Tests.Distill;
+using Mim4dd.Experts;
+using Mim4dd.Tests.Experts;
 using static Mim4dd.Tests.Data.ImageWriters;
 using static Mim4dd.Tests.Data.NpyWriter;
 using static Mim4dd.Tests.Data.TestFiles;

@@ -4,6 +4,7 @@ using Mim4dd.Distill;
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
 using Mim4dd.Tests.Cli;
+using Mim4dd.Experts;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Tests.Distill;

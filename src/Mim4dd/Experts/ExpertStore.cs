@@ -9,7 +9,7 @@ using Mim4dd.Nets;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
-namespace Mim4dd.Distill;
+namespace Mim4dd.Experts;
 
 /// <summary>The options a store was made with (<c>store.json</c>); every expert in the store follows them.</summary>
 public sealed record ExpertStoreConfig(

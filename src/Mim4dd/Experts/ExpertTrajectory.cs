@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
-namespace Mim4dd.Distill;
+namespace Mim4dd.Experts;
 
 /// <summary>What an expert trajectory is: how it was trained, and what it holds. Stored as the expert file's JSON header.</summary>
 public sealed record ExpertMetadata(

@@ -1,7 +1,7 @@
 using Mim4dd.Runtime;
 using Mim4dd.Train;
 
-namespace Mim4dd.Distill;
+namespace Mim4dd.Experts;
 
 /// <summary>How expert trajectories are trained: MTT's teacher settings (its public buffer script) by default.</summary>
 public sealed record ExpertOptions

@@ -3,7 +3,7 @@ using Mim4dd.IO;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
-namespace Mim4dd.Distill;
+namespace Mim4dd.Experts;
 
 /// <summary>
 /// An expert stopped part-way: its trajectory so far as an expert file (<c>partial_NNNN.m4e</c>, the epochs done)

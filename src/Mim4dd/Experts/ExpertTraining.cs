@@ -7,7 +7,7 @@ using Mim4dd.Runtime;
 using Mim4dd.Train;
 using static TorchSharp.torch;
 
-namespace Mim4dd.Distill;
+namespace Mim4dd.Experts;
 
 /// <summary>Trains one expert on the whole real training set and records its parameters after every epoch.</summary>
 public static class ExpertTraining

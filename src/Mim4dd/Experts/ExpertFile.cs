@@ -6,7 +6,7 @@ using Mim4dd.IO;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
-namespace Mim4dd.Distill;
+namespace Mim4dd.Experts;
 
 /// <summary>
 /// The expert file (<c>.m4e</c>), one trajectory: magic "M4DDEXP1", int32 little-endian length of the

@@ -3,9 +3,10 @@ using Mim4dd.Data;
 using Mim4dd.Distill;
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
+using Mim4dd.Experts;
 using static TorchSharp.torch;
 
-namespace Mim4dd.Tests.Distill;
+namespace Mim4dd.Tests.Experts;
 
 /// <summary>Expert files, expert training on real MNIST slices, and the resumable, sharded store.</summary>
 public class ExpertTests
