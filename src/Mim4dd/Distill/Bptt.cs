@@ -54,7 +54,7 @@ public sealed record BpttOptions
 public static class Bptt
 {
     public static DistillState Initialize(Dataset train, Tensor trainImages, BpttOptions options) =>
-        Mtt.Initialize(train, trainImages, options.ToMtt());
+        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, options.LrInit, options.Seed);
 
     public static void Run(Net net, Dataset train, Tensor trainImages, DistillState state, BpttOptions options, string dataset,
         IDistillObserver observer, IAddOn? addOn = null, CancellationToken stop = default)
@@ -84,7 +84,7 @@ public static class Bptt
             Tensor Loss(Tensor final) => addOn is null ? RealLoss(final) : RealLoss(final).Plus(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
             var (grads, diagnostics) = Mtt.Gradients(options.Unroll, unroll, Loss, addOn, it, RealLoss);
             using var _ = grads;
-            bool stepped = Mtt.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
+            bool stepped = ImageUpdate.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
             observer.Iteration(new IterationMetrics(it, grads.Loss, realLoss, grads.Loss - realLoss, grads.Images.norm().item<float>(),
                 state.LearningRate.item<float>(), -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics), state);
         }

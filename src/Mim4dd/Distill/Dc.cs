@@ -64,7 +64,7 @@ public sealed record DcOptions
 public static class Dc
 {
     public static DistillState Initialize(Dataset train, Tensor trainImages, DcOptions options) =>
-        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalProtocol.DefaultLearningRate });
+        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, EvalProtocol.DefaultLearningRate, options.Seed);
 
     /// <param name="addOn">MIM (or another term) on the network being matched, added at every outer step (its draws
     /// follow the outer-step count).</param>
@@ -110,7 +110,7 @@ public static class Dc
                 var (grad, factor, split) = AddOnSplit.Gradient(loss!, term, state.Images, addOn, (int)stream);
                 double matchValue = loss!.Value(), termValue = term is null ? 0 : factor * term.Value();
                 readings = split ?? readings;
-                skipped |= !Mtt.Step(state, it, matchValue + termValue, grad, options.LrImg, addOn);
+                skipped |= !ImageUpdate.Step(state, it, matchValue + termValue, grad, options.LrImg, addOn);
                 lossSum += matchValue;
                 extraSum += termValue;
                 gradNorm = grad.norm().Value();

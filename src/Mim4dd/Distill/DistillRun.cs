@@ -93,7 +93,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         int done = m.Iteration + 1;
         LiveProgress.Report("distillation", done, iterations);
         if (m.Skipped)
-            log($"iter {done}/{iterations}: the loss or the gradient is NaN/Inf (loss {m.Loss:G4}); update skipped (a run stops after {Mtt.MaxNonFiniteInARow} in a row)");
+            log($"iter {done}/{iterations}: the loss or the gradient is NaN/Inf (loss {m.Loss:G4}); update skipped (a run stops after {ImageUpdate.MaxNonFiniteInARow} in a row)");
         iterationsTimed++;
         secondsTimed += m.Seconds;
         if (done % schedule.LogEvery == 0 || done == 1 || done == iterations)

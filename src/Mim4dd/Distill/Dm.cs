@@ -43,7 +43,7 @@ public sealed record DmOptions
 public static class Dm
 {
     public static DistillState Initialize(Dataset train, Tensor trainImages, DmOptions options) =>
-        Mtt.Initialize(train, trainImages, new MttOptions { ImagesPerClass = options.ImagesPerClass, PixInit = options.PixInit, Seed = options.Seed, LrTeacher = EvalProtocol.DefaultLearningRate });
+        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, EvalProtocol.DefaultLearningRate, options.Seed);
 
     /// <param name="addOn">MIM (or another term) on the iteration's random network: its flat parameters are both the
     /// student and the real-side network.</param>
@@ -80,7 +80,7 @@ public static class Dm
             var term = addOn?.Loss(Flat(parameters), Flat(parameters), state.Images, state.Labels, it);
             var (grad, factor, readings) = AddOnSplit.Gradient(matchLoss, term, state.Images, addOn, it);
             double matchValue = matchLoss.Value(), termValue = term is null ? 0 : factor * term.Value();
-            bool stepped = Mtt.Step(state, it, matchValue + termValue, grad, options.LrImg, addOn);
+            bool stepped = ImageUpdate.Step(state, it, matchValue + termValue, grad, options.LrImg, addOn);
             observer.Iteration(new IterationMetrics(it, matchValue + termValue, matchValue, termValue, grad.norm().Value(), EvalProtocol.DefaultLearningRate,
                 -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, AddOnSplit.Diagnostics(addOn, readings)), state);
         }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Mim4dd.Augment;
-using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
@@ -27,18 +26,9 @@ public interface IDistillObserver
 /// </summary>
 public static class Mtt
 {
-    /// <summary>Creates the initial state: IPC real images per class (or Gaussian noise), lr = lr_teacher.</summary>
-    public static DistillState Initialize(Dataset train, Tensor trainImages, MttOptions options)
-    {
-        using var scope = NewDisposeScope();
-        var indices = CoresetSelection.Random(train, options.ImagesPerClass, Rng.Torch(options.Seed, 10));
-        var labels = train.Labels.index_select(0, indices);
-        var images = options.PixInit == "real"
-            ? trainImages.index_select(0, indices).clone()
-            : randn(new[] { indices.shape[0], trainImages.shape[1], trainImages.shape[2], trainImages.shape[3] }, generator: Rng.Torch(options.Seed, 11));
-        var lr = tensor(options.LrTeacher, ScalarType.Float32);
-        return new DistillState(images.detach().requires_grad_().DetachFromDisposeScope(), labels.DetachFromDisposeScope(), lr.DetachFromDisposeScope(), 0);
-    }
+    /// <summary>The initial state: IPC real images per class (or Gaussian noise), lr = lr_teacher.</summary>
+    public static DistillState Initialize(Dataset train, Tensor trainImages, MttOptions options) =>
+        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, options.LrTeacher, options.Seed);
 
     /// <summary>Runs iterations state.Iteration … options.Iterations−1, updating <paramref name="state"/> in place.</summary>
     public static void Run(Net net, IReadOnlyList<ExpertTrajectory> experts, DistillState state, MttOptions options, string dataset,
@@ -64,7 +54,7 @@ public static class Mtt
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             var (grads, diagnostics) = Gradients(options.Unroll, unroll, extra, addOn, it, plainLoss: null);
             using var _ = grads;
-            bool stepped = Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr,
+            bool stepped = ImageUpdate.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr,
                 blame: addOn is null ? null : () => BlameTerm(options.Unroll, unroll));
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
                 state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics), state);
@@ -117,7 +107,7 @@ public static class Mtt
     private static (string Finding, string Lower) BlameTerm(string path, Unroll unroll)
     {
         using var plain = TrajectoryMatching.Compute(path, unroll);
-        return NonFinite(plain.Loss, plain.Images, plain.LearningRate) is null
+        return ImageUpdate.NonFinite(plain.Loss, plain.Images, plain.LearningRate) is null
             ? ("; the same unroll without the MIM term is finite, so the MIM term made it", "--mim-balance (or --lambda with --mim-balance 0)")
             : ("; the same unroll without the MIM term is not finite either, so the matching term made it", "--lr-img or --lr-lr");
     }
@@ -129,59 +119,5 @@ public static class Mtt
         var order = Enumerable.Range(0, expertCount).ToArray();
         Rng.Managed(options.Seed, 500_000 + pass).Shuffle(order);
         return (order[iteration % expertCount], Rng.Managed(options.Seed, 600_000 + iteration).Next(0, options.MaxStartEpoch));
-    }
-
-    /// <summary>Non-finite iterations in a row after which a run stops instead of skipping another one.</summary>
-    public const int MaxNonFiniteInARow = 5;
-
-    /// <summary>
-    /// The end of every method's iteration: step the images (and the lr, when <paramref name="lrGrad"/> is given) by
-    /// SGD with momentum, then the add-on's own parameters, and count the iteration done. A NaN/Inf loss or gradient
-    /// skips the update instead (as mixed-precision loss scaling skips an overflowing step): a rare excursion of the
-    /// unrolled second-order gradient must not end hours of work, while a run that keeps producing them stops with
-    /// its last checkpoint kept. Returns false for a skipped iteration.
-    /// </summary>
-    /// <param name="blame">Called only when the run stops: which term made the last iteration non-finite and the flags to lower.</param>
-    internal static bool Step(DistillState state, int it, double loss, Tensor imageGrad, double lrImg, IAddOn? addOn,
-        Tensor? lrGrad = null, double lrLr = 0, Func<(string Finding, string Lower)>? blame = null)
-    {
-        var problem = NonFinite(loss, imageGrad, lrGrad);
-        bool finite = problem is null;
-        state.NonFiniteInARow = finite ? 0 : state.NonFiniteInARow + 1;
-        if (state.NonFiniteInARow >= MaxNonFiniteInARow)
-        {
-            var (finding, lower) = blame?.Invoke()
-                ?? ("", $"--lr-img{(lrGrad is null ? "" : " or --lr-lr")}{(addOn is null ? "" : " or --mim-balance (--lambda with --mim-balance 0)")}");
-            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: {MaxNonFiniteInARow} non-finite iterations in a row, "
-                + $"the last because {problem}{finding}; the last checkpoint is kept — lower {lower} and run the same command with --resume");
-        }
-        if (finite)
-            using (no_grad())
-            {
-                state.ImageVelocity = MomentumStep(state.Images, imageGrad, state.ImageVelocity, lrImg);
-                if (lrGrad is not null) state.LearningRateVelocity = MomentumStep(state.LearningRate, lrGrad, state.LearningRateVelocity, lrLr);
-            }
-        addOn?.Step(state);
-        state.Iteration = it + 1;
-        return finite;
-    }
-
-    /// <summary>What is not finite, in words ("the image gradient has 12 of 7840 values NaN/Inf"), or null when all is.</summary>
-    private static string? NonFinite(double loss, Tensor imageGrad, Tensor? lrGrad)
-    {
-        var problems = new List<string>();
-        if (!double.IsFinite(loss)) problems.Add($"the loss is {loss}");
-        using (var bad = imageGrad.isfinite().logical_not().sum())
-            if (bad.LongValue() is long count and > 0) problems.Add($"the image gradient has {count} of {imageGrad.numel()} values NaN/Inf");
-        if (lrGrad is not null && !lrGrad.isfinite().all().item<bool>()) problems.Add("the gradient of the learned lr is NaN/Inf");
-        return problems.Count == 0 ? null : string.Join(" and ", problems);
-    }
-
-    /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>
-    internal static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
-    {
-        velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.TimesInPlace(0.5).PlusInPlace(grad);
-        parameter.PlusInPlace(velocity, -lr);
-        return velocity;
     }
 }

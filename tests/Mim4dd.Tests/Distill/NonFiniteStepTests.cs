@@ -23,18 +23,18 @@ public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
         nan[0, 0, 0, 0] = tensor(float.NaN);
         using var lrGrad = tensor(1f);
 
-        Assert.True(Mtt.Step(state, 0, 1.0, finite, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
+        Assert.True(ImageUpdate.Step(state, 0, 1.0, finite, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
         using var afterFirst = state.Images.detach().clone();
         float lrAfterFirst = state.LearningRate.item<float>();
 
-        Assert.False(Mtt.Step(state, 1, 1.0, nan, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
+        Assert.False(ImageUpdate.Step(state, 1, 1.0, nan, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
         Assert.True(state.Images.detach().equal(afterFirst).all().item<bool>(), "a skipped iteration leaves the images");
         Assert.Equal(lrAfterFirst, state.LearningRate.item<float>());
         Assert.Equal(2, state.Iteration);
         Assert.Equal(1, state.NonFiniteInARow);
 
-        Assert.False(Mtt.Step(state, 2, double.PositiveInfinity, finite, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
-        Assert.True(Mtt.Step(state, 3, 1.0, finite, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
+        Assert.False(ImageUpdate.Step(state, 2, double.PositiveInfinity, finite, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
+        Assert.True(ImageUpdate.Step(state, 3, 1.0, finite, lrImg: 1, addOn: null, lrGrad, lrLr: 0.001));
         Assert.Equal(0, state.NonFiniteInARow);
         // Momentum continues from the last applied step: v = 0.5·0.5 + 0.5 = 0.75, image = 1 − 0.5 − 0.75.
         Assert.Equal(-0.25f, state.Images[0, 0, 0, 0].item<float>(), 6);
@@ -45,8 +45,8 @@ public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
     {
         using var state = State();
         using var nan = full(new long[] { 2, 1, 2, 2 }, float.NaN);
-        for (int i = 0; i < Mtt.MaxNonFiniteInARow - 1; i++) Assert.False(Mtt.Step(state, i, 1.0, nan, 1, null));
-        var e = Assert.Throws<RunFailedException>(() => Mtt.Step(state, Mtt.MaxNonFiniteInARow - 1, 1.0, nan, 1, null));
+        for (int i = 0; i < ImageUpdate.MaxNonFiniteInARow - 1; i++) Assert.False(ImageUpdate.Step(state, i, 1.0, nan, 1, null));
+        var e = Assert.Throws<RunFailedException>(() => ImageUpdate.Step(state, ImageUpdate.MaxNonFiniteInARow - 1, 1.0, nan, 1, null));
         Assert.Contains("in a row", e.Message);
         Assert.Contains("the image gradient has 8 of 8 values NaN/Inf", e.Message);
         Assert.Contains("--lr-img", e.Message);
@@ -67,7 +67,7 @@ public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
         var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.False(lines[0].GetProperty("skipped").GetBoolean());
         var skipped = lines.Where(l => l.GetProperty("skipped").GetBoolean()).ToList();
-        Assert.Equal(Mtt.MaxNonFiniteInARow - 1, skipped.Count);   // the last one stops the run before it is logged
+        Assert.Equal(ImageUpdate.MaxNonFiniteInARow - 1, skipped.Count);   // the last one stops the run before it is logged
         Assert.All(skipped, l => Assert.True(l.GetProperty("loss").ValueKind == JsonValueKind.Null
             || l.GetProperty("image_grad_norm").ValueKind == JsonValueKind.Null));
         Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
@@ -105,7 +105,7 @@ public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
             var e = Assert.Throws<RunFailedException>(() => Mtt.Run(net, experts, state, options, "mnist", new Silent(), new NanTerm()));
             Assert.Contains("without the MIM term is finite, so the MIM term made it", e.Message);
             Assert.Contains("lower --mim-balance", e.Message);
-            Assert.Equal(Mtt.MaxNonFiniteInARow - 1, state.Iteration);   // every skipped iteration counted, the stopping one not
+            Assert.Equal(ImageUpdate.MaxNonFiniteInARow - 1, state.Iteration);   // every skipped iteration counted, the stopping one not
         }
         finally
         {

@@ -1,0 +1,79 @@
+using Mim4dd.Coreset;
+using Mim4dd.Data;
+using Mim4dd.Runtime;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Distill;
+
+/// <summary>What every method shares around its own loss: the starting set, and the end of an iteration (the images'
+/// momentum step, the learned lr's, the add-on's, and the guard against non-finite gradients).</summary>
+public static class ImageUpdate
+{
+    /// <summary>Creates the initial state: IPC real images per class (or Gaussian noise when <paramref name="pixInit"/> is
+    /// "noise"), the learned lr at <paramref name="lr"/>.</summary>
+    public static DistillState Start(Dataset train, Tensor trainImages, int imagesPerClass, string pixInit, double lr, long seed)
+    {
+        using var scope = NewDisposeScope();
+        var indices = CoresetSelection.Random(train, imagesPerClass, Rng.Torch(seed, 10));
+        var labels = train.Labels.index_select(0, indices);
+        var images = pixInit == "real"
+            ? trainImages.index_select(0, indices).clone()
+            : randn(new[] { indices.shape[0], trainImages.shape[1], trainImages.shape[2], trainImages.shape[3] }, generator: Rng.Torch(seed, 11));
+        var rate = tensor(lr, ScalarType.Float32);
+        return new DistillState(images.detach().requires_grad_().DetachFromDisposeScope(), labels.DetachFromDisposeScope(), rate.DetachFromDisposeScope(), 0);
+    }
+
+    /// <summary>Non-finite iterations in a row after which a run stops instead of skipping another one.</summary>
+    public const int MaxNonFiniteInARow = 5;
+
+    /// <summary>
+    /// The end of every method's iteration: step the images (and the lr, when <paramref name="lrGrad"/> is given) by
+    /// SGD with momentum, then the add-on's own parameters, and count the iteration done. A NaN/Inf loss or gradient
+    /// skips the update instead (as mixed-precision loss scaling skips an overflowing step): a rare excursion of the
+    /// unrolled second-order gradient must not end hours of work, while a run that keeps producing them stops with
+    /// its last checkpoint kept. Returns false for a skipped iteration.
+    /// </summary>
+    /// <param name="blame">Called only when the run stops: which term made the last iteration non-finite and the flags to lower.</param>
+    internal static bool Step(DistillState state, int it, double loss, Tensor imageGrad, double lrImg, IAddOn? addOn,
+        Tensor? lrGrad = null, double lrLr = 0, Func<(string Finding, string Lower)>? blame = null)
+    {
+        var problem = NonFinite(loss, imageGrad, lrGrad);
+        bool finite = problem is null;
+        state.NonFiniteInARow = finite ? 0 : state.NonFiniteInARow + 1;
+        if (state.NonFiniteInARow >= MaxNonFiniteInARow)
+        {
+            var (finding, lower) = blame?.Invoke()
+                ?? ("", $"--lr-img{(lrGrad is null ? "" : " or --lr-lr")}{(addOn is null ? "" : " or --mim-balance (--lambda with --mim-balance 0)")}");
+            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: {MaxNonFiniteInARow} non-finite iterations in a row, "
+                + $"the last because {problem}{finding}; the last checkpoint is kept — lower {lower} and run the same command with --resume");
+        }
+        if (finite)
+            using (no_grad())
+            {
+                state.ImageVelocity = MomentumStep(state.Images, imageGrad, state.ImageVelocity, lrImg);
+                if (lrGrad is not null) state.LearningRateVelocity = MomentumStep(state.LearningRate, lrGrad, state.LearningRateVelocity, lrLr);
+            }
+        addOn?.Step(state);
+        state.Iteration = it + 1;
+        return finite;
+    }
+
+    /// <summary>What is not finite, in words ("the image gradient has 12 of 7840 values NaN/Inf"), or null when all is.</summary>
+    internal static string? NonFinite(double loss, Tensor imageGrad, Tensor? lrGrad)
+    {
+        var problems = new List<string>();
+        if (!double.IsFinite(loss)) problems.Add($"the loss is {loss}");
+        using (var bad = imageGrad.isfinite().logical_not().sum())
+            if (bad.LongValue() is long count and > 0) problems.Add($"the image gradient has {count} of {imageGrad.numel()} values NaN/Inf");
+        if (lrGrad is not null && !lrGrad.isfinite().all().item<bool>()) problems.Add("the gradient of the learned lr is NaN/Inf");
+        return problems.Count == 0 ? null : string.Join(" and ", problems);
+    }
+
+    /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>
+    internal static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
+    {
+        velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.TimesInPlace(0.5).PlusInPlace(grad);
+        parameter.PlusInPlace(velocity, -lr);
+        return velocity;
+    }
+}
