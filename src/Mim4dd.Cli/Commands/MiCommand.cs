@@ -63,7 +63,7 @@ public static class MiCommand
                 if (Directory.Exists(path))
                 {
                     var run = new RunDirectory(path);
-                    var output = Path.Combine(run.Path, "mi.json");
+                    var output = run.Mi;
                     run.WriteJson(output, new { store, steps = parse.GetValue(steps), batches = parse.GetValue(batches), batchReal = parse.GetValue(batchReal), pool = parse.GetValue(pool), seed = parse.GetValue(seed), options, layers = estimate, total = estimate.Sum(e => e.Bound) });
                     Cli.Log($"wrote {output}");
                 }

@@ -72,10 +72,10 @@ public static class QuickstartCommand
             var random = CoresetRun.Run(data, randomConfig, randomRun, cache, line => { Cli.Log(line); randomRun.AppendLog(line); }, stop);
 
             var report = Report(budget, distilled, random, expertMinutes, distilMinutes, machine, runSeed);
-            AtomicFile.WriteAllText(Path.Combine(root, "report.md"), report);
+            AtomicFile.WriteAllText(Path.Combine(root, RunDirectory.ReportName), report);
             Console.WriteLine();
             Console.WriteLine(report);
-            Cli.Log($"report: {Path.Combine(root, "report.md")}  ({clock.Elapsed.TotalMinutes:F1} min)");
+            Cli.Log($"report: {Path.Combine(root, RunDirectory.ReportName)}  ({clock.Elapsed.TotalMinutes:F1} min)");
             return 0;
         }));
         return command;
@@ -100,9 +100,9 @@ public static class QuickstartCommand
         var schedule = new RunSchedule(CheckpointEvery: 10, EvalEvery: 0, EvalRepeats: repeats, EvalEpochs: budget.EvalEpochs);
         var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
         using (var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, Mim, 32, store), log, MachineInfo.Current()))
-            DistillSession.Run(data, method, run, schedule, resume: File.Exists(Path.Combine(directory, "checkpoint.safetensors")), log, stop);
+            DistillSession.Run(data, method, run, schedule, resume: File.Exists(Path.Combine(directory, RunDirectory.CheckpointName)), log, stop);
         // The final evaluation is the last line of evals.jsonl (also when an earlier quickstart finished it).
-        var last = JsonDocument.Parse(File.ReadAllLines(Path.Combine(directory, "evals.jsonl")).Last()).RootElement;
+        var last = JsonDocument.Parse(File.ReadAllLines(Path.Combine(directory, RunDirectory.EvalsName)).Last()).RootElement;
         using var set = SyntheticSet.Load(run.Synthetic);
         return (last.GetProperty("mean").GetDouble(), last.GetProperty("std").GetDouble(), set.LearningRate);
     }

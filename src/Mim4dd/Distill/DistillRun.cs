@@ -24,9 +24,9 @@ public sealed record RunSchedule(int LogEvery = 10, int CheckpointEvery = 50, in
 public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImages, string? zcaDirectory, string arch, RunSchedule schedule, long seed,
     Action<string> log, CancellationToken stop = default) : IDistillObserver
 {
-    public string Checkpoint => Path.Combine(run.Path, "checkpoint.safetensors");
-    public string Metrics => Path.Combine(run.Path, "metrics.jsonl");
-    public string Evals => Path.Combine(run.Path, "evals.jsonl");
+    public string Checkpoint => run.Checkpoint;
+    public string Metrics => run.Metrics;
+    public string Evals => run.Evals;
     public List<(int Iteration, EvalResult Result)> Evaluations { get; } = new();
     public string ConfigHash { get; private set; } = "";
     private int iterations;

@@ -26,8 +26,8 @@ public static class PairedComparison
     /// <summary>The final ConvNet accuracies per net of a distillation or coreset run directory.</summary>
     public static double[] FinalAccuracies(string run)
     {
-        var evals = Path.Combine(run, "evals.jsonl");
-        var results = Path.Combine(run, "results.json");
+        var evals = Path.Combine(run, RunDirectory.EvalsName);
+        var results = Path.Combine(run, RunDirectory.ResultsName);
         if (File.Exists(evals))
         {
             var last = File.ReadLines(evals).Last(line => line.Trim().Length > 0);

@@ -3,7 +3,8 @@ using Mim4dd.Runtime;
 
 namespace Mim4dd.IO;
 
-/// <summary>The one owner of the run-directory layout: runs/&lt;name&gt;/{config.json, results.json, repeats.jsonl, syn.safetensors, report.md, log.txt}.</summary>
+/// <summary>The one owner of the run-directory layout: runs/&lt;name&gt;/{config.json, results.json, repeats.jsonl,
+/// syn.safetensors, report.md, report.html, log.txt, checkpoint.safetensors, metrics.jsonl, evals.jsonl, eval-nets.jsonl, mi.json}.</summary>
 public sealed class RunDirectory
 {
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -52,15 +53,29 @@ public sealed class RunDirectory
         return this;
     }
 
-    public string Config => System.IO.Path.Combine(Path, "config.json");
-    public string Results => System.IO.Path.Combine(Path, "results.json");
-    public string Synthetic => System.IO.Path.Combine(Path, "syn.safetensors");
-    public string Report => System.IO.Path.Combine(Path, "report.md");
-    public string Log => System.IO.Path.Combine(Path, "log.txt");
+    // The file names of the layout, for code that holds only a directory's path (reports, tables of finished runs).
+    public const string ConfigName = "config.json", ResultsName = "results.json", SyntheticName = "syn.safetensors",
+        ReportName = "report.md", ReportHtmlName = "report.html", LogName = "log.txt", RepeatsName = "repeats.jsonl",
+        EvalNetsName = "eval-nets.jsonl", CheckpointName = "checkpoint.safetensors", MetricsName = "metrics.jsonl",
+        EvalsName = "evals.jsonl", MiName = "mi.json";
+
+    public string Config => In(ConfigName);
+    public string Results => In(ResultsName);
+    public string Synthetic => In(SyntheticName);
+    public string Report => In(ReportName);
+    public string ReportHtml => In(ReportHtmlName);
+    public string Log => In(LogName);
     /// <summary>One line per finished evaluation net ({"repeat", "accuracy"}), so a killed evaluation resumes.</summary>
-    public string Repeats => System.IO.Path.Combine(Path, "repeats.jsonl");
+    public string Repeats => In(RepeatsName);
     /// <summary>Finished evaluation nets of `eval` and of a distillation's evaluations, one line each, keyed by set, arch and protocol (<see cref="FinishedNets"/>).</summary>
-    public string EvalNets => System.IO.Path.Combine(Path, "eval-nets.jsonl");
+    public string EvalNets => In(EvalNetsName);
+    /// <summary>A distillation's checkpoint, per-iteration metrics and evaluations; `mi`'s estimate.</summary>
+    public string Checkpoint => In(CheckpointName);
+    public string Metrics => In(MetricsName);
+    public string Evals => In(EvalsName);
+    public string Mi => In(MiName);
+
+    private string In(string name) => System.IO.Path.Combine(Path, name);
 
     public void WriteJson<T>(string file, T value) => AtomicFile.WriteAllText(file, JsonSerializer.Serialize(value, Json));
 

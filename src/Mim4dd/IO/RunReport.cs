@@ -17,8 +17,8 @@ public static class RunReport
 
     public static string Write(string directory)
     {
-        var config = Path.Combine(directory, "config.json");
-        var metricsFile = Path.Combine(directory, "metrics.jsonl");
+        var config = Path.Combine(directory, RunDirectory.ConfigName);
+        var metricsFile = Path.Combine(directory, RunDirectory.MetricsName);
         if (!File.Exists(config))
             throw UserError.At(directory, "is not a distillation run directory (no config.json)", "pass a directory written by `mim4dd distill` or the quickstart");
         List<JsonElement> metrics, evals;
@@ -26,7 +26,7 @@ public static class RunReport
         {
             // No metrics yet: a run with --iterations 0 (its initial set evaluated) or one killed before its first iteration.
             metrics = File.Exists(metricsFile) ? JsonLines(metricsFile) : [];
-            evals = File.Exists(Path.Combine(directory, "evals.jsonl")) ? JsonLines(Path.Combine(directory, "evals.jsonl")) : [];
+            evals = File.Exists(Path.Combine(directory, RunDirectory.EvalsName)) ? JsonLines(Path.Combine(directory, RunDirectory.EvalsName)) : [];
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
@@ -84,8 +84,8 @@ public static class RunReport
                 .Append(Scatter(map));
 
         html.Append("<h2>Config</h2><pre>").Append(Encode(File.ReadAllText(config))).Append("</pre></body></html>\n");
-        AtomicFile.WriteAllText(Path.Combine(directory, "report.md"), Markdown(name, metrics, evals, File.Exists(grid), map is not null));
-        var path = Path.Combine(directory, "report.html");
+        AtomicFile.WriteAllText(Path.Combine(directory, RunDirectory.ReportName), Markdown(name, metrics, evals, File.Exists(grid), map is not null));
+        var path = Path.Combine(directory, RunDirectory.ReportHtmlName);
         AtomicFile.WriteAllText(path, html.ToString());
         return path;
     }

@@ -22,20 +22,20 @@ public static class RunSummary
     public static IReadOnlyList<RunRow> Read(string directory)
     {
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory));
-        var config = Path.Combine(directory, "config.json");
+        var config = Path.Combine(directory, RunDirectory.ConfigName);
         if (!File.Exists(config))
             throw UserError.At(directory, "is not a run directory (no config.json)", "pass directories written by mim4dd coreset, distill or quickstart");
         try
         {
             var rows = new List<RunRow>();
-            var results = Path.Combine(directory, "results.json");
+            var results = Path.Combine(directory, RunDirectory.ResultsName);
             if (File.Exists(results)) rows.AddRange(Coreset(name, results));
-            var evals = Path.Combine(directory, "evals.jsonl");
-            if (File.Exists(evals)) rows.AddRange(Distillation(name, config, evals, Path.Combine(directory, "metrics.jsonl")));
+            var evals = Path.Combine(directory, RunDirectory.EvalsName);
+            if (File.Exists(evals)) rows.AddRange(Distillation(name, config, evals, Path.Combine(directory, RunDirectory.MetricsName)));
             var (method, dataset, ipc) = rows.Count > 0 ? (rows[0].Method, rows[0].Dataset, rows[0].ImagesPerClass) : Identity(config);
             foreach (var extra in Directory.EnumerateFiles(directory, "eval*.json").Order(StringComparer.Ordinal))
                 rows.AddRange(CrossArchitecture(name, method, dataset, ipc, extra));
-            var mi = Path.Combine(directory, "mi.json");
+            var mi = Path.Combine(directory, RunDirectory.MiName);
             if (!File.Exists(mi)) return rows;
             using var estimate = JsonDocument.Parse(File.ReadAllText(mi));
             double total = estimate.RootElement.GetProperty("total").GetDouble();
