@@ -51,24 +51,21 @@ public static class EvalCommand
             foreach (var a in archs)
             {
                 // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the missing ones.
-                var nets = run is null ? null : new FinishedNets(run.EvalNets, $"{setHash} {a} {settings}");
-                var finished = nets?.Read(protocol.Repeats) ?? [];
+                var nets = new FinishedNets(run?.EvalNets, $"{setHash} {a} {settings}");
+                var finished = nets.Read(protocol.Repeats);
                 var losses = new List<double>();
                 Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
                     + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
-                EvalResult r;
-                try
-                {
-                    r = protocol.Run(a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
-                        (i, net, loss) => { nets?.Add(i, net); losses.Add(loss); Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})"); },
-                        finished: finished, stop: stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    throw new RunStoppedException(run is null
+                var r = nets.Evaluate(protocol, finished, a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
+                    (i, net, loss, eta) =>
+                    {
+                        losses.Add(loss);
+                        Cli.Log($"  {a} {i + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})  {eta}");
+                    },
+                    () => run is null
                         ? $"during the evaluation of {a}; a set file keeps no finished nets (evaluate its run directory to keep them)"
-                        : $"during the evaluation of {a}; its finished nets are kept in {run.EvalNets} — run the same command to continue");
-                }
+                        : $"during the evaluation of {a}; its finished nets are kept in {run.EvalNets} — run the same command to continue",
+                    stop: stop);
                 results.Add(r);
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
                 // Halfway to chance (ln K): the net did not fit the set, which says more about the lr than about the set.

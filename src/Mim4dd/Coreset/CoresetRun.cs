@@ -39,21 +39,10 @@ public static class CoresetRun
         log($"{config.Method}: {indices.shape[0]} images selected; evaluating {config.Repeats}× {config.Arch} for {config.Epochs} epochs (augment {config.Augment}) ...");
         using var testImages = data.Test.Floats(data.Normalization);
         var protocol = new EvalProtocol { Repeats = config.Repeats, Epochs = config.Epochs, Augment = Augment.Augmentations.Create(config.Augment, data.Name) };
-        EvalResult eval;
-        try
-        {
-            eval = protocol.Run(config.Arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses, config.Seed,
-                (r, net, loss) =>
-                {
-                    nets.Add(r, net);
-                    int trained = r + 1 - finished.Keys.Count(k => k < r);
-                    log($"  eval {r + 1}/{config.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3}, {clock.Elapsed.TotalMinutes:F1} min, {Eta.Text(trained, config.Repeats - finished.Count, clock.Elapsed)})");
-                }, finished: finished, stop: stop);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new RunStoppedException($"during the evaluation; its finished nets are kept in {run.Repeats} — run the same command to continue");
-        }
+        var eval = nets.Evaluate(protocol, finished, config.Arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses, config.Seed,
+            (r, net, loss, eta) => log($"  eval {r + 1}/{config.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3}, "
+                + $"{clock.Elapsed.TotalMinutes:F1} min, {eta})"),
+            () => $"during the evaluation; its finished nets are kept in {run.Repeats} — run the same command to continue", stop: stop);
         var result = new Result(config, indices.data<long>().ToArray(), eval.Accuracies, eval.Mean, eval.Std, eval.Seconds, clock.Elapsed.TotalSeconds);
         run.WriteJson(run.Results, result);
         log($"{config.Method} {config.Dataset} ipc {config.ImagesPerClass}: {eval}  ({clock.Elapsed.TotalMinutes:F1} min)");

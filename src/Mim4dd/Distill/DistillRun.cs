@@ -148,24 +148,14 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
             ? (Net net, NetWeights weights) => Optional("the t-SNE map", "the report will show none",
                 () => FeatureMap.Write(run.Path, net, weights, images, state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000)))
             : (Action<Net, NetWeights>?)null;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        EvalResult result;
-        int trained = 0;
-        try
-        {
-            result = protocol.Run(arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, evalSeed,
-                (r, net, loss) =>
-                {
-                    nets.Add(r, net);
-                    log($"  net {r + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})  "
-                        + Eta.Text(++trained, protocol.Repeats - finished.Count, clock.Elapsed));
-                }, featureMap, finished, stop);
-        }
-        catch (OperationCanceledException)
-        {
-            state.Save(Checkpoint, ConfigHash);
-            throw new RunStoppedException($"during the evaluation of iteration {iteration}; its finished nets are kept in {run.EvalNets} and checkpoint {Checkpoint} is saved — run the same command with --resume to continue");
-        }
+        var result = nets.Evaluate(protocol, finished, arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses, evalSeed,
+            (r, net, loss, eta) => log($"  net {r + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})  {eta}"),
+            () =>
+            {
+                state.Save(Checkpoint, ConfigHash);
+                return $"during the evaluation of iteration {iteration}; its finished nets are kept in {run.EvalNets} and checkpoint {Checkpoint} "
+                    + "is saved — run the same command with --resume to continue";
+            }, featureMap, stop);
         Evaluations.Add((iteration, result));
         File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, mean = result.Mean, std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
         log($"iteration {iteration}: {arch} {result}  ({result.Seconds / 60:F1} min)");

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Mim4dd.Nets;
+using Mim4dd.Runtime;
 using Mim4dd.Train;
+using static TorchSharp.torch;
 
 namespace Mim4dd.IO;
 
@@ -8,9 +11,9 @@ namespace Mim4dd.IO;
 /// Evaluation nets already trained, one JSON line each ({"Key"?, "Repeat", "Accuracy", "Seconds"}), appended as each net finishes,
 /// so that a killed evaluation trains only the missing nets. A net's seeds depend only on (seed, repeat), so a line is
 /// valid for any later evaluation with the same <paramref name="key"/> (set, arch, epochs, lr, augmentation, seed);
-/// lines of other keys are kept untouched.
+/// lines of other keys are kept untouched. A null <paramref name="path"/> keeps nothing (a set file outside a run directory).
 /// </summary>
-public sealed class FinishedNets(string path, string? key = null)
+public sealed class FinishedNets(string? path, string? key = null)
 {
     // A net trained in bf16 is not an fp32 result: under bf16 the precision is part of the key (fp32 keys stay as they were).
     private readonly string? key = Runtime.ComputePrecision.Bf16 ? $"{key} bf16".TrimStart() : key;
@@ -24,7 +27,7 @@ public sealed class FinishedNets(string path, string? key = null)
     public Dictionary<int, FinishedNet> Read(int repeats)
     {
         var finished = new Dictionary<int, FinishedNet>();
-        if (!File.Exists(path)) return finished;
+        if (path is null || !File.Exists(path)) return finished;
         var kept = new List<Line>();
         foreach (var text in File.ReadLines(path))
         {
@@ -40,7 +43,36 @@ public sealed class FinishedNets(string path, string? key = null)
         return finished;
     }
 
-    public void Add(int repeat, FinishedNet net) => File.AppendAllText(path, Serialize(new Line(key, repeat, net.Accuracy, net.Seconds)));
+    public void Add(int repeat, FinishedNet net)
+    {
+        if (path is not null) File.AppendAllText(path, Serialize(new Line(key, repeat, net.Accuracy, net.Seconds)));
+    }
+
+    /// <summary>
+    /// The one resumable evaluation (eval, coreset, distill): runs <paramref name="protocol"/> training only the nets not in
+    /// <paramref name="finished"/> (this log's <see cref="Read"/>), adds each new net here as it finishes and tells
+    /// <paramref name="onNet"/> (repeat, net, final training loss, ETA of the rest). A stop request ends it within an epoch
+    /// with a <see cref="RunStoppedException"/> whose message <paramref name="stopped"/> gives (after saving what it must).
+    /// </summary>
+    public EvalResult Evaluate(EvalProtocol protocol, IReadOnlyDictionary<int, FinishedNet> finished, string arch, Tensor images, Tensor labels,
+        Tensor testImages, Tensor testLabels, int numClasses, long seed, Action<int, FinishedNet, double, string> onNet, Func<string> stopped,
+        Action<Net, NetWeights>? inspectFirst = null, CancellationToken stop = default)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int trained = 0;
+        try
+        {
+            return protocol.Run(arch, images, labels, testImages, testLabels, numClasses, seed, (r, net, loss) =>
+            {
+                Add(r, net);
+                onNet(r, net, loss, Eta.Text(++trained, protocol.Repeats - finished.Count, clock.Elapsed));
+            }, inspectFirst, finished, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new RunStoppedException(stopped());
+        }
+    }
 
     private static string Serialize(Line line) => JsonSerializer.Serialize(line, Options) + "\n";
 }
