@@ -24,7 +24,7 @@ root.Options.Add(Cli.Deterministic);
 root.Options.Add(new Option<string?>(ConfigFile.Flag) { Description = "JSON object of this verb's options (names without dashes); flags on the command line win", Recursive = true });
 
 string[] expanded;
-try { expanded = DistillCommand.MethodAsSubcommand(ConfigFile.Expand(DistillCommand.MethodAsSubcommand(args), root)); }
+try { expanded = ConfigFile.Expand(DistillCommand.MethodAsSubcommand(args), root); }
 catch (Mim4dd.Runtime.UserError e)
 {
     Console.Error.WriteLine($"error: {e.Message}");
