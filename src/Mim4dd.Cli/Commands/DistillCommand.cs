@@ -52,7 +52,7 @@ public static class DistillCommand
             Description = "Network to distil on and evaluate with (as `experts --arch`; default: the experts' network for mtt/mim4dd, "
                 + $"{DistillSession.DefaultArch} otherwise)",
         };
-        var ipc = new Option<int?>("--ipc") { Description = "Images per class" };
+        var ipc = new Option<int?>("--ipc") { Description = $"Images per class (default {ImageUpdate.DefaultImagesPerClass}, or the preset's)" };
         var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" };
         var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" };
         var maxStart = new Option<int?>("--max-start-epoch") { Description = "Start epochs drawn from 0..T⁺−1" };

@@ -13,7 +13,7 @@ namespace Mim4dd.Distill;
 /// <summary>BPTT's hyper-parameters: the unroll as MTT's student (N steps of SGD at a learned lr), a real batch for the loss.</summary>
 public sealed record BpttOptions
 {
-    public int ImagesPerClass { get; init; } = 10;
+    public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
 
     /// <summary>Student steps N unrolled from a fresh initialisation.</summary>
     public int SynSteps { get; init; } = 20;

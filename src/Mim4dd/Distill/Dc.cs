@@ -14,7 +14,7 @@ namespace Mim4dd.Distill;
 /// <summary>DC's and DSA's hyper-parameters (the DC/DSA public code's defaults).</summary>
 public sealed record DcOptions
 {
-    public int ImagesPerClass { get; init; } = 10;
+    public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
     public int Iterations { get; init; } = 1000;
 
     /// <summary>SGD lr of the images (momentum 0.5).</summary>

@@ -13,7 +13,7 @@ namespace Mim4dd.Distill;
 /// <summary>DM's hyper-parameters (Zhao &amp; Bilen, WACV 2023, §4 and the public code's defaults).</summary>
 public sealed record DmOptions
 {
-    public int ImagesPerClass { get; init; } = 10;
+    public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
     public int Iterations { get; init; } = 20000;
 
     /// <summary>SGD lr of the images (momentum 0.5), the paper's 1.0.</summary>

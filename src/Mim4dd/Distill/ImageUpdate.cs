@@ -9,6 +9,9 @@ namespace Mim4dd.Distill;
 /// momentum step, the learned lr's, the add-on's, and the guard against non-finite gradients).</summary>
 public static class ImageUpdate
 {
+    /// <summary>Every method's --ipc when none is given (the papers' headline setting).</summary>
+    public const int DefaultImagesPerClass = 10;
+
     /// <summary>Creates the initial state: IPC real images per class (or Gaussian noise when <paramref name="pixInit"/> is
     /// "noise"), the learned lr at <paramref name="lr"/>.</summary>
     public static DistillState Start(Dataset train, Tensor trainImages, int imagesPerClass, string pixInit, double lr, long seed)

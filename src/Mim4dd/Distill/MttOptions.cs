@@ -5,7 +5,7 @@ namespace Mim4dd.Distill;
 /// <summary>MTT's hyper-parameters with the reference flag names (Cazenavette et al. 2022); defaults = CIFAR-10 IPC 10 without ZCA.</summary>
 public sealed record MttOptions
 {
-    public int ImagesPerClass { get; init; } = 10;
+    public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
     public int SynSteps { get; init; } = 20;
     public int ExpertEpochs { get; init; } = 2;
     public int MaxStartEpoch { get; init; } = 20;
