@@ -35,7 +35,7 @@ public static class DistillCommand
     /// <summary>The run's options for config.json, so that `distill --config` replays it: the method under "method";
     /// without the MIM term its flags are left out, as they were not read.</summary>
     private static IReadOnlyDictionary<string, object?> Recorded(ParseResult parse, string method, bool mim) =>
-        ConfigFile.Effective(parse).Where(e => mim || e.Key == "batch-real" || !DistillMethods.MimFlags.Contains(e.Key))
+        ConfigFile.Effective(parse).Where(e => mim || !DistillMethods.MimFlags.Contains(e.Key))
             .Append(KeyValuePair.Create(ConfigFile.SubcommandKey, (object?)method)).OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary();
 
     private static Command ForMethod(DistillMethodInfo info)
@@ -90,7 +90,7 @@ public static class DistillCommand
             bool addMim = parse.GetValue(mimFlag);
             // Without --mim the MIM flags are not read: refuse them rather than ignore them.
             var unread = info.AlwaysMim || addMim ? null
-                : command.Options.FirstOrDefault(o => DistillMethods.MimFlags.Contains(o.Name.TrimStart('-')) && o.Name != "--batch-real"
+                : command.Options.FirstOrDefault(o => DistillMethods.MimFlags.Contains(o.Name.TrimStart('-'))
                     && parse.GetResult(o) is { Implicit: false });
             Cli.Require(unread is null, $"{unread?.Name}", $"is a MIM flag, read only with --mim", $"add --mim, or drop {unread?.Name}");
             var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;

@@ -100,9 +100,9 @@ public static class QuickstartCommand
         var schedule = new RunSchedule(CheckpointEvery: 10, EvalEvery: 0, EvalRepeats: repeats, EvalEpochs: budget.EvalEpochs);
         var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
         using (var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, Mim, 32, store), log, MachineInfo.Current()))
-            DistillSession.Run(data, method, run, schedule, resume: File.Exists(Path.Combine(directory, RunDirectory.CheckpointName)), log, stop);
+            DistillSession.Run(data, method, run, schedule, resume: File.Exists(run.Checkpoint), log, stop);
         // The final evaluation is the last line of evals.jsonl (also when an earlier quickstart finished it).
-        var last = JsonDocument.Parse(File.ReadAllLines(Path.Combine(directory, RunDirectory.EvalsName)).Last()).RootElement;
+        var last = JsonDocument.Parse(File.ReadAllLines(run.Evals).Last()).RootElement;
         using var set = SyntheticSet.Load(run.Synthetic);
         return (last.GetProperty("mean").GetDouble(), last.GetProperty("std").GetDouble(), set.LearningRate);
     }

@@ -27,11 +27,12 @@ public static class DistillMethods
         "eval-epochs", "checkpoint-every", "resume", "force", "seed", "threads", "out",
     };
 
-    /// <summary>The MIM term's flags (docs/methods.md), read by mim4dd and, with --mim, by the methods that take it.</summary>
+    /// <summary>The MIM term's flags (docs/methods.md), read by mim4dd and, with --mim, by the methods that take it.
+    /// --batch-real is each method's own (mim4dd: MIM's real batch; DM, DC, DSA, BPTT: their real batch).</summary>
     public static readonly IReadOnlySet<string> MimFlags = new HashSet<string>
     {
         "lambda", "tau", "mim-critic", "mim-symmetric", "mim-features", "head-dim", "head-hidden", "mim-shared-heads", "head-lr",
-        "head-steps", "mim-warmup", "mim-grad-every", "mim-balance", "mim-syn-per-class", "mim-layers", "batch-real",
+        "head-steps", "mim-warmup", "mim-grad-every", "mim-balance", "mim-syn-per-class", "mim-layers",
     };
 
     private static readonly string[] Trajectory =
@@ -39,7 +40,8 @@ public static class DistillMethods
 
     public static readonly IReadOnlyList<DistillMethodInfo> All =
     [
-        new("mim4dd", "MTT + λ·MIM: trajectory matching with the contrastive mutual-information term", "Shang et al., NeurIPS 2023", Trajectory, false),
+        new("mim4dd", "MTT + λ·MIM: trajectory matching with the contrastive mutual-information term", "Shang et al., NeurIPS 2023",
+            [.. Trajectory, "batch-real"], false),
         new("mtt", "Matching Training Trajectories on expert trajectories", "Cazenavette et al., CVPR 2022", Trajectory, false),
         new("bptt", "Backpropagation through the whole inner training of a fresh network", "Deng & Russakovsky, NeurIPS 2022",
             ["syn-steps", "lr-lr", "lr-teacher", "batch-syn", "unroll", "batch-real"], true),

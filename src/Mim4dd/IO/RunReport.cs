@@ -26,7 +26,8 @@ public static class RunReport
         {
             // No metrics yet: a run with --iterations 0 (its initial set evaluated) or one killed before its first iteration.
             metrics = File.Exists(metricsFile) ? JsonLines(metricsFile) : [];
-            evals = File.Exists(Path.Combine(directory, RunDirectory.EvalsName)) ? JsonLines(Path.Combine(directory, RunDirectory.EvalsName)) : [];
+            var evalsFile = Path.Combine(directory, RunDirectory.EvalsName);
+            evals = File.Exists(evalsFile) ? JsonLines(evalsFile) : [];
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
