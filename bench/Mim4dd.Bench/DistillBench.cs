@@ -1,5 +1,6 @@
 using Mim4dd.Distill;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 

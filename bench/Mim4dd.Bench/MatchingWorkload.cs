@@ -22,7 +22,7 @@ public sealed class MatchingWorkload : IDisposable
         ["cifar100"] = (new InputShape(3, 32, 32), 100),
     };
 
-    public MatchingWorkload(string shape, int imagesPerClass, string arch = DistillSession.DefaultArch)
+    public MatchingWorkload(string shape, int imagesPerClass, string arch = DistillMethods.DefaultArch)
     {
         if (!Shapes.TryGetValue(shape, out var known))
             throw UserError.At("--shape", $"unknown shape '{shape}'", $"use {string.Join(", ", Shapes.Keys)}");

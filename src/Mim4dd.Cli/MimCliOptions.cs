@@ -32,10 +32,15 @@ public sealed class MimCliOptions
     };
     public Option<int> Warmup { get; } = new("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => Defaults.WarmupIterations };
 
+    public Option<string?> Layers { get; } = new("--mim-layers")
+    {
+        Description = "Comma-separated feature taps to contrast, in this order (default: every tap; ConvNet: block0,block1,block2)",
+    };
+
     /// <summary>Adds the estimator's options, and with <paramref name="distillation"/> those of the term in a distillation.</summary>
     public void AddTo(Command command, bool distillation = true)
     {
-        foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr }) command.Options.Add(option);
+        foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr, Layers }) command.Options.Add(option);
         if (distillation)
             foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery, Balance, SynPerClass }) command.Options.Add(option);
     }
@@ -57,6 +62,7 @@ public sealed class MimCliOptions
             HeadSteps = Value(HeadSteps, Defaults.HeadSteps), WarmupIterations = Value(Warmup, Defaults.WarmupIterations),
             GradientCheckEvery = Value(GradientCheckEvery, Defaults.GradientCheckEvery), Balance = Value(Balance, Defaults.Balance),
             SynPerClass = Value(SynPerClass, Defaults.SynPerClass),
+            Layers = Value(Layers, null)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
         options.Validate();
         return options;

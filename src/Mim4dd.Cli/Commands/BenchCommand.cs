@@ -165,7 +165,7 @@ public static class BenchCommand
     }
 
     private static Option<string> Arch() =>
-        new("--arch") { Description = "Network to time (as `experts --arch`)", DefaultValueFactory = _ => DistillSession.DefaultArch };
+        new("--arch") { Description = "Network to time (as `experts --arch`)", DefaultValueFactory = _ => DistillMethods.DefaultArch };
 
     /// <summary>How to start this CLI again: the apphost itself, or `dotnet Mim4dd.Cli.dll` when run through dotnet.</summary>
     private static string[] SelfCommand()

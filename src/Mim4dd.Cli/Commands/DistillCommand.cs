@@ -1,10 +1,11 @@
 using System.CommandLine;
+using System.Globalization;
 using Mim4dd.Data;
 using Mim4dd.Distill;
 using Mim4dd.IO;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
-using Mim4dd.Experts;
 
 namespace Mim4dd.Cli.Commands;
 
@@ -41,6 +42,11 @@ public static class DistillCommand
     private static Command ForMethod(DistillMethodInfo info)
     {
         string m = info.Name;
+        // The help shows the method's own defaults, read from its options record (the preset's replace MTT's).
+        var defaults = info.Prepare(new GivenFlags(null, null));
+        var (mtt, bptt) = (defaults.Options as MttOptions, defaults.Options as BpttOptions);
+        string Default(object? value, bool inPresets = false) =>
+            value is null ? "" : $" [default: {value}{(inPresets && info.Reads("preset") ? ", or the preset's" : "")}]";
         var preset = new Option<string?>("--preset") { Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override" };
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
@@ -49,28 +55,33 @@ public static class DistillCommand
         { Description = "Expert store directory (default: the one `mim4dd experts` writes for this dataset and network)" };
         var arch = new Option<string?>("--arch")
         {
-            Description = "Network to distil on and evaluate with (as `experts --arch`; default: the experts' network for mtt/mim4dd, "
-                + $"{DistillSession.DefaultArch} otherwise)",
+            Description = "Network to distil on and evaluate with (as `experts --arch`; default: "
+                + (info.Reads("experts") ? "the experts' network)" : $"{DistillMethods.DefaultArch})"),
         };
-        var ipc = new Option<int?>("--ipc") { Description = $"Images per class (default {ImageUpdate.DefaultImagesPerClass}, or the preset's)" };
-        var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" };
-        var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" };
-        var maxStart = new Option<int?>("--max-start-epoch") { Description = "Start epochs drawn from 0..T⁺−1" };
-        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images (momentum 0.5; DM: 1; DC/DSA: 0.1)" };
-        var lrNet = new Option<double>("--lr-net") { Description = "DC/DSA: SGD lr of the network trained on the synthetic set", DefaultValueFactory = _ => 0.01 };
-        var lrLr = new Option<double?>("--lr-lr") { Description = "SGD lr of the learnable student lr (momentum 0.5)" };
-        var lrTeacher = new Option<double?>("--lr-teacher") { Description = "Initial student lr (the experts' lr)" };
-        var batchSyn = new Option<int?>("--batch-syn") { Description = "Synthetic minibatch per student step (default: all)" };
-        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations (MTT: 5000; DM: 20000; DC/DSA: 1000)" };
-        var pixInit = new Option<string?>("--pix-init") { Description = "real or noise (default: noise for DC, real otherwise)" };
-        var unroll = new Option<string?>("--unroll") { Description = "reverse (exact, constant memory; default), first-order (no Hessian terms: cheaper, approximate) or naive (whole graph)" };
+        var ipc = new Option<int?>("--ipc") { Description = "Images per class" + Default(defaults.Options.ImagesPerClass, inPresets: true) };
+        var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" + Default(mtt?.SynSteps ?? bptt?.SynSteps, inPresets: true) };
+        var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" + Default(mtt?.ExpertEpochs, inPresets: true) };
+        var maxStart = new Option<int?>("--max-start-epoch") { Description = "Start epochs drawn from 0..T⁺−1" + Default(mtt?.MaxStartEpoch, inPresets: true) };
+        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images, momentum 0.5" + Default(defaults.Options.LrImg, inPresets: true) };
+        var lrNet = new Option<double?>("--lr-net") { Description = "SGD lr of the network trained on the synthetic set" + Default(new DcOptions().LrNet) };
+        var lrLr = new Option<double?>("--lr-lr") { Description = "SGD lr of the learnable student lr (momentum 0.5)" + Default(mtt?.LrLr ?? bptt?.LrLr, inPresets: true) };
+        var lrTeacher = new Option<double?>("--lr-teacher")
+        { Description = (mtt is null ? "The student's initial lr (learned)" : "Initial student lr (the experts' lr)") + Default(mtt?.LrTeacher ?? bptt?.LrInit, inPresets: true) };
+        var batchSyn = new Option<int?>("--batch-syn") { Description = "Synthetic minibatch per student step (default: all images, or the preset's)" };
+        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations" + Default(defaults.Options.Iterations) };
+        var pixInit = new Option<string?>("--pix-init") { Description = "real or noise: start from real images or Gaussian noise" + Default(defaults.Options.PixInit) };
+        var unroll = new Option<string?>("--unroll")
+        {
+            Description = "reverse (exact, constant memory), first-order (no Hessian terms: cheaper, approximate) or naive (whole graph)"
+                + Default(mtt?.Unroll ?? bptt?.Unroll),
+        };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations and at the end (0 = only at the end)", DefaultValueFactory = _ => 500 };
         var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
         var evalEpochs = new Option<int>("--eval-epochs") { Description = "Epochs E of each evaluation network (the papers: 1000)", DefaultValueFactory = _ => 1000 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write the checkpoint every k iterations", DefaultValueFactory = _ => 50 };
         var mimOptionSet = new MimCliOptions();
-        var mimLayers = new Option<string?>("--mim-layers") { Description = "Comma-separated taps to contrast (default all: block0,block1,block2)" };
-        var batchReal = new Option<int?>("--batch-real") { Description = "Real images per class per iteration (MIM: 32; DM, DC, DSA: 256)" };
+        var batchReal = new Option<int?>("--batch-real")
+        { Description = (info.AlwaysMim ? "Real images per class in MIM's batch" : "Real images per class per iteration") + Default(defaults.BatchReal) };
         var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)" };
         var force = new Option<bool>("--force") { Description = "With --resume: continue even though options changed (the set's size and classes must stay)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
@@ -80,7 +91,7 @@ public static class DistillCommand
         var command = new Command(m, $"{info.Summary} ({info.Paper})")
         {
             preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
-            iterations, pixInit, unroll, mimFlag, mimLayers, batchReal, evalEvery, evalRepeats, evalEpochs,
+            iterations, pixInit, unroll, mimFlag, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
         mimOptionSet.AddTo(command);
@@ -98,75 +109,37 @@ public static class DistillCommand
             var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
             Cli.Require(chosen is null || string.Equals(chosen.Dataset, name, StringComparison.OrdinalIgnoreCase), $"--preset {parse.GetValue(preset)}",
                 $"is a {chosen?.Dataset} preset but --dataset is {name}", $"drop --dataset or pick a {name} preset (`mim4dd presets`)");
-            var baseOptions = chosen?.Options ?? new MttOptions();
-            var options = baseOptions with
-            {
-                ImagesPerClass = parse.GetValue(ipc) ?? baseOptions.ImagesPerClass,
-                SynSteps = parse.GetValue(synSteps) ?? baseOptions.SynSteps,
-                ExpertEpochs = parse.GetValue(expertEpochs) ?? baseOptions.ExpertEpochs,
-                MaxStartEpoch = parse.GetValue(maxStart) ?? baseOptions.MaxStartEpoch,
-                LrImg = parse.GetValue(lrImg) ?? baseOptions.LrImg,
-                LrLr = parse.GetValue(lrLr) ?? baseOptions.LrLr,
-                LrTeacher = parse.GetValue(lrTeacher) ?? baseOptions.LrTeacher,
-                BatchSyn = parse.GetValue(batchSyn) ?? baseOptions.BatchSyn,
-                Iterations = parse.GetValue(iterations) ?? baseOptions.Iterations,
-                PixInit = parse.GetValue(pixInit) ?? baseOptions.PixInit,
-                Unroll = parse.GetValue(unroll) ?? baseOptions.Unroll,
-                Seed = parse.GetValue(seed),
-            };
-            options.Validate();
-            var mimOptions = mimOptionSet.Read(parse, enabled: m == "mim4dd" || addMim) with
-            {
-                Layers = parse.GetValue(mimLayers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            };
-            mimOptions.Validate();
-            int realPerClass = parse.GetValue(batchReal) ?? (m is "mtt" or "mim4dd" or "bptt" ? 32 : 256);
-            OptionRange.AtLeast("--batch-real", realPerClass, 1, "pass e.g. --batch-real 32");
+            var method = info.Prepare(new GivenFlags(parse, command));
+            var mimOptions = mimOptionSet.Read(parse, enabled: info.AlwaysMim || addMim);
             var schedule = new RunSchedule(CheckpointEvery: parse.GetValue(checkpointEvery), EvalEvery: parse.GetValue(evalEvery),
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
             OptionRange.AtLeast("--checkpoint-every", schedule.CheckpointEvery, 1, "pass e.g. 50");
             OptionRange.AtLeast("--eval-every", schedule.EvalEvery, 0, "pass e.g. 500");
             Cli.Require(!parse.GetValue(force) || parse.GetValue(resume), "--force", "only applies with --resume", "add --resume, or drop --force");
             Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
-            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{options.ImagesPerClass}-s{options.Seed}")).Claim();
-            var dmOptions = new DmOptions
-            {
-                ImagesPerClass = options.ImagesPerClass, Iterations = parse.GetValue(iterations) ?? new DmOptions().Iterations,
-                LrImg = parse.GetValue(lrImg) ?? new DmOptions().LrImg, BatchReal = realPerClass, PixInit = options.PixInit, Seed = options.Seed,
-            };
-            if (m == "dm") dmOptions.Validate();
-            var dcOptions = new DcOptions
-            {
-                ImagesPerClass = options.ImagesPerClass, Iterations = parse.GetValue(iterations) ?? new DcOptions().Iterations,
-                LrImg = parse.GetValue(lrImg) ?? new DcOptions().LrImg, LrNet = parse.GetValue(lrNet), BatchReal = realPerClass,
-                PixInit = parse.GetValue(pixInit) ?? (m == "dc" ? "noise" : "real"), Siamese = m == "dsa", Seed = options.Seed,
-            };
-            if (m is "dc" or "dsa") dcOptions.Validate();
-            var defaults = new BpttOptions();
-            var bpttOptions = new BpttOptions
-            {
-                ImagesPerClass = options.ImagesPerClass, SynSteps = parse.GetValue(synSteps) ?? defaults.SynSteps, LrImg = parse.GetValue(lrImg) ?? defaults.LrImg,
-                LrLr = parse.GetValue(lrLr) ?? defaults.LrLr, LrInit = parse.GetValue(lrTeacher) ?? defaults.LrInit, BatchSyn = parse.GetValue(batchSyn),
-                BatchReal = realPerClass, Iterations = parse.GetValue(iterations) ?? defaults.Iterations, PixInit = options.PixInit,
-                Unroll = options.Unroll, Seed = options.Seed,
-            };
-            if (m == "bptt") bpttOptions.Validate();
+            var (ipcs, seedValue) = (method.Options.ImagesPerClass, method.Options.Seed);
+            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{ipcs}-s{seedValue}")).Claim();
             var archName = parse.GetValue(arch) is { } a ? NetRegistry.Get(a).Name : null;   // unknown names fail before data loads
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
-            var net = archName ?? DistillSession.DefaultArch;
-            using IDistillMethod distiller = m switch
-            {
-                "dm" => new DmMethod(data, dmOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), net),
-                "dc" or "dsa" => new DcMethod(data, dcOptions, mimOptions, MimOptions.RealPerClass, MachineInfo.Current(), net),
-                "bptt" => new BpttMethod(data, bpttOptions, mimOptions, realPerClass, MachineInfo.Current(), net),
-                _ => new MttMethod(data, new MttDistillationSettings(m, options, mimOptions, realPerClass,
-                    Path.GetFullPath(parse.GetValue(experts) ?? ExpertStore.DefaultDirectory(data.Name, net, options.Zca)), archName),
-                    log, MachineInfo.Current()),
-            };
-            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force), Recorded(parse, m, info.AlwaysMim || addMim));
+            using var distiller = method.Build(new MethodInputs(data, mimOptions, archName, parse.GetValue(experts), log, MachineInfo.Current()));
+            DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force),
+                Recorded(parse, m, info.AlwaysMim || addMim));
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The flags given on the command line (none: <paramref name="parse"/> null), for the registry's readers.</summary>
+    private sealed class GivenFlags(ParseResult? parse, Command? command) : IGivenFlags
+    {
+        private object? Given(string flag) =>
+            command?.Options.FirstOrDefault(o => o.Name == "--" + flag) is { } option && parse?.GetResult(option) is { Implicit: false } result
+                ? result.GetValueOrDefault<object>() : null;
+
+        public T? Value<T>(string flag) where T : struct =>
+            Given(flag) is { } value ? (T)Convert.ChangeType(value, typeof(T), CultureInfo.InvariantCulture) : null;
+
+        public string? Text(string flag) => Given(flag) as string;
     }
 }

@@ -39,8 +39,8 @@ public static class MiCommand
                 $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has {input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from");
             bool zca = set.ZcaDirectory is not null;
             var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory
-                ?? ExpertStore.DefaultDirectory(data.Name, DistillSession.DefaultArch, zca));
-            var net = NetRegistry.Build(ExpertStore.Arch(store) ?? DistillSession.DefaultArch, input, data.Train.NumClasses);
+                ?? ExpertStore.DefaultDirectory(data.Name, DistillMethods.DefaultArch, zca));
+            var net = NetRegistry.Build(ExpertStore.Arch(store) ?? DistillMethods.DefaultArch, input, data.Train.NumClasses);
             var trajectories = ExpertStore.LoadAll(store, net, data.Name);
             try
             {

@@ -1,38 +1,14 @@
 using System.CommandLine;
-using System.Text;
-using System.Text.Json;
-using Mim4dd.Coreset;
 using Mim4dd.Data;
-using Mim4dd.Distill;
 using Mim4dd.IO;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
-using Mim4dd.Experts;
-using static TorchSharp.torch;
 
 namespace Mim4dd.Cli.Commands;
 
-/// <summary>
-/// The README's main job: fetch MNIST, train a few short experts, distil one image per class with MIM4DD,
-/// evaluate it next to a random coreset of the same size, write a report that shows both. One image per class is
-/// where distillation shows most plainly: a short run lifts a random set's accuracy by tens of points.
-/// Every stage is resumable: running it again continues where a killed run stopped.
-/// </summary>
+/// <summary>`mim4dd quickstart`: <see cref="Quickstart"/> with the cache, output, evaluation networks and seed as flags.</summary>
 public static class QuickstartCommand
 {
-    private const string DistilledRun = "mim4dd-ipc1", RandomRun = "random-ipc1";
-    private const int Ipc = 1;
-    private static readonly MimOptions Mim = new();
-
-    /// <summary>The quick budget (docs/results.md records what it gives); only the evaluation networks are a flag.</summary>
-    public sealed record Budget
-    {
-        public int ExpertImagesPerClass { get; init; } = 1000;
-        public int Experts { get; init; } = 2;
-        public int ExpertEpochs { get; init; } = 4;
-        public int Iterations { get; init; } = 40;
-        public int EvalEpochs { get; init; } = 300;
-    }
-
     public static Command Create()
     {
         var cacheDir = Cli.CacheDir();
@@ -40,100 +16,21 @@ public static class QuickstartCommand
         var repeats = new Option<int>("--repeats") { Description = "Evaluation networks per set", DefaultValueFactory = _ => 5 };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
-        var command = new Command("quickstart", "Fetch MNIST, distil 1 image per class with MIM4DD, evaluate it next to 1 random real image per class, write a report")
+        var command = new Command("quickstart",
+            "Fetch MNIST, distil 1 image per class with MIM4DD, evaluate it next to 1 random real image per class, write a report")
         { cacheDir, outDir, repeats, seed, threads };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 5");
             var cache = CacheDirectory.Resolve(parse.GetValue(cacheDir));
             var root = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", "quickstart")).Claim().Path;
-            long runSeed = parse.GetValue(seed);
-            var budget = new Budget();
-            var machine = MachineInfo.Current();
-            Cli.Log($"machine: {machine}");
-            DatasetCatalog.Find("mnist").Get!(cache, Cli.Log);
-            using var data = DatasetCatalog.Load("mnist", cache, null);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var stop = Cli.StopRequests();
-
-            var store = Path.Combine(root, "experts");
-            Cli.Log($"stage 1/3: {budget.Experts} experts × {budget.ExpertEpochs} epochs on {budget.ExpertImagesPerClass} real images per class");
-            TrainExperts(data, budget, store, runSeed, stop);
-            double expertMinutes = clock.Elapsed.TotalMinutes;
-
-            Cli.Log($"stage 2/3: MIM4DD, {budget.Iterations} iterations");
-            var distilled = Distil(data, budget, store, Path.Combine(root, DistilledRun), parse.GetValue(repeats), runSeed, stop);
-            double distilMinutes = clock.Elapsed.TotalMinutes - expertMinutes;
-
-            Cli.Log("stage 3/3: random coreset of the same size, same evaluation");
-            var randomRun = new RunDirectory(Path.Combine(root, RandomRun));
-            var randomConfig = new CoresetRun.Config("random", "mnist", Ipc, "ConvNet", parse.GetValue(repeats), budget.EvalEpochs, "dsa", runSeed, "ConvNet", 1,
-                machine.Version, machine.ToString());
-            var random = CoresetRun.Run(data, randomConfig, randomRun, cache, line => { Cli.Log(line); randomRun.AppendLog(line); }, stop);
-
-            var report = Report(budget, distilled, random, expertMinutes, distilMinutes, machine, runSeed);
-            AtomicFile.WriteAllText(Path.Combine(root, RunDirectory.ReportName), report);
+            var report = Quickstart.Run(cache, root, parse.GetValue(repeats), parse.GetValue(seed), Cli.Log, Cli.StopRequests());
             Console.WriteLine();
             Console.WriteLine(report);
             Cli.Log($"report: {Path.Combine(root, RunDirectory.ReportName)}  ({clock.Elapsed.TotalMinutes:F1} min)");
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>Experts see a class-balanced slice of the training set: the quick budget, not the paper's 60,000 images.</summary>
-    private static void TrainExperts(DataSplit data, Budget budget, string store, long seed, CancellationToken stop)
-    {
-        using var indices = CoresetSelection.Random(data.Train, budget.ExpertImagesPerClass, Rng.Torch(seed, 20));
-        using var slice = new DataSplit(data.Name,
-            new Dataset(data.Train.ImagesU8.index_select(0, indices), data.Train.Labels.index_select(0, indices), data.Train.ClassNames),
-            new Dataset(data.Test.ImagesU8.alias(), data.Test.Labels.alias(), data.Test.ClassNames), data.Normalization);
-        var options = new ExpertOptions { NumExperts = budget.Experts, Epochs = budget.ExpertEpochs, Seed = seed };
-        ExpertStore.RunAll(slice, DistillSession.DefaultArch, options, store, Shard.All, Cli.Log, stop);
-    }
-
-    private static (double Mean, double Std, double Lr) Distil(DataSplit data, Budget budget, string store, string directory, int repeats, long seed, CancellationToken stop)
-    {
-        var run = new RunDirectory(directory);
-        var preset = MttPresets.Find("mnist-ipc1").Options;
-        var options = preset with { Iterations = budget.Iterations, MaxStartEpoch = budget.ExpertEpochs - preset.ExpertEpochs + 1, Seed = seed };
-        var schedule = new RunSchedule(CheckpointEvery: 10, EvalEvery: 0, EvalRepeats: repeats, EvalEpochs: budget.EvalEpochs);
-        var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
-        using (var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, Mim, 32, store), log, MachineInfo.Current()))
-            DistillSession.Run(data, method, run, schedule, resume: File.Exists(run.Checkpoint), log, stop);
-        // The final evaluation is the last line of evals.jsonl (also when an earlier quickstart finished it).
-        var last = JsonDocument.Parse(File.ReadAllLines(run.Evals).Last()).RootElement;
-        using var set = SyntheticSet.Load(run.Synthetic);
-        return (last.GetProperty("mean").GetDouble(), last.GetProperty("std").GetDouble(), set.LearningRate);
-    }
-
-    private static string LambdaRule => Mim.Balance > 0 ? $"λ balanced so that |λ·g_MIM| = {Mim.Balance}·|g_MTT|" : $"λ {Mim.Lambda}";
-
-    private static string Report(Budget budget, (double Mean, double Std, double Lr) distilled, CoresetRun.Result random,
-        double expertMinutes, double distilMinutes, MachineInfo machine, long seed)
-    {
-        var text = new StringBuilder();
-        text.AppendLine($"# mim4dd quickstart: MNIST, {Ipc} image per class");
-        text.AppendLine();
-        text.AppendLine($"Distilled minus random: **{100 * (distilled.Mean - random.Mean):+0.00;-0.00} points** of test accuracy, with the same {Ipc * 10} images' worth of data.");
-        text.AppendLine();
-        text.AppendLine("| set | images | test accuracy % (mean ± std) | eval lr | minutes |");
-        text.AppendLine("|---|---|---|---|---|");
-        text.AppendLine($"| MIM4DD (distilled) | {Ipc * 10} | {100 * distilled.Mean:F2} ± {100 * distilled.Std:F2} | {distilled.Lr:G3} (learned) | {expertMinutes + distilMinutes:F1} |");
-        text.AppendLine($"| random real images | {Ipc * 10} | {100 * random.Mean:F2} ± {100 * random.Std:F2} | 0.01 | {random.TotalSeconds / 60:F1} |");
-        text.AppendLine();
-        text.AppendLine("| distilled (started from real images) | random real images |");
-        text.AppendLine("|---|---|");
-        text.AppendLine($"| ![distilled]({DistilledRun}/{SyntheticSet.GridFileName}) | ![random]({RandomRun}/{SyntheticSet.GridFileName}) |");
-        text.AppendLine();
-        text.AppendLine($"Seed {seed}. Machine: {machine}.");
-        text.AppendLine($"Quick budget: {budget.Experts} experts × {budget.ExpertEpochs} epochs on {budget.ExpertImagesPerClass} images per class ({expertMinutes:F1} min); "
-            + $"MIM4DD (MTT + λ·MIM, {LambdaRule}, τ {Mim.Temperature}, {Mim.Critic.ToString().ToLowerInvariant()} critic on {Mim.Features.ToString().ToLowerInvariant()} features) "
-            + $"{budget.Iterations} iterations of the `mnist-ipc1` preset ({distilMinutes:F1} min). "
-            + $"Evaluation: {random.Config.Repeats} ConvNet-3 trainings per row, {budget.EvalEpochs} epochs with DSA (the papers: 1000 epochs, 5+ networks). "
-            + "Paper-scale numbers need the paper's budget (docs/results.md).");
-        text.AppendLine();
-        text.AppendLine($"The distillation's own report (loss, lr and MIM curves, the synthetic images, its config): `{DistilledRun}/report.html`.");
-        return text.ToString();
     }
 }

@@ -27,8 +27,8 @@ internal static class AddOnSplit
     /// ∂(match + term)/∂images for a method whose loss is one graph (DM, DC/DSA), with the term's factor (1 unless
     /// balanced) and the split's readings at a check iteration (else null). <paramref name="term"/> is null without an add-on.
     /// </summary>
-    public static (Tensor Gradient, double TermFactor, Dictionary<string, double>? Readings) Gradient(Tensor match, Tensor? term, Tensor images,
-        IAddOn? addOn, int iteration)
+    public static (Tensor Gradient, double TermFactor, Dictionary<string, double>? Readings) Gradient(Tensor match, Tensor? term,
+        Tensor images, IAddOn? addOn, int iteration)
     {
         if (addOn is null || term is null) return (autograd.grad(new[] { match }, new[] { images })[0], 1, null);
         if (!addOn.ChecksGradient(iteration)) return (autograd.grad(new[] { match.Plus(term) }, new[] { images })[0], 1, null);

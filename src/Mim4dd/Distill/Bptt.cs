@@ -3,6 +3,7 @@ using Mim4dd.Augment;
 using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Mim4dd.Distill;
 
 /// <summary>BPTT's hyper-parameters: the unroll as MTT's student (N steps of SGD at a learned lr), a real batch for the loss.</summary>
-public sealed record BpttOptions
+public sealed record BpttOptions : ISetOptions
 {
     public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
 
@@ -34,14 +35,34 @@ public sealed record BpttOptions
     public string Unroll { get; init; } = "reverse";
     public long Seed { get; init; }
 
-    public void Validate() => ToMtt().Validate();
+    double ISetOptions.StartLearningRate => LrInit;
 
-    /// <summary>The MTT options of the same unroll; validation and initialisation are shared.</summary>
-    internal MttOptions ToMtt() => new()
+    public void Validate()
     {
-        ImagesPerClass = ImagesPerClass, SynSteps = SynSteps, ExpertEpochs = 1, MaxStartEpoch = 1, LrImg = LrImg, LrLr = LrLr,
-        LrTeacher = LrInit, BatchSyn = BatchSyn, Iterations = Iterations, PixInit = PixInit, Unroll = Unroll, Seed = Seed,
-    };
+        ImageUpdate.Check(this);
+        OptionRange.AtLeast("--syn-steps", SynSteps, 1, "pass e.g. --syn-steps 20");
+        if (BatchSyn is < 1) throw UserError.At("--batch-syn", $"must be at least 1, got {BatchSyn}",
+            "omit it to use all synthetic images");
+        OptionRange.Positive("--lr-lr", LrLr, "pass e.g. --lr-lr 1e-5");
+        OptionRange.Positive("--lr-teacher", LrInit, "pass e.g. --lr-teacher 0.01");
+        OptionRange.AtLeast("--batch-real", BatchReal, 1, "pass e.g. --batch-real 32");
+        TrajectoryMatching.CheckUnroll(Unroll);
+    }
+
+    /// <summary>The defaults with the flags given (--lr-teacher sets the student's initial lr).</summary>
+    public static BpttOptions From(IGivenFlags flags)
+    {
+        var d = new BpttOptions();
+        return d with
+        {
+            ImagesPerClass = flags.Value<int>("ipc") ?? d.ImagesPerClass, SynSteps = flags.Value<int>("syn-steps") ?? d.SynSteps,
+            LrImg = flags.Value<double>("lr-img") ?? d.LrImg, LrLr = flags.Value<double>("lr-lr") ?? d.LrLr,
+            LrInit = flags.Value<double>("lr-teacher") ?? d.LrInit, BatchSyn = flags.Value<int>("batch-syn") ?? d.BatchSyn,
+            BatchReal = flags.Value<int>("batch-real") ?? d.BatchReal, Iterations = flags.Value<int>("iterations") ?? d.Iterations,
+            PixInit = flags.Text("pix-init") ?? d.PixInit, Unroll = flags.Text("unroll") ?? d.Unroll,
+            Seed = flags.Value<long>("seed") ?? d.Seed,
+        };
+    }
 }
 
 /// <summary>
@@ -54,7 +75,7 @@ public sealed record BpttOptions
 public static class Bptt
 {
     public static DistillState Initialize(Dataset train, Tensor trainImages, BpttOptions options) =>
-        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, options.LrInit, options.Seed);
+        ImageUpdate.Start(train, trainImages, options);
 
     public static void Run(Net net, Dataset train, Tensor trainImages, DistillState state, BpttOptions options, string dataset,
         IDistillObserver observer, IAddOn? addOn = null, CancellationToken stop = default)
@@ -81,7 +102,8 @@ public static class Bptt
                 realLoss = ce.Value();
                 return ce;
             }
-            Tensor Loss(Tensor final) => addOn is null ? RealLoss(final) : RealLoss(final).Plus(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
+            Tensor Loss(Tensor final) => addOn is null ? RealLoss(final)
+                : RealLoss(final).Plus(addOn.Loss(final, final.detach(), state.Images, state.Labels, it));
             var (grads, diagnostics) = Mtt.Gradients(options.Unroll, unroll, Loss, addOn, it, RealLoss);
             using var _ = grads;
             bool stepped = ImageUpdate.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr);
@@ -93,9 +115,8 @@ public static class Bptt
 
 /// <summary>BPTT (optionally + λ·MIM) on one dataset as an <see cref="IDistillMethod"/>.</summary>
 public sealed class BpttMethod(DataSplit data, BpttOptions options, MimOptions mim, int mimRealPerClass, object? machine = null,
-    string arch = DistillSession.DefaultArch)
-    : ExpertFreeMethod("bptt", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed, mim, mimRealPerClass,
-        options, options with { Iterations = 0 }, machine, arch)
+    string arch = DistillMethods.DefaultArch)
+    : ExpertFreeMethod("bptt", data, options, options.BatchReal, mim, mimRealPerClass, options with { Iterations = 0 }, machine, arch)
 {
     public override DistillState Initialize() => Bptt.Initialize(Data.Train, Train, options);
     public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>

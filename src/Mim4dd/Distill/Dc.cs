@@ -3,6 +3,7 @@ using Mim4dd.Augment;
 using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using Mim4dd.Train;
 using TorchSharp;
@@ -12,7 +13,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Mim4dd.Distill;
 
 /// <summary>DC's and DSA's hyper-parameters (the DC/DSA public code's defaults).</summary>
-public sealed record DcOptions
+public sealed record DcOptions : ISetOptions
 {
     public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
     public int Iterations { get; init; } = 1000;
@@ -32,6 +33,9 @@ public sealed record DcOptions
     /// <summary>True: DSA (siamese DSA on both gradient sides, DSA while training the inner network).</summary>
     public bool Siamese { get; init; }
 
+    /// <summary>DSA's defaults: DC's, siamese, from real images.</summary>
+    public static DcOptions Dsa => new() { Siamese = true, PixInit = "real" };
+
     public long Seed { get; init; }
 
     /// <summary>(outer, inner) loop counts by IPC, as the reference fixes them.</summary>
@@ -39,18 +43,32 @@ public sealed record DcOptions
     public (int Outer, int Inner) Loops => ImagesPerClass switch
     {
         1 => (1, 1), 10 => (10, 50), 20 => (20, 25), 30 => (30, 20), 40 => (40, 15), 50 => (50, 10),
-        _ => throw UserError.At("--ipc", $"DC/DSA define their loops for IPC 1, 10, 20, 30, 40, 50 only, got {ImagesPerClass}", "pass one of those"),
+        _ => throw UserError.At("--ipc", $"DC/DSA define their loops for IPC 1, 10, 20, 30, 40, 50 only, got {ImagesPerClass}",
+            "pass one of those"),
     };
+
+    double ISetOptions.StartLearningRate => EvalProtocol.DefaultLearningRate;
 
     public void Validate()
     {
+        ImageUpdate.Check(this);
         _ = Loops;
-        OptionRange.AtLeast("--iterations", Iterations, 1, "pass e.g. --iterations 1000");
-        OptionRange.Positive("--lr-img", LrImg, "pass e.g. --lr-img 0.1");
         OptionRange.Positive("--lr-net", LrNet, "pass e.g. --lr-net 0.01");
         OptionRange.AtLeast("--batch-real", BatchReal, 1, "pass e.g. --batch-real 256");
         OptionRange.AtLeast("--batch-train", BatchTrain, 1, "pass e.g. --batch-train 256");
-        if (PixInit is not ("real" or "noise")) throw UserError.At("--pix-init", $"must be real or noise, got '{PixInit}'", "pass --pix-init noise");
+    }
+
+    /// <summary>DC's (or with <paramref name="siamese"/> DSA's) defaults with the flags given.</summary>
+    public static DcOptions From(IGivenFlags flags, bool siamese)
+    {
+        var d = siamese ? Dsa : new DcOptions();
+        return d with
+        {
+            ImagesPerClass = flags.Value<int>("ipc") ?? d.ImagesPerClass, Iterations = flags.Value<int>("iterations") ?? d.Iterations,
+            LrImg = flags.Value<double>("lr-img") ?? d.LrImg, LrNet = flags.Value<double>("lr-net") ?? d.LrNet,
+            BatchReal = flags.Value<int>("batch-real") ?? d.BatchReal, PixInit = flags.Text("pix-init") ?? d.PixInit,
+            Seed = flags.Value<long>("seed") ?? d.Seed,
+        };
     }
 }
 
@@ -64,7 +82,7 @@ public sealed record DcOptions
 public static class Dc
 {
     public static DistillState Initialize(Dataset train, Tensor trainImages, DcOptions options) =>
-        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, EvalProtocol.DefaultLearningRate, options.Seed);
+        ImageUpdate.Start(train, trainImages, options);
 
     /// <param name="addOn">MIM (or another term) on the network being matched, added at every outer step (its draws
     /// follow the outer-step count).</param>
@@ -77,8 +95,10 @@ public static class Dc
         var (outer, inner) = options.Loops;
         var augment = options.Siamese ? new Dsa(Dsa.StrategyFor(dataset)) : null;
         int classes = train.NumClasses;
-        var innerTraining = new TrainOptions { Epochs = inner, LearningRate = options.LrNet, Momentum = 0, WeightDecay = 0, BatchSize = options.BatchTrain, DecayAfterEpoch = -1 };
-        var synIndices = Enumerable.Range(0, classes).Select(c => state.Labels.EqualTo(c).nonzero().view(-1).DetachFromDisposeScope()).ToList();
+        var innerTraining = new TrainOptions { Epochs = inner, LearningRate = options.LrNet, Momentum = 0, WeightDecay = 0,
+            BatchSize = options.BatchTrain, DecayAfterEpoch = -1 };
+        var synIndices = Enumerable.Range(0, classes)
+            .Select(c => state.Labels.EqualTo(c).nonzero().view(-1).DetachFromDisposeScope()).ToList();
         for (int it = state.Iteration; it < options.Iterations && !stop.IsCancellationRequested; it++)
         {
             using var scope = NewDisposeScope();
@@ -102,7 +122,8 @@ public static class Dc
                     if (augment is not null) { realC = augment.ApplySiamese(realC, seed); synC = augment.ApplySiamese(synC, seed); }
                     var realGrads = RealGradients(net, weights.Parameters, realC, c);
                     var synTarget = Scalars.Full(new long[] { synC.shape[0] }, c, ScalarType.Int64);
-                    var synGrads = autograd.grad(new[] { F.cross_entropy(net.Forward(weights.Parameters, synC), synTarget) }, weights.Parameters, retain_graph: true, create_graph: true);
+                    var synGrads = autograd.grad(new[] { F.cross_entropy(net.Forward(weights.Parameters, synC), synTarget) },
+                        weights.Parameters, retain_graph: true, create_graph: true);
                     var distance = Distance(realGrads, synGrads.ToList());
                     loss = loss is null ? distance : loss.Plus(distance);
                 }
@@ -115,11 +136,13 @@ public static class Dc
                 extraSum += termValue;
                 gradNorm = grad.norm().Value();
                 if (step == outer - 1) break;
-                Trainer.Train(net, weights, state.Images.detach(), state.Labels, innerTraining, Rng.Torch(options.Seed, 4_000_000_000 + stream), augment);
+                Trainer.Train(net, weights, state.Images.detach(), state.Labels, innerTraining,
+                    Rng.Torch(options.Seed, 4_000_000_000 + stream), augment);
             }
             double meanMatch = lossSum / (outer * classes), meanExtra = extraSum / outer;   // the match as the reference logs it
-            observer.Iteration(new IterationMetrics(it, meanMatch + meanExtra, meanMatch, meanExtra, gradNorm, EvalProtocol.DefaultLearningRate, -1, -1,
-                clock.Elapsed.TotalSeconds, Skipped: skipped, AddOnSplit.Diagnostics(addOn, readings)), state);
+            observer.Iteration(new IterationMetrics(it, meanMatch + meanExtra, meanMatch, meanExtra, gradNorm,
+                EvalProtocol.DefaultLearningRate, -1, -1, clock.Elapsed.TotalSeconds, Skipped: skipped,
+                AddOnSplit.Diagnostics(addOn, readings)), state);
         }
         foreach (var index in synIndices) index.Dispose();
     }
@@ -160,9 +183,9 @@ public static class Dc
 
 /// <summary>DC or DSA on one dataset as an <see cref="IDistillMethod"/>.</summary>
 public sealed class DcMethod(DataSplit data, DcOptions options, MimOptions mim, int mimRealPerClass, object? machine = null,
-    string arch = DistillSession.DefaultArch)
-    : ExpertFreeMethod(options.Siamese ? "dsa" : "dc", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed,
-        mim, mimRealPerClass, options, options with { Iterations = 0 }, machine, arch)
+    string arch = DistillMethods.DefaultArch)
+    : ExpertFreeMethod(options.Siamese ? "dsa" : "dc", data, options, options.BatchReal, mim, mimRealPerClass,
+        options with { Iterations = 0 }, machine, arch)
 {
     public override DistillState Initialize() => Dc.Initialize(Data.Train, Train, options);
     public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>

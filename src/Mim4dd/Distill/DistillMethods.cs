@@ -1,13 +1,33 @@
+using Mim4dd.Data;
+using Mim4dd.Experts;
 using Mim4dd.Runtime;
 
 namespace Mim4dd.Distill;
+
+/// <summary>The flags a command line gave, by name without dashes; null where one was not given, so that the options
+/// record's own default applies.</summary>
+public interface IGivenFlags
+{
+    T? Value<T>(string flag) where T : struct;
+    string? Text(string flag);
+}
+
+/// <summary>What building a method needs besides its options: the data, the MIM term (disabled: λ = 0), the network
+/// (null: the method's default) and, for MTT, the expert store (null: the default store for data and network).</summary>
+public sealed record MethodInputs(DataSplit Data, MimOptions Mim, string? Arch, string? Experts, Action<string> Log, object? Machine);
+
+/// <summary>A method's options read from the flags and checked before any data loads, and how to build it on the data.</summary>
+/// <param name="BatchReal">Real images per class per iteration (mtt, mim4dd: MIM's).</param>
+public sealed record PreparedMethod(ISetOptions Options, int BatchReal, Func<MethodInputs, IDistillMethod> Build);
 
 /// <summary>
 /// A distillation method as `mim4dd distill &lt;name&gt;`, `bench distill`, the tests and the docs list it, with the
 /// flags it reads beyond every run's own (<see cref="DistillMethods.RunFlags"/>): a flag it does not read is refused.
 /// </summary>
 /// <param name="TakesMim">Whether `--mim` (and with it the MIM flags) can add the MIM term; mim4dd always has it.</param>
-public sealed record DistillMethodInfo(string Name, string Summary, string Paper, IReadOnlyList<string> Flags, bool TakesMim)
+/// <param name="Prepare">Reads the method's options record from the flags (its defaults where none is given) and checks it.</param>
+public sealed record DistillMethodInfo(string Name, string Summary, string Paper, IReadOnlyList<string> Flags, bool TakesMim,
+    Func<IGivenFlags, PreparedMethod> Prepare)
 {
     public bool AlwaysMim => Name == "mim4dd";
 
@@ -20,6 +40,13 @@ public sealed record DistillMethodInfo(string Name, string Summary, string Paper
 /// <summary>The registry of distillation methods, in the order help and tables list them.</summary>
 public static class DistillMethods
 {
+    /// <summary>The papers' network, for every method unless --arch (MTT: the experts') says otherwise.</summary>
+    public const string DefaultArch = "ConvNet";
+
+    /// <summary>A method's shape-defining options with its network: unchanged for the default network, so that the
+    /// checkpoints of runs from before --arch still resume.</summary>
+    public static object ShapeWithArch(string arch, object shape) => arch == DefaultArch ? shape : new { arch, shape };
+
     /// <summary>What every method reads: the data, the network, the set's size and init, the run's schedule and output.</summary>
     public static readonly IReadOnlySet<string> RunFlags = new HashSet<string>
     {
@@ -41,14 +68,43 @@ public static class DistillMethods
     public static readonly IReadOnlyList<DistillMethodInfo> All =
     [
         new("mim4dd", "MTT + λ·MIM: trajectory matching with the contrastive mutual-information term", "Shang et al., NeurIPS 2023",
-            [.. Trajectory, "batch-real"], false),
-        new("mtt", "Matching Training Trajectories on expert trajectories", "Cazenavette et al., CVPR 2022", Trajectory, false),
+            [.. Trajectory, "batch-real"], false, flags => Trajectories("mim4dd", flags)),
+        new("mtt", "Matching Training Trajectories on expert trajectories", "Cazenavette et al., CVPR 2022", Trajectory, false,
+            flags => Trajectories("mtt", flags)),
         new("bptt", "Backpropagation through the whole inner training of a fresh network", "Deng & Russakovsky, NeurIPS 2022",
-            ["syn-steps", "lr-lr", "lr-teacher", "batch-syn", "unroll", "batch-real"], true),
-        new("dm", "Distribution Matching of random networks' embeddings", "Zhao & Bilen, WACV 2023", ["batch-real"], true),
-        new("dc", "Dataset Condensation by per-class gradient matching", "Zhao et al., ICLR 2021", ["lr-net", "batch-real"], true),
-        new("dsa", "DC with Differentiable Siamese Augmentation", "Zhao & Bilen, ICML 2021", ["lr-net", "batch-real"], true),
+            ["syn-steps", "lr-lr", "lr-teacher", "batch-syn", "unroll", "batch-real"], true,
+            flags => Prepared(BpttOptions.From(flags), o => o.BatchReal,
+                (o, x) => new BpttMethod(x.Data, o, x.Mim, o.BatchReal, x.Machine, ArchOf(x)))),
+        new("dm", "Distribution Matching of random networks' embeddings", "Zhao & Bilen, WACV 2023", ["batch-real"], true,
+            flags => Prepared(DmOptions.From(flags), o => o.BatchReal,
+                (o, x) => new DmMethod(x.Data, o, x.Mim, MimOptions.RealPerClass, x.Machine, ArchOf(x)))),
+        new("dc", "Dataset Condensation by per-class gradient matching", "Zhao et al., ICLR 2021", ["lr-net", "batch-real"], true,
+            flags => Prepared(DcOptions.From(flags, siamese: false), o => o.BatchReal,
+                (o, x) => new DcMethod(x.Data, o, x.Mim, MimOptions.RealPerClass, x.Machine, ArchOf(x)))),
+        new("dsa", "DC with Differentiable Siamese Augmentation", "Zhao & Bilen, ICML 2021", ["lr-net", "batch-real"], true,
+            flags => Prepared(DcOptions.From(flags, siamese: true), o => o.BatchReal,
+                (o, x) => new DcMethod(x.Data, o, x.Mim, MimOptions.RealPerClass, x.Machine, ArchOf(x)))),
     ];
+
+    private static string ArchOf(MethodInputs inputs) => inputs.Arch ?? DefaultArch;
+
+    private static PreparedMethod Prepared<T>(T options, Func<T, int> batchReal, Func<T, MethodInputs, IDistillMethod> build)
+        where T : ISetOptions
+    {
+        options.Validate();
+        return new(options, batchReal(options), inputs => build(options, inputs));
+    }
+
+    /// <summary>MTT, and MIM4DD (MTT + λ·MIM), on an expert store; --batch-real is MIM's real batch.</summary>
+    private static PreparedMethod Trajectories(string name, IGivenFlags flags)
+    {
+        int realPerClass = flags.Value<int>("batch-real") ?? MimOptions.RealPerClass;
+        OptionRange.AtLeast("--batch-real", realPerClass, 1, $"pass e.g. --batch-real {MimOptions.RealPerClass}");
+        return Prepared(MttOptions.From(flags), _ => realPerClass, (o, x) => new MttMethod(x.Data,
+            new MttDistillationSettings(name, o, x.Mim, realPerClass,
+                Path.GetFullPath(x.Experts ?? ExpertStore.DefaultDirectory(x.Data.Name, ArchOf(x), o.Zca)), x.Arch),
+            x.Log, x.Machine));
+    }
 
     public static IEnumerable<string> Names => All.Select(m => m.Name);
 

@@ -3,6 +3,7 @@ using Mim4dd.Augment;
 using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using Mim4dd.Train;
 using TorchSharp;
@@ -11,7 +12,7 @@ using static TorchSharp.torch;
 namespace Mim4dd.Distill;
 
 /// <summary>DM's hyper-parameters (Zhao &amp; Bilen, WACV 2023, §4 and the public code's defaults).</summary>
-public sealed record DmOptions
+public sealed record DmOptions : ISetOptions
 {
     public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
     public int Iterations { get; init; } = 20000;
@@ -25,13 +26,24 @@ public sealed record DmOptions
     public string PixInit { get; init; } = "real";
     public long Seed { get; init; }
 
+    double ISetOptions.StartLearningRate => EvalProtocol.DefaultLearningRate;
+
     public void Validate()
     {
-        OptionRange.AtLeast("--ipc", ImagesPerClass, 1, "pass e.g. --ipc 10");
-        OptionRange.AtLeast("--iterations", Iterations, 1, "pass e.g. --iterations 20000");
-        OptionRange.Positive("--lr-img", LrImg, "pass e.g. --lr-img 1");
+        ImageUpdate.Check(this);
         OptionRange.AtLeast("--batch-real", BatchReal, 1, "pass e.g. --batch-real 256");
-        if (PixInit is not ("real" or "noise")) throw UserError.At("--pix-init", $"must be real or noise, got '{PixInit}'", "pass --pix-init real");
+    }
+
+    /// <summary>The defaults with the flags given.</summary>
+    public static DmOptions From(IGivenFlags flags)
+    {
+        var d = new DmOptions();
+        return d with
+        {
+            ImagesPerClass = flags.Value<int>("ipc") ?? d.ImagesPerClass, Iterations = flags.Value<int>("iterations") ?? d.Iterations,
+            LrImg = flags.Value<double>("lr-img") ?? d.LrImg, BatchReal = flags.Value<int>("batch-real") ?? d.BatchReal,
+            PixInit = flags.Text("pix-init") ?? d.PixInit, Seed = flags.Value<long>("seed") ?? d.Seed,
+        };
     }
 }
 
@@ -43,7 +55,7 @@ public sealed record DmOptions
 public static class Dm
 {
     public static DistillState Initialize(Dataset train, Tensor trainImages, DmOptions options) =>
-        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, EvalProtocol.DefaultLearningRate, options.Seed);
+        ImageUpdate.Start(train, trainImages, options);
 
     /// <param name="addOn">MIM (or another term) on the iteration's random network: its flat parameters are both the
     /// student and the real-side network.</param>
@@ -72,7 +84,8 @@ public static class Dm
                 long seed = (long)Rng.Mix(options.Seed, 3_000_000 + (long)it * classes + c);
                 using (no_grad())
                 using (NewDisposeScope())
-                    realMeans.Add(net.Embed(parameters, augment.ApplySiamese(real.narrow(0, (long)c * options.BatchReal, options.BatchReal), seed)).mean(new long[] { 0 }).MoveToOuterDisposeScope());
+                    realMeans.Add(net.Embed(parameters, augment.ApplySiamese(real.narrow(0, (long)c * options.BatchReal, options.BatchReal),
+                        seed)).mean(new long[] { 0 }).MoveToOuterDisposeScope());
                 synAugmented.Add(augment.ApplySiamese(state.Images.index_select(0, state.Labels.EqualTo(c).nonzero().view(-1)), seed));
             }
             var synEmbedding = net.Embed(parameters, cat(synAugmented, 0));
@@ -81,8 +94,9 @@ public static class Dm
             var (grad, factor, readings) = AddOnSplit.Gradient(matchLoss, term, state.Images, addOn, it);
             double matchValue = matchLoss.Value(), termValue = term is null ? 0 : factor * term.Value();
             bool stepped = ImageUpdate.Step(state, it, matchValue + termValue, grad, options.LrImg, addOn);
-            observer.Iteration(new IterationMetrics(it, matchValue + termValue, matchValue, termValue, grad.norm().Value(), EvalProtocol.DefaultLearningRate,
-                -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped, AddOnSplit.Diagnostics(addOn, readings)), state);
+            observer.Iteration(new IterationMetrics(it, matchValue + termValue, matchValue, termValue, grad.norm().Value(),
+                EvalProtocol.DefaultLearningRate, -1, -1, clock.Elapsed.TotalSeconds, Skipped: !stepped,
+                AddOnSplit.Diagnostics(addOn, readings)), state);
         }
     }
 
@@ -95,9 +109,8 @@ public static class Dm
 
 /// <summary>DM on one dataset as an <see cref="IDistillMethod"/>.</summary>
 public sealed class DmMethod(DataSplit data, DmOptions options, MimOptions mim, int mimRealPerClass, object? machine = null,
-    string arch = DistillSession.DefaultArch)
-    : ExpertFreeMethod("dm", options.Validate, data, options.ImagesPerClass, options.BatchReal, options.Iterations, options.Seed, mim, mimRealPerClass,
-        options, options with { Iterations = 0 }, machine, arch)
+    string arch = DistillMethods.DefaultArch)
+    : ExpertFreeMethod("dm", data, options, options.BatchReal, mim, mimRealPerClass, options with { Iterations = 0 }, machine, arch)
 {
     public override DistillState Initialize() => Dm.Initialize(Data.Train, Train, options);
     public override void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>

@@ -1,6 +1,7 @@
 using Mim4dd.Coreset;
 using Mim4dd.Data;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
@@ -10,27 +11,30 @@ namespace Mim4dd.Distill;
 /// images, a real batch per class drawn from the training set, and the optional MIM add-on on the networks the method runs.</summary>
 public abstract class ExpertFreeMethod : IDistillMethod
 {
-    /// <param name="validate">The method's own option checks, run before anything is loaded.</param>
-    /// <param name="shapeOptions">The options a checkpoint depends on (without the iteration count).</param>
-    protected ExpertFreeMethod(string method, Action validate, DataSplit data, int imagesPerClass, int batchReal, int iterations, long seed,
-        MimOptions mim, int mimRealPerClass, object options, object shapeOptions, object? machine, string arch)
+    /// <param name="batchReal">The method's real images per class per iteration.</param>
+    /// <param name="shapeOptions">The options a checkpoint depends on (<paramref name="options"/> without the iteration count).</param>
+    protected ExpertFreeMethod(string method, DataSplit data, ISetOptions options, int batchReal, MimOptions mim, int mimRealPerClass,
+        object shapeOptions, object? machine, string arch)
     {
-        validate();
+        options.Validate();
         mim.Validate();
-        CoresetSelection.CheckImagesPerClass(data.Train, imagesPerClass);
+        CoresetSelection.CheckImagesPerClass(data.Train, options.ImagesPerClass);
         long fewest = data.Train.ClassCounts().Min();
         if (batchReal > fewest)
-            throw UserError.At("--batch-real", $"{batchReal} real images per class requested but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
+            throw UserError.At("--batch-real", $"{batchReal} real images per class requested but the smallest class has {fewest}",
+                $"pass --batch-real {fewest} or less");
         Data = data;
         Arch = NetRegistry.Get(arch).Name;
         Net = NetRegistry.Build(Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
         Train = data.Train.Floats(data.Normalization);
         TestImages = data.Test.Floats(data.Normalization);
-        AddOn = MimAddOn.ForFreshNetworks(Net, data, Train, mim, mimRealPerClass, seed);
-        Iterations = iterations;
-        Seed = seed;
-        Config = new { method = method + (mim.Enabled ? "+mim" : ""), dataset = data.Name, arch = Arch, options, mim, machine };
-        ShapeDefiningOptions = DistillSession.ShapeWithArch(Arch, new { method, options = shapeOptions, mim });
+        AddOn = MimAddOn.ForFreshNetworks(Net, data, Train, mim, mimRealPerClass, options.Seed);
+        Iterations = options.Iterations;
+        Seed = options.Seed;
+        // As object, so that config.json has the whole record, not the interface's part.
+        Config = new { method = method + (mim.Enabled ? "+mim" : ""), dataset = data.Name, arch = Arch, options = (object)options,
+            mim, machine };
+        ShapeDefiningOptions = DistillMethods.ShapeWithArch(Arch, new { method, options = shapeOptions, mim });
     }
 
     protected DataSplit Data { get; }

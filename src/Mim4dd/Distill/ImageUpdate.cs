@@ -1,9 +1,30 @@
 using Mim4dd.Coreset;
 using Mim4dd.Data;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Distill;
+
+/// <summary>What every method's options record has, each with the method's own default: the set's size and start, the
+/// images' lr, the loop's length, the seed. The method checks the rest of its record in <see cref="Validate"/>.</summary>
+public interface ISetOptions
+{
+    int ImagesPerClass { get; }
+    int Iterations { get; }
+    double LrImg { get; }
+
+    /// <summary>"real" (IPC real images per class) or "noise" (Gaussian).</summary>
+    string PixInit { get; }
+
+    long Seed { get; }
+
+    /// <summary>The student lr the state starts with (learned by MTT and BPTT; DM and DC keep it as the evaluation's).</summary>
+    double StartLearningRate { get; }
+
+    /// <summary>Throws a <see cref="UserError"/> naming the first option outside its range.</summary>
+    void Validate();
+}
 
 /// <summary>What every method shares around its own loss: the starting set, and the end of an iteration (the images'
 /// momentum step, the learned lr's, the add-on's, and the guard against non-finite gradients).</summary>
@@ -12,18 +33,30 @@ public static class ImageUpdate
     /// <summary>Every method's --ipc when none is given (the papers' headline setting).</summary>
     public const int DefaultImagesPerClass = 10;
 
-    /// <summary>Creates the initial state: IPC real images per class (or Gaussian noise when <paramref name="pixInit"/> is
-    /// "noise"), the learned lr at <paramref name="lr"/>.</summary>
-    public static DistillState Start(Dataset train, Tensor trainImages, int imagesPerClass, string pixInit, double lr, long seed)
+    /// <summary>The checks of <see cref="ISetOptions"/>' shared part, for each record's <see cref="ISetOptions.Validate"/>.</summary>
+    public static void Check(ISetOptions options)
+    {
+        OptionRange.AtLeast("--ipc", options.ImagesPerClass, 1, "pass e.g. --ipc 10");
+        OptionRange.AtLeast("--iterations", options.Iterations, 0, "pass e.g. --iterations 1000");
+        OptionRange.Positive("--lr-img", options.LrImg, "pass e.g. --lr-img 1");
+        if (options.PixInit is not ("real" or "noise"))
+            throw UserError.At($"--pix-init {options.PixInit}", "unknown initialisation", "use real or noise");
+    }
+
+    /// <summary>Creates the initial state: IPC real images per class (or Gaussian noise), the learned lr at its start.</summary>
+    public static DistillState Start(Dataset train, Tensor trainImages, ISetOptions options)
     {
         using var scope = NewDisposeScope();
-        var indices = CoresetSelection.Random(train, imagesPerClass, Rng.Torch(seed, 10));
+        var (seed, lr) = (options.Seed, options.StartLearningRate);
+        var indices = CoresetSelection.Random(train, options.ImagesPerClass, Rng.Torch(seed, 10));
         var labels = train.Labels.index_select(0, indices);
-        var images = pixInit == "real"
+        var images = options.PixInit == "real"
             ? trainImages.index_select(0, indices).clone()
-            : randn(new[] { indices.shape[0], trainImages.shape[1], trainImages.shape[2], trainImages.shape[3] }, generator: Rng.Torch(seed, 11));
+            : randn(new[] { indices.shape[0], trainImages.shape[1], trainImages.shape[2], trainImages.shape[3] },
+                generator: Rng.Torch(seed, 11));
         var rate = tensor(lr, ScalarType.Float32);
-        return new DistillState(images.detach().requires_grad_().DetachFromDisposeScope(), labels.DetachFromDisposeScope(), rate.DetachFromDisposeScope(), 0);
+        return new DistillState(images.detach().requires_grad_().DetachFromDisposeScope(), labels.DetachFromDisposeScope(),
+            rate.DetachFromDisposeScope(), 0);
     }
 
     /// <summary>Non-finite iterations in a row after which a run stops instead of skipping another one.</summary>
@@ -46,15 +79,19 @@ public static class ImageUpdate
         if (state.NonFiniteInARow >= MaxNonFiniteInARow)
         {
             var (finding, lower) = blame?.Invoke()
-                ?? ("", $"--lr-img{(lrGrad is null ? "" : " or --lr-lr")}{(addOn is null ? "" : " or --mim-balance (--lambda with --mim-balance 0)")}");
-            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: {MaxNonFiniteInARow} non-finite iterations in a row, "
-                + $"the last because {problem}{finding}; the last checkpoint is kept — lower {lower} and run the same command with --resume");
+                ?? ("", $"--lr-img{(lrGrad is null ? "" : " or --lr-lr")}"
+                    + $"{(addOn is null ? "" : " or --mim-balance (--lambda with --mim-balance 0)")}");
+            throw new RunFailedException($"iterations {it - MaxNonFiniteInARow + 1}–{it}: "
+                + $"{MaxNonFiniteInARow} non-finite iterations in a row, "
+                + $"the last because {problem}{finding}; the last checkpoint is kept — "
+                + $"lower {lower} and run the same command with --resume");
         }
         if (finite)
             using (no_grad())
             {
                 state.ImageVelocity = MomentumStep(state.Images, imageGrad, state.ImageVelocity, lrImg);
-                if (lrGrad is not null) state.LearningRateVelocity = MomentumStep(state.LearningRate, lrGrad, state.LearningRateVelocity, lrLr);
+                if (lrGrad is not null)
+                    state.LearningRateVelocity = MomentumStep(state.LearningRate, lrGrad, state.LearningRateVelocity, lrLr);
             }
         addOn?.Step(state);
         state.Iteration = it + 1;
@@ -67,7 +104,8 @@ public static class ImageUpdate
         var problems = new List<string>();
         if (!double.IsFinite(loss)) problems.Add($"the loss is {loss}");
         using (var bad = imageGrad.isfinite().logical_not().sum())
-            if (bad.LongValue() is long count and > 0) problems.Add($"the image gradient has {count} of {imageGrad.numel()} values NaN/Inf");
+            if (bad.LongValue() is long count and > 0)
+                problems.Add($"the image gradient has {count} of {imageGrad.numel()} values NaN/Inf");
         if (lrGrad is not null && !lrGrad.isfinite().all().item<bool>()) problems.Add("the gradient of the learned lr is NaN/Inf");
         return problems.Count == 0 ? null : string.Join(" and ", problems);
     }

@@ -27,7 +27,8 @@ public static class MiEstimate
         OptionRange.AtLeast("--pool", poolPerClass, realPerClass, $"pass --pool {Math.Max(realPerClass, DefaultPoolPerClass)}");
         var flat = FlatParameters.Unflatten(parameters, net);
         var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
-        using var mim = new Mim(Mim.LayerShapes(net, flat, input), options with { HeadSteps = 1 }, Rng.Torch(seed, 900_000), parameters.dtype);
+        using var mim = new Mim(Mim.LayerShapes(net, flat, input), options with { HeadSteps = 1 }, Rng.Torch(seed, 900_000),
+            parameters.dtype);
         var setFeatures = Features(net, flat, setImages, mim);
         // Real features are computed once for a pool per class and batches are drawn from it: a forward pass per step
         // would cost more than the heads, and its varying buffers grow the heap that TorchRuntime's mallopt keeps.
@@ -62,7 +63,8 @@ public static class MiEstimate
         {
             var bound = readings.Select(r => r[k].Bound).ToArray();
             var retrieval = readings.Select(r => r[k].Retrieval).ToArray();
-            return new MiLayerEstimate(layer, bound.Average(), Std(bound), retrieval.Average(), Std(retrieval), readings.Average(r => r[k].Loss));
+            return new MiLayerEstimate(layer, bound.Average(), Std(bound), retrieval.Average(), Std(retrieval),
+                readings.Average(r => r[k].Loss));
         }).ToList();
     }
 
@@ -71,8 +73,8 @@ public static class MiEstimate
     /// per class gave training-batch retrieval near 1 and held-out 0.4–0.7 after 1,000 steps; 1,024 generalises better.</summary>
     public const int DefaultPoolPerClass = 1024;
 
-    private static (IReadOnlyList<Tensor> Features, Tensor Labels) Pool(Net net, IReadOnlyList<Tensor> flat, Dataset train, Tensor trainImages,
-        Tensor indices, Mim mim)
+    private static (IReadOnlyList<Tensor> Features, Tensor Labels) Pool(Net net, IReadOnlyList<Tensor> flat, Dataset train,
+        Tensor trainImages, Tensor indices, Mim mim)
     {
         var chunks = indices.split(512).Select(chunk =>
         {
@@ -85,7 +87,8 @@ public static class MiEstimate
     }
 
     /// <summary>n random pool members of every class.</summary>
-    private static (IReadOnlyList<Tensor> Features, Tensor Labels) Draw(IReadOnlyList<Tensor> pool, Tensor labels, int perClass, Generator generator)
+    private static (IReadOnlyList<Tensor> Features, Tensor Labels) Draw(IReadOnlyList<Tensor> pool, Tensor labels, int perClass,
+        Generator generator)
     {
         var chosen = Coreset.CoresetSelection.AtMostPerClass(labels, perClass, generator);
         return (pool.Select(f => f.index_select(0, chosen)).ToList(), labels.index_select(0, chosen));

@@ -43,13 +43,15 @@ public sealed class Mim : IDisposable
     /// <param name="layers">Every feature tap of the network with its shape [C, H, W] (see <see cref="LayerShapes"/>);
     /// <see cref="MimOptions.Layers"/> selects among them.</param>
     /// <param name="generator">Draws the heads as PyTorch's Linear does: U(±1/√fan_in) for weight and bias.</param>
-    public Mim(IReadOnlyList<(string Name, long[] Shape)> layers, MimOptions options, Generator generator, ScalarType dtype = ScalarType.Float32)
+    public Mim(IReadOnlyList<(string Name, long[] Shape)> layers, MimOptions options, Generator generator,
+        ScalarType dtype = ScalarType.Float32)
     {
         options.Validate();
         Options = options;
         var chosen = Choose(layers, options.Layers);
         Layers = chosen.Select(l => l.Name).ToArray();
-        inputSizes = chosen.Select(l => options.Features == MimFeatures.Pooled ? l.Shape[0] : l.Shape.Aggregate(1L, (a, b) => a * b)).ToArray();
+        inputSizes = chosen.Select(l => options.Features == MimFeatures.Pooled ? l.Shape[0]
+            : l.Shape.Aggregate(1L, (a, b) => a * b)).ToArray();
         tensorsPerHead = options.HeadHidden > 0 ? 4 : 2;
         foreach (var size in inputSizes)
             for (int side = 0; side < Sides; side++)
@@ -68,7 +70,8 @@ public sealed class Mim : IDisposable
     /// <summary>Names of the contrasted feature taps, in the order <see cref="Loss"/> expects features.</summary>
     public IReadOnlyList<string> Layers { get; }
 
-    /// <summary>Per layer and side (one side if shared): weight [out, in] and bias of each linear layer. Leaves with requires_grad.</summary>
+    /// <summary>Per layer and side (one side if shared): weight [out, in] and bias of each linear layer. Leaves with
+    /// requires_grad.</summary>
     public IReadOnlyList<Tensor> HeadParameters => heads;
 
     /// <summary>The readings of the last <see cref="Loss"/> call, one per layer.</summary>
@@ -98,7 +101,8 @@ public sealed class Mim : IDisposable
     {
         var matches = tap.Features.Where(f => f.Name == name).ToList();
         return matches.Count == 1 ? matches[0].Value
-            : throw new ArgumentException($"the tap holds {matches.Count} features named '{name}'; expected exactly one (one forward pass per tap)");
+            : throw new ArgumentException($"the tap holds {matches.Count} features named '{name}'; "
+                + $"expected exactly one (one forward pass per tap)");
     }).ToList();
 
     /// <summary>Positive-pair mask: true where a synthetic and a real sample share a label. Bool [nSyn, nReal].</summary>
@@ -188,7 +192,8 @@ public sealed class Mim : IDisposable
         }
     }
 
-    /// <summary>Heads, Adam moments, step count and Z̄ as named tensors, for checkpoints (<see cref="Restore"/> reads them back).</summary>
+    /// <summary>Heads, Adam moments, step count and Z̄ as named tensors, for checkpoints
+    /// (<see cref="Restore"/> reads them back).</summary>
     public IEnumerable<(string Name, Tensor Value)> State()
     {
         for (int i = 0; i < heads.Count; i++)
@@ -204,7 +209,8 @@ public sealed class Mim : IDisposable
     /// <summary>Takes back what <see cref="State"/> gave; <paramref name="find"/> returns null for a missing name.</summary>
     public void Restore(Func<string, Tensor?> find)
     {
-        Tensor Need(string name) => find(name) ?? throw UserError.At("checkpoint", $"lacks MIM state '{name}'", "start the run again without --resume");
+        Tensor Need(string name) =>
+            find(name) ?? throw UserError.At("checkpoint", $"lacks MIM state '{name}'", "start the run again without --resume");
         using var noGrad = no_grad();
         for (int i = 0; i < heads.Count; i++)
         {
@@ -214,7 +220,8 @@ public sealed class Mim : IDisposable
         }
         adamSteps = (int)Need("adam.steps").item<long>();
         var z = Need("logz");
-        if (z.numel() != logZ.Length) throw UserError.At("checkpoint", $"holds {z.numel()} MIM normalisers for {logZ.Length} layers", "start the run again without --resume");
+        if (z.numel() != logZ.Length) throw UserError.At("checkpoint", $"holds {z.numel()} MIM normalisers for {logZ.Length} layers",
+            "start the run again without --resume");
         for (int k = 0; k < logZ.Length; k++) logZ[k] = z[k].Value();
     }
 
@@ -226,7 +233,8 @@ public sealed class Mim : IDisposable
     private static void CopyChecked(Tensor into, Tensor from, int index)
     {
         if (!into.shape.SequenceEqual(from.shape))
-            throw UserError.At("checkpoint", $"MIM head tensor {index} is [{string.Join(", ", from.shape)}], this run's is [{string.Join(", ", into.shape)}]",
+            throw UserError.At("checkpoint", $"MIM head tensor {index} is [{string.Join(", ", from.shape)}], "
+                + $"this run's is [{string.Join(", ", into.shape)}]",
                 "resume with the MIM options the run started with");
         into.copy_(from);
     }
@@ -273,19 +281,22 @@ public sealed class Mim : IDisposable
     private void CheckBatch(IReadOnlyList<Tensor> features, Tensor labels, string side)
     {
         if (features.Count != Layers.Count)
-            throw new ArgumentException($"got {features.Count} {side} feature tensors for {Layers.Count} MIM layers ({string.Join(", ", Layers)})");
+            throw new ArgumentException($"got {features.Count} {side} feature tensors for {Layers.Count} MIM layers "
+                + $"({string.Join(", ", Layers)})");
         if (labels.dim() != 1)
             throw new ArgumentException($"{side} labels must be 1-D, got shape [{string.Join(", ", labels.shape)}]");
         for (int k = 0; k < Layers.Count; k++)
         {
             var f = features[k];
             if (f.dim() < 1 || f.shape[0] != labels.shape[0])
-                throw new ArgumentException($"{side} features of {Layers[k]} have batch size {(f.dim() < 1 ? 0 : f.shape[0])} but there are {labels.shape[0]} {side} labels");
+                throw new ArgumentException($"{side} features of {Layers[k]} have batch size {(f.dim() < 1 ? 0 : f.shape[0])} "
+                    + $"but there are {labels.shape[0]} {side} labels");
             if (f.dtype != heads[0].dtype)
                 throw new ArgumentException($"{side} features of {Layers[k]} are {f.dtype} but the heads are {heads[0].dtype}");
             long size = Options.Features == MimFeatures.Pooled && f.dim() == 4 ? f.shape[1] : f.numel() / Math.Max(1, f.shape[0]);
             if (size != inputSizes[k])
-                throw new ArgumentException($"{side} features of {Layers[k]} give {size} values per sample but its head expects {inputSizes[k]}");
+                throw new ArgumentException($"{side} features of {Layers[k]} give {size} values per sample "
+                    + $"but its head expects {inputSizes[k]}");
         }
     }
 
@@ -308,6 +319,7 @@ public sealed class Mim : IDisposable
     private static Tensor FanInUniform(long[] shape, long fanIn, ScalarType dtype, Generator generator)
     {
         double bound = 1 / Math.Sqrt(fanIn);
-        return rand(shape, dtype, generator: generator).TimesInPlace(2 * bound).MinusInPlace(bound).DetachFromDisposeScope().requires_grad_();
+        return rand(shape, dtype, generator: generator).TimesInPlace(2 * bound).MinusInPlace(bound)
+            .DetachFromDisposeScope().requires_grad_();
     }
 }

@@ -1,6 +1,7 @@
 using Mim4dd.Augment;
 using Mim4dd.Data;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
@@ -40,24 +41,28 @@ public sealed class MimAddOn : IAddOn, IDisposable
     private const string StatePrefix = "mim.";
     private readonly Net net;
     private readonly Mim mim;
+    private readonly MimOptions options;   // the estimator's part configures mim; the weighting (λ, warm-up, balance) is the add-on's
     private readonly Dataset train;
     private readonly Tensor trainImages;
     private readonly int realPerClass;
     private readonly long seed;
     private readonly Dsa augment;
 
-    public MimAddOn(Net net, Tensor someParameters, Dataset train, Tensor trainImages, MimOptions options, int realPerClass, long seed, string dataset)
+    public MimAddOn(Net net, Tensor someParameters, Dataset train, Tensor trainImages, MimOptions options, int realPerClass, long seed,
+        string dataset)
     {
-        options.Validate();
-        if (realPerClass < 1) throw UserError.At("--batch-real", $"must be at least 1 per class, got {realPerClass}", "pass e.g. --batch-real 32");
+        if (realPerClass < 1) throw UserError.At("--batch-real", $"must be at least 1 per class, got {realPerClass}",
+            "pass e.g. --batch-real 32");
         long fewest = train.ClassCounts().Min();
         if (realPerClass > fewest)
-            throw UserError.At("--batch-real", $"MIM draws {realPerClass} real images per class but the smallest class has {fewest}", $"pass --batch-real {fewest} or less");
+            throw UserError.At("--batch-real", $"MIM draws {realPerClass} real images per class but the smallest class has {fewest}",
+                $"pass --batch-real {fewest} or less");
         this.net = net;
         this.train = train;
         this.trainImages = trainImages;
         this.realPerClass = realPerClass;
         this.seed = seed;
+        this.options = options;
         augment = new Dsa(Dsa.StrategyFor(dataset));
         var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
         var shapes = Mim.LayerShapes(net, FlatParameters.Unflatten(someParameters, net), input);
@@ -77,21 +82,21 @@ public sealed class MimAddOn : IAddOn, IDisposable
             KeyValuePair.Create($"retrieval.{r.Layer}", r.Retrieval),
         }).Append(KeyValuePair.Create("lambda", Weight)).ToDictionary();
 
-    public int WarmupIterations => mim.Options.WarmupIterations;
+    public int WarmupIterations => options.WarmupIterations;
 
     /// <summary>Every --mim-grad-every iterations once the term reaches the images, counted from the first such
     /// iteration, so a balanced λ is set before the term's first image step.</summary>
     public bool ChecksGradient(int iteration)
     {
-        int every = mim.Options.GradientCheckEvery;
+        int every = options.GradientCheckEvery;
         return every > 0 && iteration >= WarmupIterations && (iteration - WarmupIterations) % every == 0;
     }
 
     /// <summary>With --mim-balance ρ: λ ← λ·ρ·|g_DD| / |λ·g_MIM|, so that the term's gradient is ρ times matching's.</summary>
     public double Rebalance(double matchNorm, double termNorm)
     {
-        if (!(mim.Options.Balance > 0 && matchNorm > 0 && termNorm > 0 && double.IsFinite(matchNorm / termNorm))) return 1;
-        double factor = mim.Options.Balance * matchNorm / termNorm;
+        if (!(options.Balance > 0 && matchNorm > 0 && termNorm > 0 && double.IsFinite(matchNorm / termNorm))) return 1;
+        double factor = options.Balance * matchNorm / termNorm;
         Weight *= factor;
         return factor;
     }
@@ -134,7 +139,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
     /// when a class has more; index_select keeps the gradient path to the images.</summary>
     private (Tensor Images, Tensor Labels) SynBatch(Tensor images, Tensor labels, int iteration)
     {
-        int perClass = mim.Options.SynPerClass ?? MimOptions.DefaultSynPerClass;
+        int perClass = options.SynPerClass ?? MimOptions.DefaultSynPerClass;
         using var counts = labels.bincount(null);
         if (counts.max().item<long>() <= perClass) return (images, labels);
         using var generator = Rng.Torch(seed, 750_000 + iteration);

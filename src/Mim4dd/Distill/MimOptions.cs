@@ -86,7 +86,8 @@ public sealed record MimOptions
     /// <summary>Whether the term contributes at all; when false, build no <see cref="Mim"/> and call nothing.</summary>
     public bool Enabled => Lambda > 0;
 
-    /// <summary>Real images per class in MIM's batch for methods whose own --batch-real means something else (DM, DC, DSA).</summary>
+    /// <summary>Real images per class in MIM's batch: mim4dd's --batch-real when none is given, and always for the methods
+    /// whose own --batch-real means something else (DM, DC, DSA).</summary>
     public const int RealPerClass = 32;
 
     /// <summary>Throws a <see cref="UserError"/> naming the first option outside its valid range.</summary>
@@ -111,6 +112,7 @@ public sealed record MimOptions
             throw UserError.At("--mim-grad-every", $"0 turns off the gradient split that --mim-balance {Balance} balances λ on",
                 "pass --mim-balance 0 as well for a fixed λ, or --mim-grad-every 10");
         if (Layers is { Count: 0 })
-            throw UserError.At("--mim-layers", "names no layer", "leave it out to use every feature tap, or name taps such as block0,block2");
+            throw UserError.At("--mim-layers", "names no layer",
+                "leave it out to use every feature tap, or name taps such as block0,block2");
     }
 }

@@ -2,20 +2,68 @@ using System.Diagnostics;
 using Mim4dd.Augment;
 using Mim4dd.Data;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using Mim4dd.Experts;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Distill;
 
-/// <summary>What one distillation iteration reports to its observer.</summary>
-public sealed record IterationMetrics(int Iteration, double Loss, double MatchLoss, double ExtraLoss, double ImageGradNorm,
-    double LearningRate, int Expert, int StartEpoch, double Seconds, bool Skipped = false, IReadOnlyDictionary<string, double>? AddOn = null);
-
-/// <summary>Receives progress; logging, evaluation and checkpoints live there, not in the method.</summary>
-public interface IDistillObserver
+/// <summary>MTT's hyper-parameters with the reference flag names (Cazenavette et al. 2022); defaults = CIFAR-10 IPC 10
+/// without ZCA.</summary>
+public sealed record MttOptions : ISetOptions
 {
-    void Iteration(IterationMetrics metrics, DistillState state);
+    public int ImagesPerClass { get; init; } = ImageUpdate.DefaultImagesPerClass;
+    public int SynSteps { get; init; } = 20;
+    public int ExpertEpochs { get; init; } = 2;
+    public int MaxStartEpoch { get; init; } = 20;
+    public double LrImg { get; init; } = 1000;
+    public double LrLr { get; init; } = 1e-5;
+    public double LrTeacher { get; init; } = 0.01;
+
+    /// <summary>Synthetic minibatch per student step; null = all images (the reference default).</summary>
+    public int? BatchSyn { get; init; }
+
+    public int Iterations { get; init; } = 5000;
+    public string PixInit { get; init; } = "real";
+    public bool Zca { get; init; }
+
+    /// <summary>"reverse" (exact, constant memory), "first-order" (no Hessian terms, cheaper) or "naive" (whole graph, the
+    /// reference's way).</summary>
+    public string Unroll { get; init; } = "reverse";
+
+    public long Seed { get; init; }
+
+    double ISetOptions.StartLearningRate => LrTeacher;
+
+    public void Validate()
+    {
+        ImageUpdate.Check(this);
+        OptionRange.AtLeast("--syn-steps", SynSteps, 1, "pass e.g. --syn-steps 20");
+        OptionRange.AtLeast("--expert-epochs", ExpertEpochs, 1, "pass e.g. --expert-epochs 2");
+        OptionRange.AtLeast("--max-start-epoch", MaxStartEpoch, 1, "pass e.g. --max-start-epoch 20");
+        if (BatchSyn is < 1) throw UserError.At("--batch-syn", $"must be at least 1, got {BatchSyn}",
+            "omit it to use all synthetic images");
+        OptionRange.Positive("--lr-lr", LrLr, "pass e.g. --lr-lr 1e-5");
+        OptionRange.Positive("--lr-teacher", LrTeacher, "pass e.g. --lr-teacher 0.01");
+        TrajectoryMatching.CheckUnroll(Unroll);
+    }
+
+    /// <summary>The --preset's options (without one, the defaults) with the flags given.</summary>
+    public static MttOptions From(IGivenFlags flags)
+    {
+        var d = flags.Text("preset") is { } preset ? MttPresets.Find(preset).Options : new MttOptions();
+        return d with
+        {
+            ImagesPerClass = flags.Value<int>("ipc") ?? d.ImagesPerClass, SynSteps = flags.Value<int>("syn-steps") ?? d.SynSteps,
+            ExpertEpochs = flags.Value<int>("expert-epochs") ?? d.ExpertEpochs,
+            MaxStartEpoch = flags.Value<int>("max-start-epoch") ?? d.MaxStartEpoch,
+            LrImg = flags.Value<double>("lr-img") ?? d.LrImg, LrLr = flags.Value<double>("lr-lr") ?? d.LrLr,
+            LrTeacher = flags.Value<double>("lr-teacher") ?? d.LrTeacher, BatchSyn = flags.Value<int>("batch-syn") ?? d.BatchSyn,
+            Iterations = flags.Value<int>("iterations") ?? d.Iterations, PixInit = flags.Text("pix-init") ?? d.PixInit,
+            Unroll = flags.Text("unroll") ?? d.Unroll, Seed = flags.Value<long>("seed") ?? d.Seed,
+        };
+    }
 }
 
 /// <summary>
@@ -28,7 +76,7 @@ public static class Mtt
 {
     /// <summary>The initial state: IPC real images per class (or Gaussian noise), lr = lr_teacher.</summary>
     public static DistillState Initialize(Dataset train, Tensor trainImages, MttOptions options) =>
-        ImageUpdate.Start(train, trainImages, options.ImagesPerClass, options.PixInit, options.LrTeacher, options.Seed);
+        ImageUpdate.Start(train, trainImages, options);
 
     /// <summary>Runs iterations state.Iteration … options.Iterations−1, updating <paramref name="state"/> in place.</summary>
     public static void Run(Net net, IReadOnlyList<ExpertTrajectory> experts, DistillState state, MttOptions options, string dataset,
@@ -39,7 +87,8 @@ public static class Mtt
         int epochs = experts.Min(e => e.Epochs);
         // The latest target is epoch (T⁺ − 1) + M, which must exist.
         if (options.MaxStartEpoch - 1 + options.ExpertEpochs > epochs)
-            throw UserError.At("--max-start-epoch", $"{options.MaxStartEpoch} − 1 + expert epochs {options.ExpertEpochs} exceeds the {epochs} epochs the experts were trained for",
+            throw UserError.At("--max-start-epoch", $"{options.MaxStartEpoch} − 1 + expert epochs {options.ExpertEpochs} "
+                + $"exceeds the {epochs} epochs the experts were trained for",
                 $"pass --max-start-epoch {Math.Max(1, epochs - options.ExpertEpochs + 1)} or train longer experts");
         var augment = new Dsa(Dsa.StrategyFor(dataset));
         int batch = options.BatchSyn ?? (int)state.Images.shape[0];
@@ -108,7 +157,8 @@ public static class Mtt
     {
         using var plain = TrajectoryMatching.Compute(path, unroll);
         return ImageUpdate.NonFinite(plain.Loss, plain.Images, plain.LearningRate) is null
-            ? ("; the same unroll without the MIM term is finite, so the MIM term made it", "--mim-balance (or --lambda with --mim-balance 0)")
+            ? ("; the same unroll without the MIM term is finite, so the MIM term made it",
+                "--mim-balance (or --lambda with --mim-balance 0)")
             : ("; the same unroll without the MIM term is not finite either, so the matching term made it", "--lr-img or --lr-lr");
     }
 
@@ -119,5 +169,87 @@ public static class Mtt
         var order = Enumerable.Range(0, expertCount).ToArray();
         Rng.Managed(options.Seed, 500_000 + pass).Shuffle(order);
         return (order[iteration % expertCount], Rng.Managed(options.Seed, 600_000 + iteration).Next(0, options.MaxStartEpoch));
+    }
+}
+
+/// <summary>Everything an MTT / MIM4DD run needs besides the data; λ = 0 (or method mtt) is plain MTT. The network is
+/// the experts' unless <paramref name="Arch"/> names one (then the store must match it).</summary>
+public sealed record MttDistillationSettings(string Method, MttOptions Options, MimOptions Mim, int BatchReal, string ExpertStore,
+    string? Arch = null);
+
+/// <summary>MTT, or MTT + λ·MIM (MIM4DD), on an expert store, as an <see cref="IDistillMethod"/>.</summary>
+public sealed class MttMethod : IDistillMethod
+{
+    private readonly DataSplit data;
+    private readonly MttDistillationSettings settings;
+    private readonly Net net;
+    private readonly List<ExpertTrajectory> experts;
+    private readonly Tensor train;
+    private readonly MimAddOn? addOn;
+
+    public MttMethod(DataSplit data, MttDistillationSettings settings, Action<string> log, object? machine = null)
+    {
+        var (options, mim) = (settings.Options, settings.Mim);
+        options.Validate();
+        mim.Validate();
+        this.data = data;
+        this.settings = settings;
+        var storeArch = ExpertStore.Arch(settings.ExpertStore)
+            ?? throw UserError.At(settings.ExpertStore, "no expert files (expert_NNNN.m4e) here",
+                $"train them with `mim4dd experts --dataset {data.Name} --zca {options.Zca.ToString().ToLowerInvariant()}"
+                + $"{(settings.Arch is { } a ? $" --arch {a}" : "")}` "
+                + $"(this run distils {(options.Zca ? "with" : "without")} ZCA), or pass --experts DIR");
+        Arch = settings.Arch ?? storeArch;
+        net = NetRegistry.Build(Arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
+        experts = ExpertStore.LoadAll(settings.ExpertStore, net, data.Name);
+        try
+        {
+            log($"{experts.Count} expert trajectories from {settings.ExpertStore}");
+            if (experts[0].Metadata.Zca != options.Zca)
+                throw UserError.At(settings.ExpertStore,
+                    $"the experts were trained {(experts[0].Metadata.Zca ? "with" : "without")} ZCA "
+                    + $"but this run distils {(options.Zca ? "with" : "without")} it",
+                    $"pass --experts with a store made by `mim4dd experts --zca {options.Zca.ToString().ToLowerInvariant()}`");
+            (train, TestImages) = ExpertStore.PrepareImages(data, options.Zca, settings.ExpertStore, log);
+            // λ = 0 builds no add-on at all, so the run is bit-identical to --method mtt (spec: MIM4DD with λ = 0 is MTT).
+            addOn = mim.Enabled
+                ? new MimAddOn(net, experts[0].Snapshot(0), data.Train, train, mim, settings.BatchReal, options.Seed, data.Name)
+                : null;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        Config = new
+        {
+            method = settings.Method, dataset = data.Name, arch = Arch, experts = settings.ExpertStore, options, mim,
+            batchReal = settings.BatchReal, machine,
+        };
+        log($"{settings.Method}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, "
+            + $"N={options.SynSteps}, M={options.ExpertEpochs}, T+={options.MaxStartEpoch}");
+    }
+
+    public string Arch { get; }
+    public int Iterations => settings.Options.Iterations;
+    public long Seed => settings.Options.Seed;
+    public object Config { get; }
+    public object ShapeDefiningOptions => DistillMethods.ShapeWithArch(Arch,
+        new { options = settings.Options with { Iterations = 0 }, mimOptions = settings.Mim, batchReal = settings.BatchReal });
+    public Tensor TestImages { get; } = null!;
+    public string? ZcaDirectory => settings.Options.Zca ? settings.ExpertStore : null;
+
+    public DistillState Initialize() => Mtt.Initialize(data.Train, train, settings.Options);
+    public void Restore(DistillState state) => addOn?.RestoreFrom(state);
+
+    public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>
+        Mtt.Run(net, experts, state, settings.Options, data.Name, observer, addOn, stop);
+
+    public void Dispose()
+    {
+        addOn?.Dispose();
+        train?.Dispose();
+        TestImages?.Dispose();
+        foreach (var e in experts ?? []) e.Dispose();
     }
 }

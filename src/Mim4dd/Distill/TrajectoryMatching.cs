@@ -7,7 +7,8 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace Mim4dd.Distill;
 
-/// <summary>One unrolled training problem: the student starts at <see cref="Start"/>, trains on the synthetic set and is compared with <see cref="Target"/>.</summary>
+/// <summary>One unrolled training problem: the student starts at <see cref="Start"/>, trains on the synthetic set and is
+/// compared with <see cref="Target"/>.</summary>
 /// <param name="Start">θ*_t, the expert's flat parameters at the start epoch (BPTT: a fresh initialisation).</param>
 /// <param name="Target">θ*_{t+M}, the expert's flat parameters M epochs later; null for no matching term (BPTT,
 /// where the whole loss is the extra loss on the final student).</param>
@@ -17,7 +18,8 @@ public sealed record Unroll(Net Net, Tensor Start, Tensor? Target, Tensor Images
     int Steps, int BatchSize, IAugment? Augment, long Seed);
 
 /// <summary>The matching loss and its gradients w.r.t. the synthetic images and the student learning rate.</summary>
-public sealed record UnrollGradients(double MatchLoss, double ExtraLoss, Tensor Images, Tensor LearningRate, Tensor FinalParameters) : IDisposable
+public sealed record UnrollGradients(double MatchLoss, double ExtraLoss, Tensor Images, Tensor LearningRate,
+    Tensor FinalParameters) : IDisposable
 {
     public double Loss => MatchLoss + ExtraLoss;
 
@@ -41,7 +43,8 @@ public static class TrajectoryMatching
     /// ⟨g_i, a_{i+1}⟩: dX −= α(∂g_i/∂X)ᵀa_{i+1}; dα −= ⟨g_i, a_{i+1}⟩; a_i = a_{i+1} − α·H_i·a_{i+1}.
     /// </summary>
     /// <param name="firstOrder">Drop the Hessian terms: every step's images get (∂g_i/∂X)ᵀ·a_N with the final adjoint
-    /// a_N and α gets −Σ⟨g_i, a_N⟩; no derivative w.r.t. θ is taken in the backward pass (cheaper, approximate; exact for N = 1).</param>
+    /// a_N and α gets −Σ⟨g_i, a_N⟩; no derivative w.r.t. θ is taken in the backward pass (cheaper, approximate; exact
+    /// for N = 1).</param>
     public static UnrollGradients Reverse(Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null, bool firstOrder = false)
     {
         Check(u);
@@ -105,16 +108,27 @@ public static class TrajectoryMatching
         return new UnrollGradients(lossValue, extraValue, imageGrad, lrGrad, final);
     }
 
-    /// <summary>The gradient by the path an options string names: "reverse" (exact), "first-order" or "naive" (exact, whole graph).</summary>
+    /// <summary>The gradient by the path an options string names: "reverse" (exact), "first-order" or "naive" (exact, whole
+    /// graph).</summary>
     public static UnrollGradients Compute(string path, Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null) => path switch
     {
         "naive" => Naive(u, extraLossOnFinal),
         "first-order" => Reverse(u, extraLossOnFinal, firstOrder: true),
         "reverse" => Reverse(u, extraLossOnFinal),
-        _ => throw UserError.At($"--unroll {path}", "unknown unroll", "use reverse, first-order or naive"),
+        _ => throw UnknownUnroll(path),
     };
 
-    /// <summary>Backpropagation through the whole unroll (memory grows with the step count); the reference for <see cref="Reverse"/>.</summary>
+    /// <summary>Refuses an --unroll value <see cref="Compute"/> does not know, before any work.</summary>
+    public static void CheckUnroll(string path)
+    {
+        if (path is not ("reverse" or "first-order" or "naive")) throw UnknownUnroll(path);
+    }
+
+    private static UserError UnknownUnroll(string path) =>
+        UserError.At($"--unroll {path}", "unknown unroll", "use reverse, first-order or naive");
+
+    /// <summary>Backpropagation through the whole unroll (memory grows with the step count); the reference for
+    /// <see cref="Reverse"/>.</summary>
     public static UnrollGradients Naive(Unroll u, Func<Tensor, Tensor>? extraLossOnFinal = null)
     {
         Check(u);
@@ -171,10 +185,15 @@ public static class TrajectoryMatching
 
     private static void Check(Unroll u)
     {
-        if (u.Net.HasBatchNorm) throw UserError.At($"--arch {u.Net.Name}", "trajectory matching needs a network without batch-norm buffers", "use ConvNet (instance norm)");
-        if (u.Start.dim() != 1 || u.Start.shape[0] != u.Net.ParameterCount || (u.Target is not null && !u.Target.shape.SequenceEqual(u.Start.shape)))
-            throw UserError.At("expert trajectory", $"snapshots have {u.Start.numel()} values but {u.Net.Name} has {u.Net.ParameterCount} parameters", "use experts trained for this network and dataset");
+        if (u.Net.HasBatchNorm) throw UserError.At($"--arch {u.Net.Name}", "trajectory matching needs a network without batch-norm buffers",
+            "use ConvNet (instance norm)");
+        if (u.Start.dim() != 1 || u.Start.shape[0] != u.Net.ParameterCount
+            || (u.Target is not null && !u.Target.shape.SequenceEqual(u.Start.shape)))
+            throw UserError.At("expert trajectory",
+                $"snapshots have {u.Start.numel()} values but {u.Net.Name} has {u.Net.ParameterCount} parameters",
+                "use experts trained for this network and dataset");
         OptionRange.AtLeast("--syn-steps", u.Steps, 1, "pass e.g. --syn-steps 20");
-        if (u.Labels.shape[0] != u.Images.shape[0]) throw new ArgumentException($"{u.Labels.shape[0]} labels for {u.Images.shape[0]} images");
+        if (u.Labels.shape[0] != u.Images.shape[0])
+            throw new ArgumentException($"{u.Labels.shape[0]} labels for {u.Images.shape[0]} images");
     }
 }

@@ -114,12 +114,14 @@ public static class ExpertFile
         int got = stream.ReadAtLeast(prefix, PrefixBytes, throwOnEndOfStream: false);
         int compared = Math.Min(got, Magic.Length);
         if (!prefix.AsSpan(0, compared).SequenceEqual(Magic.AsSpan(0, compared)))
-            throw UserError.At(path, "not a mim4dd expert file (wrong magic header)", "pass a file written by `mim4dd experts`, or " + Retrain);
+            throw UserError.At(path, "not a mim4dd expert file (wrong magic header)",
+                "pass a file written by `mim4dd experts`, or " + Retrain);
         if (length < PrefixBytes + HashBytes)
             throw UserError.At(path, $"the expert file is truncated ({length} bytes)", Retrain);
         int headerLength = BinaryPrimitives.ReadInt32LittleEndian(prefix.AsSpan(8));
         if (headerLength < 2 || headerLength > MaxHeaderBytes || PrefixBytes + headerLength + HashBytes > length)
-            throw UserError.At(path, $"the expert file declares a {headerLength}-byte header in {length} bytes (the file is corrupt or truncated)", Retrain);
+            throw UserError.At(path, $"the expert file declares a {headerLength}-byte header in {length} bytes "
+                + $"(the file is corrupt or truncated)", Retrain);
         var bytes = new byte[PrefixBytes + headerLength];
         prefix.CopyTo(bytes, 0);
         stream.ReadExactly(bytes, PrefixBytes, headerLength);

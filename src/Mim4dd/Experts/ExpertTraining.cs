@@ -12,7 +12,8 @@ namespace Mim4dd.Experts;
 /// <summary>Trains one expert on the whole real training set and records its parameters after every epoch.</summary>
 public static class ExpertTraining
 {
-    /// <summary>Save the expert part-way to <paramref name="Path"/> after an epoch once <paramref name="Every"/> has passed since the last save, and on <paramref name="Stop"/> (then stop).</summary>
+    /// <summary>Save the expert part-way to <paramref name="Path"/> after an epoch once <paramref name="Every"/> has passed
+    /// since the last save, and on <paramref name="Stop"/> (then stop).</summary>
     public sealed record PartialSaving(string Path, TimeSpan Every, CancellationToken Stop = default);
 
     // Generator streams of the run seed; offset by the expert index so experts are independent and each
@@ -20,7 +21,8 @@ public static class ExpertTraining
     private const long InitStream = 100_000;
     private const long TrainStream = 200_000;
 
-    /// <param name="images">The training images prepared as training sees them (normalised, or ZCA-whitened), [N, C, H, W] in data.Train's order.</param>
+    /// <param name="images">The training images prepared as training sees them (normalised, or ZCA-whitened), [N, C, H, W]
+    /// in data.Train's order.</param>
     /// <param name="testImages">Prepared the same way; when given, the final test accuracy is measured and recorded.</param>
     /// <param name="saving">Where and how often to save the expert part-way, and when to stop; null: neither.</param>
     public static ExpertTrajectory Train(DataSplit data, Tensor images, string arch, ExpertOptions options, int expertIndex,
@@ -29,7 +31,8 @@ public static class ExpertTraining
         options.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(expertIndex);
         if (images.dim() != 4 || images.shape[0] != data.Train.Count || images.dtype != ScalarType.Float32)
-            throw new ArgumentException($"images must be float32 [{data.Train.Count}, C, H, W], got {images.dtype} [{string.Join(", ", images.shape)}]");
+            throw new ArgumentException($"images must be float32 [{data.Train.Count}, C, H, W], "
+                + $"got {images.dtype} [{string.Join(", ", images.shape)}]");
         var net = NetRegistry.Build(arch, new InputShape(images.shape[1], images.shape[2], images.shape[3]), data.Train.NumClasses);
         var strategy = Dsa.StrategyFor(data.Name);
         var augment = new Dsa(strategy);
@@ -53,23 +56,28 @@ public static class ExpertTraining
             int done = saving is null ? 0 : Continue(saving.Path, metadata, net, weights, snapshots, trainGenerator, losses, log);
             var clock = Stopwatch.StartNew();
             var lastSave = Stopwatch.StartNew();
-            Trainer.Train(net, weights, images, data.Train.Labels, options.ToTrainOptions() with { Epochs = options.Epochs - done }, trainGenerator, augment, (index, loss) =>
+            Trainer.Train(net, weights, images, data.Train.Labels, options.ToTrainOptions() with { Epochs = options.Epochs - done },
+                trainGenerator, augment, (index, loss) =>
             {
                 int epoch = done + index + 1;
                 Record(epoch);
                 losses.Add(loss);
-                log($"expert {expertIndex}: epoch {epoch}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalSeconds:F1} s  {Eta.Text(index + 1, options.Epochs - done, clock.Elapsed)}");
+                log($"expert {expertIndex}: epoch {epoch}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalSeconds:F1} s  "
+                    + $"{Eta.Text(index + 1, options.Epochs - done, clock.Elapsed)}");
                 if (saving is null || (lastSave.Elapsed < saving.Every && !saving.Stop.IsCancellationRequested)) return;
                 using (var scope = NewDisposeScope())
-                using (var partial = new ExpertTrajectory(metadata with { Snapshots = epoch + 1, EpochLoss = losses.ToArray() }, snapshots.narrow(0, 0, epoch + 1)))
+                using (var partial = new ExpertTrajectory(metadata with { Snapshots = epoch + 1, EpochLoss = losses.ToArray() },
+                    snapshots.narrow(0, 0, epoch + 1)))
                 using (var generatorState = trainGenerator.get_state())
                     PartialExpert.Save(saving.Path, partial, generatorState, weights.Buffers);
                 lastSave.Restart();
                 if (saving.Stop.IsCancellationRequested)
-                    throw new RunStoppedException($"expert {expertIndex} after epoch {epoch} of {options.Epochs}, saved in {saving.Path} — run the same command to continue it");
+                    throw new RunStoppedException($"expert {expertIndex} after epoch {epoch} of {options.Epochs}, "
+                        + $"saved in {saving.Path} — run the same command to continue it");
             }, $"expert {expertIndex}");
             // Said before the test pass: the last epoch's "done" is not the end of the expert.
-            if (testImages is not null) log($"expert {expertIndex}: measuring test accuracy on {testImages.shape[0]} images before saving ...");
+            if (testImages is not null)
+                log($"expert {expertIndex}: measuring test accuracy on {testImages.shape[0]} images before saving ...");
             double? accuracy = testImages is null ? null : Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
             if (accuracy is { } a) log($"expert {expertIndex}: test accuracy {100 * a:F2} %");
             return new ExpertTrajectory(metadata with { EpochLoss = losses.ToArray(), TestAccuracy = accuracy }, snapshots);

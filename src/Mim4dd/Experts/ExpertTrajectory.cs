@@ -34,7 +34,8 @@ public sealed record ExpertTrajectory : IDisposable
         if (snapshots.dtype != ScalarType.Float32 || snapshots.dim() != 2
             || snapshots.shape[0] != metadata.Snapshots || snapshots.shape[1] != metadata.ParameterCount)
             throw new ArgumentException(
-                $"snapshots must be float32 [{metadata.Snapshots}, {metadata.ParameterCount}], got {snapshots.dtype} [{string.Join(", ", snapshots.shape)}]");
+                $"snapshots must be float32 [{metadata.Snapshots}, {metadata.ParameterCount}], "
+                    + $"got {snapshots.dtype} [{string.Join(", ", snapshots.shape)}]");
         Metadata = metadata;
         Snapshots = snapshots;
     }

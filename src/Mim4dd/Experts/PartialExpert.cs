@@ -16,10 +16,12 @@ public sealed class PartialExpert(ExpertTrajectory trajectory, Tensor generatorS
     public Tensor GeneratorState { get; } = generatorState;
     public List<Tensor> Buffers { get; } = buffers;
 
-    public static string TrajectoryPath(string directory, int expertIndex) => Path.Combine(directory, $"partial_{expertIndex:D4}{ExpertFile.Extension}");
+    public static string TrajectoryPath(string directory, int expertIndex) =>
+        Path.Combine(directory, $"partial_{expertIndex:D4}{ExpertFile.Extension}");
     private static string StatePath(string trajectoryPath) => Path.ChangeExtension(trajectoryPath, ".state.safetensors");
 
-    /// <summary>Writes the state first: a kill between the two files leaves a pair whose epochs disagree, which <see cref="TryLoad"/> ignores.</summary>
+    /// <summary>Writes the state first: a kill between the two files leaves a pair whose epochs disagree, which
+    /// <see cref="TryLoad"/> ignores.</summary>
     public static void Save(string path, ExpertTrajectory trajectory, Tensor generatorState, IReadOnlyList<Tensor> buffers)
     {
         var tensors = new Dictionary<string, Tensor> { ["generator_state"] = generatorState };
@@ -43,12 +45,16 @@ public sealed class PartialExpert(ExpertTrajectory trajectory, Tensor generatorS
             var (state, metadata) = SafeTensors.Load(StatePath(path));
             tensors = state;
             var m = trajectory.Metadata;
-            var comparable = m with { Snapshots = expected.Snapshots, Version = expected.Version, EpochLoss = expected.EpochLoss, TestAccuracy = expected.TestAccuracy };
+            var comparable = m with { Snapshots = expected.Snapshots, Version = expected.Version, EpochLoss = expected.EpochLoss,
+                TestAccuracy = expected.TestAccuracy };
             string? problem =
                 comparable != expected ? "it was trained with other options"
-                : m.Epochs > expected.Epochs || m.EpochLoss.Length != m.Epochs ? $"its {m.Epochs} epochs ({m.EpochLoss.Length} losses) do not fit this expert's {expected.Epochs}"
-                : metadata.GetValueOrDefault("epochs_done") != Text(m.Epochs) ? "its two files are from different epochs (stopped while saving)"
-                : !state.ContainsKey("generator_state") || Enumerable.Range(0, bufferCount).Any(i => !state.ContainsKey($"buffer.{i}")) ? "its state file is incomplete"
+                : m.Epochs > expected.Epochs || m.EpochLoss.Length != m.Epochs
+                    ? $"its {m.Epochs} epochs ({m.EpochLoss.Length} losses) do not fit this expert's {expected.Epochs}"
+                : metadata.GetValueOrDefault("epochs_done") != Text(m.Epochs)
+                    ? "its two files are from different epochs (stopped while saving)"
+                : !state.ContainsKey("generator_state") || Enumerable.Range(0, bufferCount).Any(i => !state.ContainsKey($"buffer.{i}"))
+                    ? "its state file is incomplete"
                 : null;
             if (problem is null)
             {

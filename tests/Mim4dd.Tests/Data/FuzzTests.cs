@@ -4,6 +4,7 @@ using FsCheck.Xunit;
 using Mim4dd.Data;
 using Mim4dd.Distill;
 using Mim4dd.IO;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using Mim4dd.Tests.Distill;
 using Mim4dd.Experts;

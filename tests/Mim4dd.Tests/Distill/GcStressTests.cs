@@ -1,5 +1,6 @@
 using Mim4dd.Data;
 using Mim4dd.Distill;
+using Mim4dd.Runs;
 using static TorchSharp.torch;
 
 namespace Mim4dd.Tests.Distill;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mim4dd.Data;
 using Mim4dd.Distill;
 using Mim4dd.Nets;
+using Mim4dd.Runs;
 using Mim4dd.Runtime;
 using Mim4dd.Tests.Cli;
 using Mim4dd.Experts;

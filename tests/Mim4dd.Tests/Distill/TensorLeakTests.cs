@@ -1,4 +1,5 @@
 using Mim4dd.Distill;
+using Mim4dd.Runs;
 using TorchSharp;
 
 namespace Mim4dd.Tests.Distill;

@@ -3,7 +3,7 @@ using Mim4dd.IO;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
 
-namespace Mim4dd.Distill;
+namespace Mim4dd.Runs;
 
 /// <summary>
 /// Everything a distillation needs to continue exactly where it stopped: the synthetic images, the learned
@@ -20,7 +20,8 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
     public Dictionary<string, Tensor> Extra { get; } = new();
     public int Iteration { get; set; } = iteration;
 
-    /// <summary>Iterations in a row whose gradient was NaN/Inf and skipped (not checkpointed: it only decides when a run gives up).</summary>
+    /// <summary>Iterations in a row whose gradient was NaN/Inf and skipped (not checkpointed: it only decides when a run gives
+    /// up).</summary>
     public int NonFiniteInARow { get; set; }
 
     public void Save(string path, string configHash)
@@ -43,7 +44,8 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
         const string fix = "delete the run directory to start again, or pass the options it was started with";
         if (!force && (!metadata.TryGetValue("config_hash", out var hash) || hash != configHash))
             throw UserError.At(path, "checkpoint was written with different options", fix + " (--force continues with the new ones)");
-        if (!metadata.TryGetValue("iteration", out var text) || !int.TryParse(text, CultureInfo.InvariantCulture, out var iteration) || iteration < 0)
+        if (!metadata.TryGetValue("iteration", out var text) || !int.TryParse(text, CultureInfo.InvariantCulture, out var iteration)
+            || iteration < 0)
             throw UserError.At(path, "checkpoint has no valid iteration", fix);
         Tensor Need(string name) => tensors.TryGetValue(name, out var t) ? t : throw UserError.At(path, $"checkpoint lacks '{name}'", fix);
         var state = new DistillState(Need("images").requires_grad_(), Need("labels"), Need("learning_rate"), iteration)
