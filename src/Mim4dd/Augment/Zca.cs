@@ -118,6 +118,14 @@ public sealed class Zca : IDisposable
         return whitened.reshape(whitened.shape[0], Dimension).mm(matrix).Plus(mu).view(whitened.shape).MoveToOuterDisposeScope();
     }
 
+    /// <summary>μ [D] and the matrix T [D, D] of <see cref="Whiten"/> in float32 (copies), for other tools:
+    /// whiten(x) = (x − μ)·T with each image flattened to D = C·H·W.</summary>
+    public (Tensor Mean, Tensor Whitening) Parameters()
+    {
+        var (mu, matrix) = Matrices(whitening, ScalarType.Float32, -0.5);
+        return (mu.clone(), matrix.clone());
+    }
+
     /// <summary>Writes the fit to a file, atomically.</summary>
     public void Save(string path) => ZcaFile.Save(this, path);
 

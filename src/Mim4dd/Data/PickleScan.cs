@@ -11,8 +11,12 @@ namespace Mim4dd.Data;
 /// </summary>
 internal static class PickleScan
 {
-    public static void Check(ReadOnlySpan<byte> bytes, string where, IReadOnlySet<string> allowedGlobals)
+    /// <param name="persistentIds">Accept persistent ids (PyTorch's tensor storages), which the caller resolves itself.</param>
+    /// <returns>Where each GLOBAL opcode's "module\nname\n" text lies (from, to) and the global it names.</returns>
+    public static List<(int From, int To, string Global)> Check(ReadOnlySpan<byte> bytes, string where, IReadOnlySet<string> allowedGlobals,
+        bool persistentIds = false)
     {
+        var globals = new List<(int From, int To, string Global)>();
         if (bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
             throw UserError.At(where, "this is a gzip archive, not a pickle", "extract the .tar.gz archive and pass the folder it creates");
         var reader = new Reader(bytes, where);
@@ -28,7 +32,7 @@ internal static class PickleScan
             bool keepsStack = false;
             switch (opcode)
             {
-                case (byte)'.': return;
+                case (byte)'.': return globals;
                 case (byte)'(' or (byte)'0' or (byte)'1' or (byte)'2' or (byte)'N' or (byte)'R' or (byte)'a' or (byte)'b'
                     or (byte)'d' or (byte)'}' or (byte)'e' or (byte)'l' or (byte)']' or (byte)'o' or (byte)'s' or (byte)'t'
                     or (byte)')' or (byte)'u' or 0x81 or 0x85 or 0x86 or 0x87 or 0x88 or 0x89 or 0x8f or 0x90 or 0x91 or 0x92:
@@ -78,12 +82,18 @@ internal static class PickleScan
                     var module = Utf8(reader.Line());
                     var name = Utf8(reader.Line());
                     Allow(module + "." + name, where, offset, allowedGlobals);
+                    if (opcode == (byte)'c') globals.Add((offset + 1, reader.Position, module + "." + name));
                     break;
                 case 0x93:
                     if (below is null || top is null)
                         throw UserError.At(where, $"the pickle names a Python global it builds at run time (STACK_GLOBAL at byte {offset})",
                             "only plain numpy arrays, lists and dicts are accepted; re-save the data with numpy");
                     Allow(below + "." + top, where, offset, allowedGlobals);
+                    break;
+                case (byte)'Q' when persistentIds:
+                    break;
+                case (byte)'P' when persistentIds:
+                    reader.Line();
                     break;
                 case (byte)'P' or (byte)'Q':
                     throw UserError.At(where, $"the pickle uses persistent ids (byte {offset}), which this reader does not resolve", "re-save the data as plain numpy arrays");

@@ -67,8 +67,8 @@ public static class ExpertStore
     /// </summary>
     /// <param name="stop">Saves the expert in training after its current epoch and throws <see cref="RunStoppedException"/>.</param>
     /// <param name="saveEvery">How often an expert in training is saved part-way (default: every minute, at an epoch's end).</param>
-    public static ExpertRunSummary RunAll(DataSplit data, string arch, ExpertOptions options, string directory, Shard shard, Action<string> log,
-        CancellationToken stop = default, TimeSpan? saveEvery = null)
+    public static ExpertRunSummary RunAll(DataSplit data, string arch, ExpertOptions options, string directory, Shard shard,
+        Action<string> log, CancellationToken stop = default, TimeSpan? saveEvery = null)
     {
         options.Validate();
         var net = NetRegistry.Build(arch, new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
@@ -118,7 +118,8 @@ public static class ExpertStore
             ? Directory.GetFiles(directory, $"expert_*{ExpertFile.Extension}").Order(StringComparer.Ordinal).ToList()
             : [];
         if (paths.Count == 0)
-            throw UserError.At(directory, "no expert files (expert_NNNN.m4e) here", "train them with `mim4dd experts`, or pass the store's directory");
+            throw UserError.At(directory, "no expert files (expert_NNNN.m4e) here",
+                "train them with `mim4dd experts`, or pass the store's directory");
         var experts = new List<ExpertTrajectory>(paths.Count);
         try
         {
@@ -130,11 +131,13 @@ public static class ExpertStore
                 if (!m.Arch.Equals(net.Name, StringComparison.OrdinalIgnoreCase) || m.ParameterCount != net.ParameterCount
                     || !m.Dataset.Equals(dataset, StringComparison.OrdinalIgnoreCase))
                     throw UserError.At(path,
-                        $"expert file from another network/dataset ({m.Arch}, {m.ParameterCount} parameters, on {m.Dataset}; this run uses {net.Name}, {net.ParameterCount} parameters, on {dataset})",
+                        $"expert file from another network/dataset ({m.Arch}, {m.ParameterCount} parameters, on {m.Dataset}; "
+                            + $"this run uses {net.Name}, {net.ParameterCount} parameters, on {dataset})",
                         "pass a store trained for this network and dataset (distill uses the experts' network when --arch is left out)");
                 var first = experts[0].Metadata;
                 if (m.Snapshots != first.Snapshots || m.Zca != first.Zca || m.LearningRate != first.LearningRate)
-                    throw UserError.At(path, $"this expert ({m.Epochs} epochs, lr {m.LearningRate}, zca {m.Zca}) differs from {Path.GetFileName(paths[0])} ({first.Epochs} epochs, lr {first.LearningRate}, zca {first.Zca})",
+                    throw UserError.At(path, $"this expert ({m.Epochs} epochs, lr {m.LearningRate}, zca {m.Zca}) "
+                        + $"differs from {Path.GetFileName(paths[0])} ({first.Epochs} epochs, lr {first.LearningRate}, zca {first.Zca})",
                         "keep experts of one training setup per directory");
             }
             return experts;
@@ -163,19 +166,26 @@ public static class ExpertStore
             effective = requested with { NumExperts = Math.Max(stored.NumExperts, requested.NumExperts), Version = stored.Version };
             if (effective == stored) return;
         }
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(effective, Json));
+        WriteConfig(directory, effective);
     }
+
+    /// <summary>Writes the store's store.json.</summary>
+    internal static void WriteConfig(string directory, ExpertStoreConfig config) =>
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFileName), JsonSerializer.Serialize(config, Json));
 
     private static ExpertStoreConfig ReadConfig(string path)
     {
         try { return JsonSerializer.Deserialize<ExpertStoreConfig>(File.ReadAllText(path), Json)!; }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        { throw UserError.At(path, $"cannot read the store's options ({e.Message.Split('\n')[0]})", "repair or delete store.json (it is rewritten from the command line)"); }
+        { throw UserError.At(path, $"cannot read the store's options ({e.Message.Split('\n')[0]})",
+            "repair or delete store.json (it is rewritten from the command line)"); }
     }
 
-    private static IEnumerable<(string Option, string Stored, string Requested)> Differences(ExpertStoreConfig stored, ExpertStoreConfig requested)
+    private static IEnumerable<(string Option, string Stored, string Requested)> Differences(ExpertStoreConfig stored,
+        ExpertStoreConfig requested)
     {
-        static string Text(object value) => value is bool on ? (on ? "true" : "false") : Convert.ToString(value, CultureInfo.InvariantCulture)!;
+        static string Text(object value) => value is bool on ? (on ? "true" : "false")
+            : Convert.ToString(value, CultureInfo.InvariantCulture)!;
         var pairs = new (string, object, object)[]
         {
             ("--dataset", stored.Dataset, requested.Dataset),
@@ -189,18 +199,21 @@ public static class ExpertStore
             ("parameter count", stored.ParameterCount, requested.ParameterCount),
             ("DSA strategy", stored.DsaStrategy, requested.DsaStrategy),
         };
-        return pairs.Where(p => !Text(p.Item2).Equals(Text(p.Item3), StringComparison.OrdinalIgnoreCase)).Select(p => (p.Item1, Text(p.Item2), Text(p.Item3)));
+        return pairs.Where(p => !Text(p.Item2).Equals(Text(p.Item3), StringComparison.OrdinalIgnoreCase))
+            .Select(p => (p.Item1, Text(p.Item2), Text(p.Item3)));
     }
 
     /// <summary>A finished file must be the expert this store would train at that index (cheap: header only).</summary>
     private static void CheckFinished(string path, ExpertStoreConfig config, int index)
     {
         var m = ExpertFile.ReadMetadata(path);
-        bool same = m.ExpertIndex == index && m.Dataset == config.Dataset && m.Arch == config.Arch && m.ParameterCount == config.ParameterCount
+        bool same = m.ExpertIndex == index && m.Dataset == config.Dataset && m.Arch == config.Arch
+            && m.ParameterCount == config.ParameterCount
             && m.Epochs == config.Epochs && m.LearningRate == config.LearningRate && m.BatchSize == config.BatchSize
             && m.Zca == config.Zca && m.Seed == config.Seed;
         if (!same)
-            throw UserError.At(path, $"this file holds expert {m.ExpertIndex} of {m.Arch} on {m.Dataset} ({m.Epochs} epochs, lr {m.LearningRate}, zca {m.Zca}, seed {m.Seed}), not what this store trains",
+            throw UserError.At(path, $"this file holds expert {m.ExpertIndex} of {m.Arch} on {m.Dataset} "
+                + $"({m.Epochs} epochs, lr {m.LearningRate}, zca {m.Zca}, seed {m.Seed}), not what this store trains",
                 "delete it to retrain that expert");
     }
 
@@ -220,7 +233,8 @@ public static class ExpertStore
             var path = Path.Combine(directory, ZcaFileName);
             using var whitening = File.Exists(path) ? Zca.Load(path) : Fit(train, path, log);
             if (whitening.Channels != data.Train.Channels || whitening.Height != data.Train.Height || whitening.Width != data.Train.Width)
-                throw UserError.At(path, $"ZCA fitted on {whitening.Channels}×{whitening.Height}×{whitening.Width} images, the data are {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",
+                throw UserError.At(path, $"ZCA fitted on {whitening.Channels}×{whitening.Height}×{whitening.Width} images, "
+                    + $"the data are {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",
                     "delete it to fit the ZCA again");
             WhitenInPlace(whitening, train);
             WhitenInPlace(whitening, test);

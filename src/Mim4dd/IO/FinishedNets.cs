@@ -13,7 +13,9 @@ namespace Mim4dd.IO;
 /// valid for any later evaluation with the same <paramref name="key"/> (set, arch, epochs, lr, augmentation, seed);
 /// lines of other keys are kept untouched. A null <paramref name="path"/> keeps nothing (a set file outside a run directory).
 /// </summary>
-public sealed class FinishedNets(string? path, string? key = null)
+/// <param name="others">Logs of the same evaluation written by other processes (`eval --shard`), read as finished too,
+/// never rewritten.</param>
+public sealed class FinishedNets(string? path, string? key = null, IReadOnlyList<string>? others = null)
 {
     // A net trained in bf16 is not an fp32 result: under bf16 the precision is part of the key (fp32 keys stay as they were).
     private readonly string? key = Runtime.ComputePrecision.Bf16 ? $"{key} bf16".TrimStart() : key;
@@ -27,20 +29,35 @@ public sealed class FinishedNets(string? path, string? key = null)
     public Dictionary<int, FinishedNet> Read(int repeats)
     {
         var finished = new Dictionary<int, FinishedNet>();
+        foreach (var other in others ?? [])
+            if (File.Exists(other))
+                foreach (var line in Lines(other))
+                    Keep(line);
         if (path is null || !File.Exists(path)) return finished;
-        var kept = new List<Line>();
-        foreach (var text in File.ReadLines(path))
+        var kept = Lines(path);
+        foreach (var line in kept) Keep(line);
+        AtomicFile.WriteAllText(path, string.Concat(kept.Select(Serialize)));
+        return finished;
+
+        void Keep(Line line)
+        {
+            if (line.Key == key && line.Repeat < repeats) finished[line.Repeat] = new FinishedNet(line.Accuracy, line.Seconds);
+        }
+    }
+
+    private static List<Line> Lines(string file)
+    {
+        var lines = new List<Line>();
+        foreach (var text in File.ReadLines(file))
         {
             try
             {
-                if (JsonSerializer.Deserialize<Line>(text) is not { } line || !double.IsFinite(line.Accuracy) || line.Repeat < 0) continue;
-                kept.Add(line);
-                if (line.Key == key && line.Repeat < repeats) finished[line.Repeat] = new FinishedNet(line.Accuracy, line.Seconds);
+                if (JsonSerializer.Deserialize<Line>(text) is { } line && double.IsFinite(line.Accuracy) && line.Repeat >= 0)
+                    lines.Add(line);
             }
             catch (JsonException) { }   // a line cut by the kill
         }
-        AtomicFile.WriteAllText(path, string.Concat(kept.Select(Serialize)));
-        return finished;
+        return lines;
     }
 
     public void Add(int repeat, FinishedNet net)
@@ -54,9 +71,9 @@ public sealed class FinishedNets(string? path, string? key = null)
     /// <paramref name="onNet"/> (repeat, net, final training loss, ETA of the rest). A stop request ends it within an epoch
     /// with a <see cref="RunStoppedException"/> whose message <paramref name="stopped"/> gives (after saving what it must).
     /// </summary>
-    public EvalResult Evaluate(EvalProtocol protocol, IReadOnlyDictionary<int, FinishedNet> finished, string arch, Tensor images, Tensor labels,
-        Tensor testImages, Tensor testLabels, int numClasses, long seed, Action<int, FinishedNet, double, string> onNet, Func<string> stopped,
-        Action<Net, NetWeights>? inspectFirst = null, CancellationToken stop = default)
+    public EvalResult Evaluate(EvalProtocol protocol, IReadOnlyDictionary<int, FinishedNet> finished, string arch, Tensor images,
+        Tensor labels, Tensor testImages, Tensor testLabels, int numClasses, long seed, Action<int, FinishedNet, double, string> onNet,
+        Func<string> stopped, Action<Net, NetWeights>? inspectFirst = null, CancellationToken stop = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int trained = 0;

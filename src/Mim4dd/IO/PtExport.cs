@@ -8,7 +8,7 @@ public static class PtExport
 {
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors)
     {
-        var contiguous = tensors.ToDictionary(p => p.Key, p => p.Value.detach().contiguous());
+        var contiguous = tensors.ToDictionary(p => p.Key, p => p.Value.detach().clone());
         try { AtomicFile.Write(path, stream => PyTorchPickler.PickleStateDict(stream, contiguous, leaveOpen: true)); }
         finally { foreach (var t in contiguous.Values) t.Dispose(); }
     }

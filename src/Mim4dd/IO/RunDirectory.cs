@@ -4,7 +4,8 @@ using Mim4dd.Runtime;
 namespace Mim4dd.IO;
 
 /// <summary>The one owner of the run-directory layout: runs/&lt;name&gt;/{config.json, results.json, repeats.jsonl,
-/// syn.safetensors, report.md, report.html, log.txt, checkpoint.safetensors, metrics.jsonl, evals.jsonl, eval-nets.jsonl, mi.json}.</summary>
+/// syn.safetensors, report.md, report.html, log.txt, checkpoint.safetensors, metrics.jsonl, evals.jsonl, eval-nets.jsonl,
+/// mi.json}.</summary>
 public sealed class RunDirectory
 {
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
@@ -42,7 +43,8 @@ public sealed class RunDirectory
             if (Claimed.ContainsKey(Path)) return this;
             try
             {
-                Claimed[Path] = new FileStream(System.IO.Path.Combine(Path, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                Claimed[Path] = new FileStream(System.IO.Path.Combine(Path, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite,
+                    FileShare.None);
             }
             catch (IOException)
             {
@@ -67,8 +69,16 @@ public sealed class RunDirectory
     public string Log => In(LogName);
     /// <summary>One line per finished evaluation net ({"repeat", "accuracy"}), so a killed evaluation resumes.</summary>
     public string Repeats => In(RepeatsName);
-    /// <summary>Finished evaluation nets of `eval` and of a distillation's evaluations, one line each, keyed by set, arch and protocol (<see cref="FinishedNets"/>).</summary>
+    /// <summary>Finished evaluation nets of `eval` and of a distillation's evaluations, one line each, keyed by set, arch and
+    /// protocol (<see cref="FinishedNets"/>).</summary>
     public string EvalNets => In(EvalNetsName);
+
+    /// <summary>The finished nets of `eval --shard i/n` process i: one log per shard, so that no two processes write one file.</summary>
+    public string EvalNetsOfShard(Runtime.Shard shard) => In($"eval-nets.shard-{shard.Index}-of-{shard.Count}.jsonl");
+
+    /// <summary>Every shard's log of finished nets, as `eval` reads them beside <see cref="EvalNets"/>.</summary>
+    public IReadOnlyList<string> EvalNetsOfShards() =>
+        Directory.Exists(Path) ? Directory.GetFiles(Path, "eval-nets.shard-*-of-*.jsonl").Order(StringComparer.Ordinal).ToList() : [];
     /// <summary>A distillation's checkpoint, per-iteration metrics and evaluations; `mi`'s estimate.</summary>
     public string Checkpoint => In(CheckpointName);
     public string Metrics => In(MetricsName);
@@ -85,7 +95,8 @@ public sealed class RunDirectory
     public static RunDirectory Existing(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
-        if (!Directory.Exists(full)) throw UserError.At(full, "run directory not found", "pass a folder written by `mim4dd coreset` or `mim4dd distill`");
+        if (!Directory.Exists(full)) throw UserError.At(full, "run directory not found",
+            "pass a folder written by `mim4dd coreset` or `mim4dd distill`");
         return new RunDirectory(full);
     }
 }

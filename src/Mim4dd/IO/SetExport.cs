@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Mim4dd.Augment;
+using Mim4dd.Data;
+using Mim4dd.Runtime;
+using StbImageWriteSharp;
+using static TorchSharp.torch;
+
+namespace Mim4dd.IO;
+
+/// <summary>
+/// A synthetic set in the layouts other tools load. "mtt" (also "datm"): images_best.pt, labels_best.pt and
+/// lr_best.pt, each one tensor as torch.save writes it, which is how the MTT and DATM evaluation scripts read a set;
+/// the images stay in the space they were distilled in (mean/std-normalised, or ZCA-whitened: then zca.pt holds the
+/// whitening, mean [D] and matrix [D, D], so that whiten(x) = (x − mean)·matrix). "npz": set.npz (x, y, lr).
+/// "png-folder": one folder per class of PNGs in pixel space, for any image-folder loader. Every format writes
+/// set.json saying which space the images are in.
+/// </summary>
+public static class SetExport
+{
+    public static readonly IReadOnlyList<string> Formats = ["mtt", "datm", "npz", "png-folder"];
+
+    /// <summary>Writes <paramref name="set"/> to <paramref name="directory"/> in <paramref name="format"/>; returns the files
+    /// written.</summary>
+    /// <param name="normalization">The dataset's mean/std, for pixel space (png-folder) when the images are not ZCA-whitened.</param>
+    public static List<string> Write(SyntheticSet set, string format, string directory, Normalization? normalization)
+    {
+        if (!Formats.Contains(format))
+            throw UserError.At($"--format {format}", "unknown format", $"use one of: {string.Join(", ", Formats)}");
+        Directory.CreateDirectory(directory);
+        var written = new List<string>();
+        string File(string name)
+        {
+            var path = Path.Combine(directory, name);
+            written.Add(path);
+            return path;
+        }
+        switch (format)
+        {
+            case "mtt" or "datm":
+                TorchFile.Save(File("images_best.pt"), set.Images);
+                TorchFile.Save(File("labels_best.pt"), set.Labels);
+                using (var lr = tensor((float)set.LearningRate)) TorchFile.Save(File("lr_best.pt"), lr);
+                if (set.ZcaDirectory is not null)
+                {
+                    using var zca = Zca.Load(Path.Combine(set.ZcaDirectory, "zca.bin"));
+                    var (mean, matrix) = zca.Parameters();
+                    using (mean)
+                    using (matrix)
+                        PtExport.Save(File("zca.pt"), new Dictionary<string, Tensor> { ["mean"] = mean, ["matrix"] = matrix });
+                }
+                break;
+            case "npz":
+                using (var lr64 = tensor(new[] { set.LearningRate }))
+                    NpzWriter.Save(File("set.npz"),
+                        new Dictionary<string, Tensor> { ["x"] = set.Images, ["y"] = set.Labels, ["lr"] = lr64 });
+                break;
+            case "png-folder":
+                WritePngs(set, directory, normalization, written);
+                break;
+        }
+        AtomicFile.WriteAllText(File("set.json"), JsonSerializer.Serialize(new
+        {
+            dataset = set.Dataset,
+            images = set.Images.shape,
+            space = format == "png-folder" ? "pixels in [0, 1], 8-bit PNG"
+                : set.ZcaDirectory is null ? $"normalised: (pixel − mean) / std, mean {Join(normalization?.Mean)}, "
+                    + $"std {Join(normalization?.Std)}"
+                : "ZCA-whitened pixels in [0, 1] (zca.pt: whiten(x) = (x − mean)·matrix, x flattened per image)",
+            learning_rate = set.LearningRate,
+            labels = "hard (class indices)",
+        }, new JsonSerializerOptions { WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        return written;
+    }
+
+    private static string Join(float[]? values) => values is null ? "unknown" : $"[{string.Join(", ", values)}]";
+
+    /// <summary>&lt;directory&gt;/&lt;class index&gt;/&lt;image index&gt;.png, undoing the normalisation or the whitening.</summary>
+    private static void WritePngs(SyntheticSet set, string directory, Normalization? normalization, List<string> written)
+    {
+        using var scope = NewDisposeScope();
+        var pixels = Pixels(set, normalization).mul(255).round().clamp(0, 255).to_type(ScalarType.Byte).permute(0, 2, 3, 1).contiguous();
+        long channels = pixels.shape[3];
+        var labels = set.Labels.data<long>().ToArray();
+        for (int i = 0; i < labels.Length; i++)
+        {
+            var folder = Path.Combine(directory, labels[i].ToString("D3"));
+            Directory.CreateDirectory(folder);
+            var path = Path.Combine(folder, $"{i:D5}.png");
+            var bytes = pixels[i].data<byte>().ToArray();
+            AtomicFile.Write(path, stream => new ImageWriter().WritePng(bytes, (int)pixels.shape[2], (int)pixels.shape[1],
+                channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue, stream));
+            written.Add(path);
+        }
+    }
+
+    private static Tensor Pixels(SyntheticSet set, Normalization? normalization)
+    {
+        if (set.ZcaDirectory is not null)
+        {
+            using var zca = Zca.Load(Path.Combine(set.ZcaDirectory, "zca.bin"));
+            return zca.Unwhiten(set.Images.detach());
+        }
+        if (normalization is null)
+            throw UserError.At(set.Dataset, "the dataset's mean/std is not known, so the images cannot be turned back into pixels",
+                "export --format mtt or npz instead");
+        var mean = tensor(normalization.Mean).view(1, -1, 1, 1);
+        var std = tensor(normalization.Std).view(1, -1, 1, 1);
+        return set.Images.detach().mul(std).add(mean);
+    }
+}
