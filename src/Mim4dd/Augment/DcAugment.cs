@@ -68,7 +68,8 @@ public sealed class DcAugment : IAugment
     {
         var position = Scalars.Arange(outLength, ScalarType.Int64).view(1, -1);
         var k = position.Plus(side.Minus(outLength).Over(2, RoundingMode.floor)) - (side - size).Over(2, RoundingMode.floor);
-        var source = (k.to_type(ScalarType.Float64).Times(sourceLength) / size.to_type(ScalarType.Float64)).floor().to_type(ScalarType.Int64)
+        var source = (k.to_type(ScalarType.Float64).Times(sourceLength) / size.to_type(ScalarType.Float64)).floor()
+            .to_type(ScalarType.Int64)
             .AtMost(sourceLength - 1);
         return where(k.GreaterOrEqual(0).logical_and(k.lt(size)), source, source.FullLike(-1));
     }

@@ -14,7 +14,8 @@ public static class CoresetSelection
         var counts = data.ClassCounts();
         for (int c = 0; c < counts.Length; c++)
             if (counts[c] < imagesPerClass)
-                throw UserError.At("--ipc", $"{imagesPerClass} images per class requested but class {c} ({data.ClassNames[c]}) has only {counts[c]}",
+                throw UserError.At("--ipc",
+                    $"{imagesPerClass} images per class requested but class {c} ({data.ClassNames[c]}) has only {counts[c]}",
                     $"pass --ipc {counts.Min()} or less");
     }
 
@@ -42,7 +43,8 @@ public static class CoresetSelection
         {
             using var classIndex = tensor(c);
             var members = labels.eq(classIndex).nonzero().squeeze(1);
-            picks.Add(members.index_select(0, randperm(members.shape[0], generator: generator).narrow(0, 0, Math.Min(perClass, members.shape[0]))));
+            picks.Add(members.index_select(0, randperm(members.shape[0], generator: generator)
+                .narrow(0, 0, Math.Min(perClass, members.shape[0]))));
         }
         return cat(picks, 0).MoveToOuterDisposeScope();
     }
@@ -79,8 +81,8 @@ public static class CoresetSelection
         for (int k = 1; k <= count; k++)
         {
             using var step = NewDisposeScope();
-            // ‖μ − (S + f_i)/k‖² = ‖c‖² − (2/k)⟨c, f_i⟩ + ‖f_i‖²/k² with c = μ − S/k; ‖c‖² is the same for every i,
-            // so one matrix-vector product ranks all candidates without an [n, D] temporary.
+            // ‖μ − (S + f_i)/k‖² = ‖c‖² − (2/k)⟨c, f_i⟩ + ‖f_i‖²/k² with c = μ − S/k;
+            // ‖c‖² is the same for every i, so one matrix-vector product ranks all candidates without an [n, D] temporary.
             var c = mean - chosenSum.Over(k);
             var distance = squaredNorms.Over(k * (double)k) - features.mv(c).Times(2.0 / k);
             distance = distance.FillWhere(available.logical_not(), double.PositiveInfinity);

@@ -9,7 +9,8 @@ public static class CacheDirectory
         var env = Environment.GetEnvironmentVariable("MIM4DD_CACHE");
         if (!string.IsNullOrEmpty(env)) return Path.GetFullPath(env);
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        var root = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        var root = !string.IsNullOrEmpty(xdg) ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
         return Path.Combine(root, "mim4dd");
     }
 }

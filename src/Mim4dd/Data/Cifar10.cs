@@ -68,7 +68,8 @@ public static class Cifar10
         if (!File.Exists(manifestPath)) return null;
         Dictionary<string, string>? manifest;
         try { manifest = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(manifestPath)); }
-        catch (JsonException e) { throw UserError.At(manifestPath, $"corrupt manifest ({e.Message})", $"delete {folder} and run `mim4dd data get cifar10` again"); }
+        catch (JsonException e) { throw UserError.At(manifestPath, $"corrupt manifest ({e.Message})",
+            $"delete {folder} and run `mim4dd data get cifar10` again"); }
         foreach (var file in CacheFiles)
         {
             if (manifest is null || !manifest.TryGetValue(file, out var sha))

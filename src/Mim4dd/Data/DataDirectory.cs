@@ -12,7 +12,8 @@ public static class DataDirectory
         string At(string name) => Path.Combine(dir, name);
         if (File.Exists(At("train-images-idx3-ubyte")) || File.Exists(At("train-images.idx")))
         {
-            var prefix = File.Exists(At("train-images-idx3-ubyte")) ? ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+            var prefix = File.Exists(At("train-images-idx3-ubyte"))
+                ? ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
                 : ("train-images.idx", "train-labels.idx", "test-images.idx", "test-labels.idx");
             return (Idx.ReadPair(At(prefix.Item1), At(prefix.Item2)), Idx.ReadPair(At(prefix.Item3), At(prefix.Item4)));
         }

@@ -48,7 +48,8 @@ internal static class DataFiles
     {
         foreach (var label in labels)
             if (label < 0 || label >= classCount)
-                throw UserError.At(where, $"label {label} is out of range for {classCount} classes", "the file is corrupt or belongs to another dataset");
+                throw UserError.At(where, $"label {label} is out of range for {classCount} classes",
+                    "the file is corrupt or belongs to another dataset");
     }
 
     /// <summary>Builds a dataset from uint8 NCHW pixels (one row of C·H·W bytes per image) and int64 labels.</summary>

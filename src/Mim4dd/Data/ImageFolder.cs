@@ -62,7 +62,8 @@ public static class ImageFolder
             {
                 var images = ImagesUnder(classDirs[label]);
                 if (images.Length == 0)
-                    throw UserError.At(classDirs[label], "class folder holds no .png, .jpg, .jpeg or .bmp images", "add images or remove the folder");
+                    throw UserError.At(classDirs[label], "class folder holds no .png, .jpg, .jpeg or .bmp images",
+                        "add images or remove the folder");
                 files.AddRange(images.Select(file => new ImageFile(file, label)));
             }
             return new Folder(root, classDirs.Select(dir => Path.GetFileName(dir)).ToArray(), files.ToArray());
@@ -126,7 +127,8 @@ public static class ImageFolder
     {
         long imageLength = (long)probe.Channels * probe.Height * probe.Width;
         if (imageLength * folder.Files.Length > Array.MaxLength)
-            throw UserError.At(folder.Root, $"{folder.Files.Length} images of {probe.Width}×{probe.Height} do not fit in one array", "use fewer or smaller images");
+            throw UserError.At(folder.Root, $"{folder.Files.Length} images of {probe.Width}×{probe.Height} do not fit in one array",
+                "use fewer or smaller images");
         var pixels = new byte[imageLength * folder.Files.Length];
         var components = probe.Channels == 3 ? ColorComponents.RedGreenBlue : ColorComponents.Grey;
         for (int index = 0; index < folder.Files.Length; index++)
@@ -134,7 +136,8 @@ public static class ImageFolder
             var path = folder.Files[index].Path;
             var image = DecodeFile(path, components);
             if (image.Width != probe.Width || image.Height != probe.Height)
-                throw UserError.At(path, $"decodes to {image.Width}×{image.Height}, not {probe.Width}×{probe.Height}", "resize all images to one size");
+                throw UserError.At(path, $"decodes to {image.Width}×{image.Height}, not {probe.Width}×{probe.Height}",
+                    "resize all images to one size");
             InterleavedToPlanar(image.Data, pixels.AsSpan((int)(index * imageLength), (int)imageLength), probe.Channels);
         }
         var labels = folder.Files.Select(file => (long)file.Label).ToArray();

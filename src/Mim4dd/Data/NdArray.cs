@@ -92,7 +92,8 @@ internal sealed class NdArray
     private static long ReadUInt64AsInt64(ReadOnlySpan<byte> item, string where, string what)
     {
         var value = BinaryPrimitives.ReadUInt64LittleEndian(item);
-        if (value > long.MaxValue) throw UserError.At(where, $"{what} hold the value {value}, too large for a class index", "labels must be class indices 0, 1, 2, …");
+        if (value > long.MaxValue) throw UserError.At(where, $"{what} hold the value {value}, too large for a class index",
+            "labels must be class indices 0, 1, 2, …");
         return (long)value;
     }
 

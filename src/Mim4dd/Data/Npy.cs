@@ -22,10 +22,12 @@ internal static class Npy
             throw UserError.At(where, "not a .npy array (no \\x93NUMPY magic)", "save arrays with numpy.save / numpy.savez");
         int major = prefix[6];
         if (major is not (1 or 2 or 3))
-            throw UserError.At(where, $".npy format version {major}.{prefix[7]} is not supported (only 1, 2, 3)", "save with a current numpy");
+            throw UserError.At(where, $".npy format version {major}.{prefix[7]} is not supported (only 1, 2, 3)",
+                "save with a current numpy");
         int sizeBytes = major == 1 ? 2 : 4;
         var sizeField = ReadExactly(stream, sizeBytes, where, "header");
-        long headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(sizeField) : BinaryPrimitives.ReadUInt32LittleEndian(sizeField);
+        long headerLength = major == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(sizeField)
+            : BinaryPrimitives.ReadUInt32LittleEndian(sizeField);
         if (headerLength > MaxHeaderLength || headerLength > length - 8 - sizeBytes)
             throw UserError.At(where, $"the .npy header claims {headerLength} bytes", "the file is corrupt; save it again");
         var headerBytes = ReadExactly(stream, (int)headerLength, where, "header");
@@ -33,9 +35,11 @@ internal static class Npy
         var header = major == 3 ? Encoding.UTF8.GetString(headerBytes) : Encoding.Latin1.GetString(headerBytes);
         var (descr, fortranOrder, shape) = ParseHeader(header, where);
         if (!NumpyType.TryParse(descr, out var type, out var byteOrder))
-            throw UserError.At(where, $"element type '{descr}' is not supported", "store bool, integer or float arrays (no objects, strings or records)");
+            throw UserError.At(where, $"element type '{descr}' is not supported",
+                "store bool, integer or float arrays (no objects, strings or records)");
         if (byteOrder == '>')
-            throw UserError.At(where, $"element type '{descr}' is big-endian", "convert with array.astype(array.dtype.newbyteorder('<')) before saving");
+            throw UserError.At(where, $"element type '{descr}' is big-endian",
+                "convert with array.astype(array.dtype.newbyteorder('<')) before saving");
         if (fortranOrder && shape.Count(size => size > 1) > 1)
             throw UserError.At(where, "the array is in Fortran (column-major) order", "save numpy.ascontiguousarray(array) instead");
         long count = NdArray.ElementCount(shape, type.Size);
@@ -43,7 +47,8 @@ internal static class Npy
             throw UserError.At(where, $"the array shape ({string.Join(", ", shape)}) is too large", "split the data into smaller arrays");
         long dataLength = count * type.Size, available = length - 8 - sizeBytes - headerLength;
         if (available != dataLength)
-            throw UserError.At(where, $"the header declares {type} [{string.Join(", ", shape)}] = {dataLength} bytes but {available} follow",
+            throw UserError.At(where,
+                $"the header declares {type} [{string.Join(", ", shape)}] = {dataLength} bytes but {available} follow",
                 available < dataLength ? "the file is truncated; save it again" : "the file has trailing bytes; save it again");
         var data = ReadExactly(stream, (int)dataLength, where, "data");
         return new NdArray(type, shape, data);
@@ -102,7 +107,8 @@ internal static class Npy
             if (TryWord("True")) return true;
             if (TryWord("False")) return false;
             // Structured dtypes write a list of fields here; those are not images or labels.
-            if (TryTake('[')) throw UserError.At(where, "the array has a structured (record) type", "store plain bool, integer or float arrays");
+            if (TryTake('[')) throw UserError.At(where, "the array has a structured (record) type",
+                "store plain bool, integer or float arrays");
             throw Corrupt("a value that is not a string, True/False or a tuple");
         }
 
@@ -114,7 +120,8 @@ internal static class Npy
                 SkipSpace();
                 int start = position;
                 while (position < text.Length && char.IsAsciiDigit(text[position])) position++;
-                if (!long.TryParse(text.AsSpan(start, position - start), out var size)) throw Corrupt("a shape entry that is not an integer");
+                if (!long.TryParse(text.AsSpan(start, position - start), out var size))
+                    throw Corrupt("a shape entry that is not an integer");
                 TryTake('L');
                 sizes.Add(size);
                 if (!TryTake(',')) { Expect(')'); break; }

@@ -38,7 +38,8 @@ public static class Npz
             train = ToPart(pathOrDir, arrays["x_train"], arrays["y_train"], "x_train", "y_train");
             test = ToPart(pathOrDir, arrays["x_test"], arrays["y_test"], "x_test", "y_test");
         }
-        if (test.Images.Channels != train.Images.Channels || test.Images.Height != train.Images.Height || test.Images.Width != train.Images.Width)
+        if (test.Images.Channels != train.Images.Channels || test.Images.Height != train.Images.Height
+            || test.Images.Width != train.Images.Width)
             throw UserError.At(test.Where, $"test images are {Describe(test.Images)} but train images are {Describe(train.Images)}",
                 "store train and test images at the same size");
         var classNames = DataFiles.NumberedClasses(pathOrDir, train.Labels, test.Labels);
@@ -67,7 +68,8 @@ public static class Npz
         if (labelShape.Length is not (1 or 2) || (labelShape.Length == 2 && labelShape[1] != 1))
             throw UserError.At(path, $"labels '{labelsKey}' have shape [{string.Join(", ", labelShape)}]", "store labels as [N] or [N, 1]");
         if (labelShape[0] != images.Count)
-            throw UserError.At(path, $"{labelShape[0]} labels '{labelsKey}' for {images.Count} images '{imagesKey}'", "store one label per image");
+            throw UserError.At(path, $"{labelShape[0]} labels '{labelsKey}' for {images.Count} images '{imagesKey}'",
+                "store one label per image");
         return new Part(path, images, labelArray.ToIntegers(path, $"labels '{labelsKey}'"));
     }
 

@@ -153,7 +153,8 @@ internal static class NumpyPickle
         internal static NdArray Make(long[] shape, PickledDtype dtype, bool isFortran, object? raw)
         {
             if (!NumpyType.TryParse(dtype.Code, out var type, out _) || dtype.ByteOrder == '>')
-                throw new ContentError($"numpy dtype '{dtype.ByteOrder}{dtype.Code}' is not supported (only little-endian bool, integer and float)");
+                throw new ContentError($"numpy dtype '{dtype.ByteOrder}{dtype.Code}' is not supported "
+                    + $"(only little-endian bool, integer and float)");
             var data = raw switch
             {
                 byte[] bytes => bytes,

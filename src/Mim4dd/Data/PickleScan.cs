@@ -96,11 +96,14 @@ internal static class PickleScan
                     reader.Line();
                     break;
                 case (byte)'P' or (byte)'Q':
-                    throw UserError.At(where, $"the pickle uses persistent ids (byte {offset}), which this reader does not resolve", "re-save the data as plain numpy arrays");
+                    throw UserError.At(where, $"the pickle uses persistent ids (byte {offset}), which this reader does not resolve",
+                        "re-save the data as plain numpy arrays");
                 case 0x82 or 0x83 or 0x84:
-                    throw UserError.At(where, $"the pickle uses copyreg extension codes (byte {offset})", "re-save the data as plain numpy arrays");
+                    throw UserError.At(where, $"the pickle uses copyreg extension codes (byte {offset})",
+                        "re-save the data as plain numpy arrays");
                 case 0x97 or 0x98:
-                    throw UserError.At(where, $"the pickle uses out-of-band buffers (byte {offset})", "re-save the data with pickle protocol 4 or lower");
+                    throw UserError.At(where, $"the pickle uses out-of-band buffers (byte {offset})",
+                        "re-save the data with pickle protocol 4 or lower");
                 default:
                     throw UserError.At(where, $"byte 0x{opcode:x2} at offset {offset} is not a pickle opcode",
                         "this is not a Python pickle, or it is corrupt; download it again");
@@ -154,7 +157,9 @@ internal static class PickleScan
         public ReadOnlySpan<byte> Take(long count)
         {
             if (count < 0 || count > bytes.Length - Position)
-                throw UserError.At(where, $"the pickle is truncated or corrupt (an item at byte {Position} needs {count} bytes, {bytes.Length - Position} are left)",
+                throw UserError.At(where,
+                    $"the pickle is truncated or corrupt (an item at byte {Position} needs {count} bytes, "
+                    + $"{bytes.Length - Position} are left)",
                     "download the file again");
             var taken = bytes.Slice(Position, (int)count);
             Position += (int)count;

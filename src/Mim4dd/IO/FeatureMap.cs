@@ -25,10 +25,11 @@ public static class FeatureMap
     public sealed record Point(double X, double Y, int Label, bool Synthetic);
 
     /// <param name="Drawn">Which images the points are, in words (null in maps written before the cap).</param>
-    public sealed record Map(string Network, double Perplexity, IReadOnlyList<string> ClassNames, IReadOnlyList<Point> Points, string? Drawn = null);
+    public sealed record Map(string Network, double Perplexity, IReadOnlyList<string> ClassNames, IReadOnlyList<Point> Points,
+        string? Drawn = null);
 
-    public static void Write(string directory, Net net, NetWeights weights, Tensor synImages, Tensor synLabels, Dataset test, Tensor testImages, long seed,
-        int pointsPerSide = PointsPerSide)
+    public static void Write(string directory, Net net, NetWeights weights, Tensor synImages, Tensor synLabels, Dataset test,
+        Tensor testImages, long seed, int pointsPerSide = PointsPerSide)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -43,9 +44,11 @@ public static class FeatureMap
         var labels = cat(new[] { synLabels.index_select(0, shown), test.Labels.index_select(0, indices) }, 0).data<long>().ToArray();
         long synthetic = shown.shape[0];
         var points = labels.Select((label, i) => new Point(xy[2 * i], xy[2 * i + 1], (int)label, i < synthetic)).ToList();
-        string drawn = (synthetic == synImages.shape[0] ? $"all {synthetic} synthetic images" : $"{synthetic} of the {synImages.shape[0]} synthetic images (the first {share} of each class)")
+        string drawn = (synthetic == synImages.shape[0] ? $"all {synthetic} synthetic images"
+                : $"{synthetic} of the {synImages.shape[0]} synthetic images (the first {share} of each class)")
             + $" and {perClass} random real test images per class";
-        var map = new Map($"{net.Name} trained on the synthetic set (the first evaluation network)", Perplexity, test.ClassNames, points, drawn);
+        var map = new Map($"{net.Name} trained on the synthetic set (the first evaluation network)",
+            Perplexity, test.ClassNames, points, drawn);
         AtomicFile.WriteAllText(Path.Combine(directory, FileName), JsonSerializer.Serialize(map));
     }
 

@@ -16,7 +16,8 @@ public static class ImageGrid
     public static void Save(string path, Tensor images, Tensor labels, int numClasses, Normalization? normalization)
     {
         using var scope = NewDisposeScope();
-        var pixels = ToUnitRange(images.detach().to_type(ScalarType.Float32), normalization).Times(255).round().Between(0, 255).to_type(ScalarType.Byte);
+        var pixels = ToUnitRange(images.detach().to_type(ScalarType.Float32), normalization).Times(255).round().Between(0, 255)
+            .to_type(ScalarType.Byte);
         long channels = pixels.shape[1], height = pixels.shape[2], width = pixels.shape[3];
         int scale = height <= 32 && width <= 32 ? 2 : 1;   // small images are unreadable at 1:1
         var byClass = Enumerable.Range(0, numClasses)

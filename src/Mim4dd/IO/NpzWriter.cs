@@ -9,7 +9,8 @@ public static class NpzWriter
 {
     private static readonly Dictionary<ScalarType, (string Descr, int Size)> Types = new()
     {
-        [ScalarType.Float32] = ("<f4", 4), [ScalarType.Float64] = ("<f8", 8), [ScalarType.Int64] = ("<i8", 8), [ScalarType.Byte] = ("|u1", 1),
+        [ScalarType.Float32] = ("<f4", 4), [ScalarType.Float64] = ("<f8", 8), [ScalarType.Int64] = ("<i8", 8),
+        [ScalarType.Byte] = ("|u1", 1),
     };
 
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> arrays) => AtomicFile.Write(path, stream =>

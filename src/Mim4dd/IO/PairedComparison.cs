@@ -47,7 +47,8 @@ public static class PairedComparison
         var b = FinalAccuracies(baseRun);
         var o = FinalAccuracies(otherRun);
         if (b.Length != o.Length)
-            throw UserError.At(otherRun, $"has {o.Length} evaluation nets but {baseRun} has {b.Length}", "evaluate both with the same --eval-repeats and seed");
+            throw UserError.At(otherRun, $"has {o.Length} evaluation nets but {baseRun} has {b.Length}",
+                "evaluate both with the same --eval-repeats and seed");
         return new Pair(baseRun, otherRun, b, o);
     }
 
@@ -87,11 +88,13 @@ public static class PairedComparison
         yield return "|---|---|---|---|---|";
         foreach (var p in pairs)
             yield return string.Create(CultureInfo.InvariantCulture,
-                $"| {Path.GetFileName(Path.TrimEndingDirectorySeparator(p.Base))} | {Path.GetFileName(Path.TrimEndingDirectorySeparator(p.Other))} | "
+                $"| {Path.GetFileName(Path.TrimEndingDirectorySeparator(p.Base))} | "
+                + $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(p.Other))} | "
                 + $"{100 * p.BaseAccuracies.Average():F2} | {100 * p.OtherAccuracies.Average():F2} | {Interval(p.Differences)} |");
         yield return "";
         yield return $"All nets, paired by evaluation seed: {Interval(pairs.SelectMany(p => p.Differences).ToList())} points.";
         if (pairs.Count >= 2)
-            yield return $"Over distillation seeds (each pair's mean difference as one value): {Interval(pairs.Select(p => p.Differences.Average()).ToList())} points.";
+            yield return $"Over distillation seeds (each pair's mean difference as one value): "
+                + $"{Interval(pairs.Select(p => p.Differences.Average()).ToList())} points.";
     }
 }

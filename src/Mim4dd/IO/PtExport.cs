@@ -3,7 +3,8 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.IO;
 
-/// <summary>A dict of tensors that Python reads with <c>torch.load(path)</c> (PyTorch's zip + pickle format, via TorchSharp.PyBridge).</summary>
+/// <summary>A dict of tensors that Python reads with <c>torch.load(path)</c> (PyTorch's zip + pickle format,
+/// via TorchSharp.PyBridge).</summary>
 public static class PtExport
 {
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors)

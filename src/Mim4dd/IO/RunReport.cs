@@ -7,8 +7,8 @@ using Mim4dd.Runtime;
 namespace Mim4dd.IO;
 
 /// <summary>
-/// One self-contained report.html (and a report.md with the numbers) for a distillation run directory: the evaluation table, loss parts, image-gradient
-/// norm and learned lr per iteration as inline SVG charts, accuracy at every evaluation point, the synthetic images
+/// One self-contained report.html (and a report.md with the numbers) for a distillation run directory: the evaluation table, loss parts,
+/// image-gradient norm and learned lr per iteration as inline SVG charts, accuracy at every evaluation point, the synthetic images
 /// (grid.png inlined) and the effective config. Reads only what the run wrote, so it can be rebuilt at any time.
 /// </summary>
 public static class RunReport
@@ -20,7 +20,8 @@ public static class RunReport
         var config = Path.Combine(directory, RunDirectory.ConfigName);
         var metricsFile = Path.Combine(directory, RunDirectory.MetricsName);
         if (!File.Exists(config))
-            throw UserError.At(directory, "is not a distillation run directory (no config.json)", "pass a directory written by `mim4dd distill` or the quickstart");
+            throw UserError.At(directory, "is not a distillation run directory (no config.json)",
+                "pass a directory written by `mim4dd distill` or the quickstart");
         List<JsonElement> metrics, evals;
         try
         {
@@ -31,17 +32,20 @@ public static class RunReport
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            throw UserError.At(directory, $"has a metrics file that cannot be read ({e.Message.Split('\n')[0]})", "re-run or --resume the distillation");
+            throw UserError.At(directory, $"has a metrics file that cannot be read ({e.Message.Split('\n')[0]})",
+                "re-run or --resume the distillation");
         }
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>mim4dd: ").Append(Encode(name)).Append("</title><style>")
             .Append("body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse}")
-            .Append("td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}pre{background:#f8f8f8;padding:1em;overflow:auto;font-size:12px}")
+            .Append("td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}"
+                + "pre{background:#f8f8f8;padding:1em;overflow:auto;font-size:12px}")
             .Append("svg{background:#fff;border:1px solid #ddd;margin:4px 0}</style></head><body>");
         html.Append("<h1>").Append(Encode(name)).Append("</h1>");
         html.Append("<p>").Append(metrics.Count.ToString(Invariant)).Append(" iterations, ")
-            .Append((metrics.Sum(m => m.GetProperty("seconds").GetDouble()) / 60).ToString("F1", Invariant)).Append(" min of distillation; report written ")
+            .Append((metrics.Sum(m => m.GetProperty("seconds").GetDouble()) / 60).ToString("F1", Invariant))
+            .Append(" min of distillation; report written ")
             .Append(DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Invariant)).Append(".</p>");
 
         html.Append("<h2>Evaluation</h2>");
@@ -50,19 +54,22 @@ public static class RunReport
         {
             html.Append("<table><tr><th>iteration</th><th>arch</th><th>accuracy %</th><th>nets</th><th>minutes</th></tr>");
             foreach (var e in evals)
-                html.Append("<tr><td>").Append(e.GetProperty("iteration").GetInt32()).Append("</td><td>").Append(Encode(e.GetProperty("arch").GetString()!))
+                html.Append("<tr><td>").Append(e.GetProperty("iteration").GetInt32()).Append("</td><td>")
+                    .Append(Encode(e.GetProperty("arch").GetString()!))
                     .Append("</td><td>").Append((100 * e.GetProperty("mean").GetDouble()).ToString("F2", Invariant)).Append(" ± ")
                     .Append((100 * e.GetProperty("std").GetDouble()).ToString("F2", Invariant)).Append("</td><td>")
                     .Append(e.GetProperty("accuracies").GetArrayLength()).Append("</td><td>")
                     .Append((e.GetProperty("seconds").GetDouble() / 60).ToString("F1", Invariant)).Append("</td></tr>");
             html.Append("</table>");
             if (evals.Count > 1)
-                html.Append(Chart("test accuracy % at each evaluation", [("accuracy", evals.Select(e => (e.GetProperty("iteration").GetDouble(), 100 * e.GetProperty("mean").GetDouble())).ToList())]));
+                html.Append(Chart("test accuracy % at each evaluation", [("accuracy",
+                    evals.Select(e => (e.GetProperty("iteration").GetDouble(), 100 * e.GetProperty("mean").GetDouble())).ToList())]));
         }
 
         html.Append("<h2>Training curves</h2>");
         html.Append(Chart("loss per iteration", [
-            ("total", Series(metrics, "loss")), ("match", Series(metrics, "match_loss")), ("add-on (MIM)", Series(metrics, "extra_loss"))]));
+            ("total", Series(metrics, "loss")), ("match", Series(metrics, "match_loss")),
+            ("add-on (MIM)", Series(metrics, "extra_loss"))]));
         html.Append(Chart("image-gradient norm", [("‖∇X‖", Series(metrics, "image_grad_norm"))]));
         html.Append(Chart("learned student lr", [("lr", Series(metrics, "lr"))]));
         AppendMim(html, metrics);
@@ -70,7 +77,8 @@ public static class RunReport
         var grid = Path.Combine(directory, "grid.png");
         html.Append("<h2>Synthetic images</h2>");
         if (File.Exists(grid))
-            html.Append("<p>One row per class (de-normalised).</p><img style=\"image-rendering:pixelated;width:100%\" alt=\"synthetic images\" src=\"data:image/png;base64,")
+            html.Append("<p>One row per class (de-normalised).</p>"
+                    + "<img style=\"image-rendering:pixelated;width:100%\" alt=\"synthetic images\" src=\"data:image/png;base64,")
                 .Append(Convert.ToBase64String(File.ReadAllBytes(grid))).Append("\">");
         else html.Append("<p>Not written yet (the run has not finished).</p>");
 
@@ -80,18 +88,21 @@ public static class RunReport
         else
             html.Append("<p>").Append(Encode(map.Network)).Append(", penultimate-layer features; perplexity ")
                 .Append(map.Perplexity.ToString("G3", Invariant)).Append(". Dots: real test images; rings: synthetic images; colour: class")
-                .Append(map.ClassNames.Count > LegendClasses ? $" ({map.ClassNames.Count} classes round the hue circle in class order, no legend)" : "")
+                .Append(map.ClassNames.Count > LegendClasses
+                    ? $" ({map.ClassNames.Count} classes round the hue circle in class order, no legend)" : "")
                 .Append(map.Drawn is null ? "" : $". Drawn: {Encode(map.Drawn)}").Append(".</p>")
                 .Append(Scatter(map));
 
         html.Append("<h2>Config</h2><pre>").Append(Encode(File.ReadAllText(config))).Append("</pre></body></html>\n");
-        AtomicFile.WriteAllText(Path.Combine(directory, RunDirectory.ReportName), Markdown(name, metrics, evals, File.Exists(grid), map is not null));
+        AtomicFile.WriteAllText(Path.Combine(directory, RunDirectory.ReportName),
+            Markdown(name, metrics, evals, File.Exists(grid), map is not null));
         var path = Path.Combine(directory, RunDirectory.ReportHtmlName);
         AtomicFile.WriteAllText(path, html.ToString());
         return path;
     }
 
-    /// <summary>The same run in Markdown, for a terminal, a notebook or a pull request: the numbers, and pointers to the pictures.</summary>
+    /// <summary>The same run in Markdown, for a terminal, a notebook or a pull request: the numbers, and pointers
+    /// to the pictures.</summary>
     private static string Markdown(string name, List<JsonElement> metrics, List<JsonElement> evals, bool hasGrid, bool hasMap)
     {
         var md = new StringBuilder($"# {name}\n\n");
@@ -99,7 +110,9 @@ public static class RunReport
         md.Append(Invariant, $"{metrics.Count} iterations, {minutes:F1} min of distillation");
         var last = metrics.LastOrDefault(m => m.GetProperty("loss").ValueKind == JsonValueKind.Number);
         if (last.ValueKind == JsonValueKind.Object)
-            md.Append(Invariant, $"; last loss {last.GetProperty("loss").GetDouble():F4} (match {last.GetProperty("match_loss").GetDouble():F4}, add-on {last.GetProperty("extra_loss").GetDouble():F4}), learned lr {last.GetProperty("lr").GetDouble():G4}");
+            md.Append(Invariant, $"; last loss {last.GetProperty("loss").GetDouble():F4} "
+                + $"(match {last.GetProperty("match_loss").GetDouble():F4}, add-on {last.GetProperty("extra_loss").GetDouble():F4}), "
+                + $"learned lr {last.GetProperty("lr").GetDouble():G4}");
         int skipped = metrics.Count(m => m.TryGetProperty("skipped", out var s) && s.ValueKind == JsonValueKind.True);
         if (skipped > 0) md.Append(Invariant, $"; {skipped} non-finite iteration(s) skipped");
         md.Append(".\n\n");
@@ -113,10 +126,14 @@ public static class RunReport
         {
             md.Append("| iteration | arch | accuracy % | nets | minutes |\n|---|---|---|---|---|\n");
             foreach (var e in evals)
-                md.Append(Invariant, $"| {e.GetProperty("iteration").GetInt32()} | {e.GetProperty("arch").GetString()} | {100 * e.GetProperty("mean").GetDouble():F2} ± {100 * e.GetProperty("std").GetDouble():F2} | {e.GetProperty("accuracies").GetArrayLength()} | {e.GetProperty("seconds").GetDouble() / 60:F1} |\n");
+                md.Append(Invariant, $"| {e.GetProperty("iteration").GetInt32()} | {e.GetProperty("arch").GetString()} | "
+                    + $"{100 * e.GetProperty("mean").GetDouble():F2} ± {100 * e.GetProperty("std").GetDouble():F2} | "
+                    + $"{e.GetProperty("accuracies").GetArrayLength()} | {e.GetProperty("seconds").GetDouble() / 60:F1} |\n");
         }
         md.Append("\n## Files\n\n");
-        md.Append("- `report.html`: the full report (open in a browser; self-contained): these numbers with the loss, gradient-norm, lr and accuracy curves").Append(hasMap ? " and the t-SNE of real vs synthetic features" : "").Append("\n");
+        md.Append("- `report.html`: the full report (open in a browser; self-contained): "
+                + "these numbers with the loss, gradient-norm, lr and accuracy curves")
+            .Append(hasMap ? " and the t-SNE of real vs synthetic features" : "").Append("\n");
         if (hasGrid) md.Append("- `grid.png`: the synthetic images, one row per class\n\n![synthetic images](grid.png)\n\n");
         md.Append("- `config.json`: the effective options, machine and version; `metrics.jsonl`, `evals.jsonl`: every number above\n");
         return md.ToString();
@@ -131,12 +148,15 @@ public static class RunReport
     {
         var rows = metrics.Where(m => m.TryGetProperty("mim", out var v) && v.ValueKind == JsonValueKind.Object).ToList();
         if (rows.Count == 0) return;
-        html.Append("<h2>MIM estimator</h2><p>Per layer: the lower bound on I(S;T) the term's NCE loss implies, and the share of synthetic images ")
-            .Append("whose best-scoring real image has their label (retrieval). At the gradient checks (--mim-grad-every): ‖g_DD‖ of the ")
+        html.Append("<h2>MIM estimator</h2><p>Per layer: the lower bound on I(S;T) the term's NCE loss implies, "
+                + "and the share of synthetic images ")
+            .Append("whose best-scoring real image has their label (retrieval). "
+                + "At the gradient checks (--mim-grad-every): ‖g_DD‖ of the ")
             .Append("distillation loss and ‖λ·g_MIM‖ of the term on the images, their cosine, and λ.</p>");
         html.Append(Chart("MI lower bound per layer (nats)", MimSeries(rows, "mi_bound.")));
         html.Append(Chart("synthetic→real retrieval per layer", MimSeries(rows, "retrieval.")));
-        html.Append(Chart("image-gradient norms at the checks", [.. MimSeries(rows, "grad_dd", "‖g_DD‖"), .. MimSeries(rows, "grad_mim", "‖λ·g_MIM‖")]));
+        html.Append(Chart("image-gradient norms at the checks",
+            [.. MimSeries(rows, "grad_dd", "‖g_DD‖"), .. MimSeries(rows, "grad_mim", "‖λ·g_MIM‖")]));
         html.Append(Chart("cosine(g_DD, g_MIM) at the checks", MimSeries(rows, "grad_cos", "cosine")));
         html.Append(Chart("λ", MimSeries(rows, "lambda", "λ")));
     }
@@ -145,8 +165,10 @@ public static class RunReport
         string.Join(", ", row.GetProperty("mim").EnumerateObject().Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal))
             .Select(p => $"{p.Name[prefix.Length..]} {p.Value.GetDouble().ToString(format, Invariant)}"));
 
-    /// <summary>One series per key of the rows' "mim" object that starts with the prefix, named by the rest of the key (or the name given).</summary>
-    private static List<(string Name, List<(double X, double Y)> Points)> MimSeries(List<JsonElement> rows, string prefix, string? name = null) =>
+    /// <summary>One series per key of the rows' "mim" object that starts with the prefix, named by the rest of the key
+    /// (or the name given).</summary>
+    private static List<(string Name, List<(double X, double Y)> Points)> MimSeries(List<JsonElement> rows, string prefix,
+        string? name = null) =>
         rows.SelectMany(r => r.GetProperty("mim").EnumerateObject()
                 .Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal) && p.Value.ValueKind == JsonValueKind.Number)
                 .Select(p => (Key: p.Name, X: r.GetProperty("iteration").GetDouble() + 1, Y: p.Value.GetDouble())))
@@ -163,7 +185,8 @@ public static class RunReport
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 
-    private static readonly string[] Colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+    private static readonly string[] Colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
     /// <summary>Class names beyond this many do not fit beside the map (16 px a line).</summary>
     private const int LegendClasses = 36;
@@ -172,14 +195,16 @@ public static class RunReport
     private static string ClassColour(int label, int classes) =>
         classes <= Colours.Length ? Colours[label % Colours.Length] : $"hsl({360 * label / classes},70%,{(label % 2 == 0 ? 40 : 55)}%)";
 
-    /// <summary>The t-SNE map as inline SVG: real points as small dots, synthetic ones as larger rings, one colour per class, a legend.</summary>
+    /// <summary>The t-SNE map as inline SVG: real points as small dots, synthetic ones as larger rings, one colour per class,
+    /// a legend.</summary>
     internal static string Scatter(FeatureMap.Map map)
     {
         const int size = 600, margin = 20, legend = 160;
         double x0 = map.Points.Min(p => p.X), x1 = map.Points.Max(p => p.X), y0 = map.Points.Min(p => p.Y), y1 = map.Points.Max(p => p.Y);
         double span = Math.Max(Math.Max(x1 - x0, y1 - y0), 1e-9);
         string P(double v, double origin) => (margin + (v - origin) / span * (size - 2 * margin)).ToString("F1", Invariant);
-        var svg = new StringBuilder($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size + legend}\" height=\"{size}\" font-size=\"12\">");
+        var svg = new StringBuilder($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size + legend}\" "
+            + $"height=\"{size}\" font-size=\"12\">");
         foreach (var p in map.Points.OrderBy(p => p.Synthetic))   // synthetic rings on top
         {
             var colour = ClassColour(p.Label, map.ClassNames.Count);
@@ -188,7 +213,8 @@ public static class RunReport
                 : $"<circle cx=\"{P(p.X, x0)}\" cy=\"{P(p.Y, y0)}\" r=\"2\" fill=\"{colour}\" fill-opacity=\"0.6\"/>");
         }
         for (int c = 0; c < map.ClassNames.Count && map.ClassNames.Count <= LegendClasses; c++)
-            svg.Append($"<text x=\"{size + 10}\" y=\"{margin + 16 * c + 10}\" fill=\"{ClassColour(c, map.ClassNames.Count)}\">{Encode(map.ClassNames[c])}</text>");
+            svg.Append($"<text x=\"{size + 10}\" y=\"{margin + 16 * c + 10}\" fill=\"{ClassColour(c, map.ClassNames.Count)}\">"
+                + $"{Encode(map.ClassNames[c])}</text>");
         return svg.Append("</svg>").ToString();
     }
 
@@ -201,7 +227,8 @@ public static class RunReport
             yield return Math.Round(k * step, 12) + 0.0;   // + 0.0 turns −0 into 0
     }
 
-    /// <summary>A line chart as inline SVG: shared axes with labelled ticks, one polyline per series (constant-zero series are left out).</summary>
+    /// <summary>A line chart as inline SVG: shared axes with labelled ticks, one polyline per series
+    /// (constant-zero series are left out).</summary>
     internal static string Chart(string title, IReadOnlyList<(string Name, List<(double X, double Y)> Points)> series)
     {
         const int width = 900, height = 270, left = 70, right = 150, top = 30, bottom = 40;
@@ -222,7 +249,8 @@ public static class RunReport
         foreach (var y in TickValues(y0, y1))
         {
             svg.Append($"<line x1=\"{left}\" y1=\"{Py(y)}\" x2=\"{width - right}\" y2=\"{Py(y)}\" stroke=\"#eee\"/>");
-            svg.Append($"<text x=\"{left - 6}\" y=\"{Py(y)}\" text-anchor=\"end\" dominant-baseline=\"middle\">{y.ToString("G4", Invariant)}</text>");
+            svg.Append($"<text x=\"{left - 6}\" y=\"{Py(y)}\" text-anchor=\"end\" dominant-baseline=\"middle\">"
+                + $"{y.ToString("G4", Invariant)}</text>");
         }
         foreach (var x in TickValues(x0, x1))
             svg.Append($"<text x=\"{Px(x)}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">{x.ToString("G6", Invariant)}</text>");

@@ -24,7 +24,8 @@ public static class RunSummary
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory));
         var config = Path.Combine(directory, RunDirectory.ConfigName);
         if (!File.Exists(config))
-            throw UserError.At(directory, "is not a run directory (no config.json)", "pass directories written by mim4dd coreset, distill or quickstart");
+            throw UserError.At(directory, "is not a run directory (no config.json)",
+                "pass directories written by mim4dd coreset, distill or quickstart");
         try
         {
             var rows = new List<RunRow>();
@@ -43,7 +44,8 @@ public static class RunSummary
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw UserError.At(directory, $"has a result file that cannot be read ({e.Message.Split('\n')[0]})", "re-run the evaluation, or leave this run out");
+            throw UserError.At(directory, $"has a result file that cannot be read ({e.Message.Split('\n')[0]})",
+                "re-run the evaluation, or leave this run out");
         }
     }
 
@@ -52,9 +54,12 @@ public static class RunSummary
     {
         yield return "| run | method | dataset | IPC | arch | accuracy % | nets | point | time (min) | MI bound (nats) |";
         yield return "|---|---|---|---|---|---|---|---|---|---|";
-        foreach (var r in rows.OrderBy(r => r.Dataset).ThenBy(r => r.ImagesPerClass).ThenBy(r => r.Arch).ThenBy(r => r.Method).ThenBy(r => r.Run))
+        foreach (var r in rows.OrderBy(r => r.Dataset).ThenBy(r => r.ImagesPerClass).ThenBy(r => r.Arch).ThenBy(r => r.Method)
+            .ThenBy(r => r.Run))
             yield return string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Run} | {r.Method} | {r.Dataset} | {r.ImagesPerClass} | {r.Arch} | {100 * r.Mean:F2} ± {100 * r.Std:F2} | {r.Nets} | {r.Point} | {r.Minutes:F1} | {(r.MiNats is { } mi ? mi.ToString("F3", CultureInfo.InvariantCulture) : "–")} |");
+                $"| {r.Run} | {r.Method} | {r.Dataset} | {r.ImagesPerClass} | {r.Arch} | {100 * r.Mean:F2} ± {100 * r.Std:F2} | "
+                + $"{r.Nets} | {r.Point} | {r.Minutes:F1} | "
+                + $"{(r.MiNats is { } mi ? mi.ToString("F3", CultureInfo.InvariantCulture) : "–")} |");
     }
 
     private static IEnumerable<RunRow> Coreset(string run, string file)
@@ -62,9 +67,10 @@ public static class RunSummary
         using var doc = JsonDocument.Parse(File.ReadAllText(file));
         var root = doc.RootElement;
         var c = root.GetProperty("Config");
-        yield return new RunRow(run, c.GetProperty("Method").GetString()!, c.GetProperty("Dataset").GetString()!, c.GetProperty("ImagesPerClass").GetInt32(),
-            c.GetProperty("Arch").GetString()!, root.GetProperty("Mean").GetDouble(), root.GetProperty("Std").GetDouble(),
-            root.GetProperty("Accuracies").GetArrayLength(), $"E={c.GetProperty("Epochs").GetInt32()} {c.GetProperty("Augment").GetString()}",
+        yield return new RunRow(run, c.GetProperty("Method").GetString()!, c.GetProperty("Dataset").GetString()!,
+            c.GetProperty("ImagesPerClass").GetInt32(), c.GetProperty("Arch").GetString()!,
+            root.GetProperty("Mean").GetDouble(), root.GetProperty("Std").GetDouble(), root.GetProperty("Accuracies").GetArrayLength(),
+            $"E={c.GetProperty("Epochs").GetInt32()} {c.GetProperty("Augment").GetString()}",
             root.GetProperty("TotalSeconds").GetDouble() / 60);
     }
 
@@ -74,7 +80,8 @@ public static class RunSummary
         var points = File.ReadLines(evals).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         if (points.Count == 0) yield break;
         double distilSeconds = File.Exists(metrics)
-            ? File.ReadLines(metrics).Where(l => l.Length > 0).Sum(l => JsonDocument.Parse(l).RootElement.GetProperty("seconds").GetDouble())
+            ? File.ReadLines(metrics).Where(l => l.Length > 0)
+                .Sum(l => JsonDocument.Parse(l).RootElement.GetProperty("seconds").GetDouble())
             : 0;
         double evalSeconds = points.Sum(p => p.GetProperty("seconds").GetDouble());
         double minutes = (distilSeconds + evalSeconds) / 60;
@@ -83,8 +90,10 @@ public static class RunSummary
         var best = points.MaxBy(p => p.GetProperty("mean").GetDouble())!;
         if (best.GetProperty("iteration").GetInt32() != last.GetProperty("iteration").GetInt32()) yield return Point(best, "best");
 
-        RunRow Point(JsonElement p, string kind) => new(run, method, dataset, ipc, p.GetProperty("arch").GetString()!, p.GetProperty("mean").GetDouble(),
-            p.GetProperty("std").GetDouble(), p.GetProperty("accuracies").GetArrayLength(), $"{kind}, it {p.GetProperty("iteration").GetInt32()}", minutes);
+        RunRow Point(JsonElement p, string kind) =>
+            new(run, method, dataset, ipc, p.GetProperty("arch").GetString()!, p.GetProperty("mean").GetDouble(),
+                p.GetProperty("std").GetDouble(), p.GetProperty("accuracies").GetArrayLength(),
+                $"{kind}, it {p.GetProperty("iteration").GetInt32()}", minutes);
     }
 
     private static IEnumerable<RunRow> CrossArchitecture(string run, string method, string dataset, int ipc, string file)
@@ -93,18 +102,21 @@ public static class RunSummary
         var root = doc.RootElement;
         var lr = root.GetProperty("LearningRate").GetDouble();
         foreach (var r in root.GetProperty("results").EnumerateArray())
-            yield return new RunRow(run, method, dataset, ipc, r.GetProperty("Arch").GetString()!, r.GetProperty("Mean").GetDouble(), r.GetProperty("Std").GetDouble(),
-                r.GetProperty("Accuracies").GetArrayLength(), string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileNameWithoutExtension(file)}, lr {lr:G3}"),
+            yield return new RunRow(run, method, dataset, ipc, r.GetProperty("Arch").GetString()!, r.GetProperty("Mean").GetDouble(),
+                r.GetProperty("Std").GetDouble(), r.GetProperty("Accuracies").GetArrayLength(),
+                string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileNameWithoutExtension(file)}, lr {lr:G3}"),
                 r.GetProperty("Seconds").GetDouble() / 60);
     }
 
-    /// <summary>(method, dataset, IPC) from a distill config ({ distill: { method, dataset, options } }) or a coreset one ({ Config: ... }).</summary>
+    /// <summary>(method, dataset, IPC) from a distill config ({ distill: { method, dataset, options } })
+    /// or a coreset one ({ Config: ... }).</summary>
     private static (string Method, string Dataset, int Ipc) Identity(string config)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(config));
         var root = doc.RootElement;
         if (root.TryGetProperty("distill", out var d))
-            return (d.GetProperty("method").GetString()!, d.GetProperty("dataset").GetString()!, d.GetProperty("options").GetProperty("ImagesPerClass").GetInt32());
+            return (d.GetProperty("method").GetString()!, d.GetProperty("dataset").GetString()!,
+                d.GetProperty("options").GetProperty("ImagesPerClass").GetInt32());
         var c = root.TryGetProperty("Config", out var inner) ? inner : root;
         return (c.GetProperty("Method").GetString()!, c.GetProperty("Dataset").GetString()!, c.GetProperty("ImagesPerClass").GetInt32());
     }

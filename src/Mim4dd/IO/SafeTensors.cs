@@ -22,7 +22,8 @@ public static class SafeTensors
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var header = new JsonObject();
-        if (metadata is not null) header["__metadata__"] = new JsonObject(metadata.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+        if (metadata is not null)
+            header["__metadata__"] = new JsonObject(metadata.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
         var blobs = new List<byte[]>();
         long offset = 0;
         foreach (var (name, t) in tensors)
@@ -62,7 +63,8 @@ public static class SafeTensors
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
         if (headerLength > (ulong)(file.Length - 8)) throw UserError.At(path, "header length exceeds the file", fix);
         JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(file, 8, (int)headerLength)) as JsonObject ?? throw new JsonException("not an object"); }
+        try { header = JsonNode.Parse(Encoding.UTF8.GetString(file, 8, (int)headerLength)) as JsonObject
+            ?? throw new JsonException("not an object"); }
         catch (Exception e) when (e is JsonException or ArgumentException) { throw UserError.At(path, $"bad header ({e.Message})", fix); }
         long dataStart = 8 + (long)headerLength;
         var tensors = new Dictionary<string, Tensor>();
@@ -90,7 +92,8 @@ public static class SafeTensors
                 tensors[name] = t;
             }
         }
-        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or OverflowException or KeyNotFoundException or ArgumentException)
+        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or OverflowException
+            or KeyNotFoundException or ArgumentException)
         {
             foreach (var t in tensors.Values) t.Dispose();
             throw UserError.At(path, $"bad header entry ({e.Message})", fix);

@@ -9,7 +9,8 @@ namespace Mim4dd.IO;
 /// A distilled or selected set: images in the dataset's normalised space [N, C, H, W], labels [N],
 /// and what it came from. Stored as safetensors (<c>syn.safetensors</c>).
 /// </summary>
-public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, double learningRate, string? zcaDirectory = null) : IDisposable
+public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, double learningRate, string? zcaDirectory = null)
+    : IDisposable
 {
     /// <summary>Where the ZCA whitening the images live in is stored (zca.bin); null = mean/std-normalised space.</summary>
     public string? ZcaDirectory { get; } = zcaDirectory;
@@ -30,11 +31,14 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
     {
         SaveSafeTensors(path);
         using var lr64 = tensor(new[] { LearningRate });
-        NpzWriter.Save(Path.ChangeExtension(path, ".npz"), new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr64 });
+        NpzWriter.Save(Path.ChangeExtension(path, ".npz"),
+            new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr64 });
         using var lr = tensor((float)LearningRate);
-        PtExport.Save(Path.ChangeExtension(path, ".pt"), new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["lr"] = lr });
+        PtExport.Save(Path.ChangeExtension(path, ".pt"),
+            new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["lr"] = lr });
         int classes = Labels.numel() == 0 ? 0 : (int)Labels.max().item<long>() + 1;
-        ImageGrid.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, GridFileName), Images, Labels, classes, ZcaDirectory is null ? normalization : null);
+        ImageGrid.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, GridFileName), Images, Labels, classes,
+            ZcaDirectory is null ? normalization : null);
     }
 
     public const string GridFileName = "grid.png";
@@ -61,12 +65,15 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
             throw UserError.At(path, $"labels must be int64 [{images.shape[0]}]", fix);
         if (!metadata.TryGetValue("dataset", out var dataset))
             throw UserError.At(path, "no 'dataset' in the metadata", fix);
-        var lr = metadata.TryGetValue("learning_rate", out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : Train.EvalProtocol.DefaultLearningRate;
+        var lr = metadata.TryGetValue("learning_rate", out var text)
+            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+            ? v : Train.EvalProtocol.DefaultLearningRate;
         if (!double.IsFinite(lr) || lr <= 0) throw UserError.At(path, $"learning_rate {text} is not a positive number", fix);
         if (!images.isfinite().all().item<bool>()) throw UserError.At(path, "images contain NaN or Inf", fix);
         var zca = metadata.GetValueOrDefault("space") == "zca" ? metadata.GetValueOrDefault("zca_directory") : null;
         if (zca is not null && !File.Exists(Path.Combine(zca, "zca.bin")))
-            throw UserError.At(path, $"the images are ZCA-whitened but {Path.Combine(zca, "zca.bin")} is missing", "keep the expert store the set was distilled from");
+            throw UserError.At(path, $"the images are ZCA-whitened but {Path.Combine(zca, "zca.bin")} is missing",
+                "keep the expert store the set was distilled from");
         return new SyntheticSet(images, labels, dataset, lr, zca);
     }
 

@@ -32,7 +32,8 @@ public static class Tsne
             using var stepScope = NewDisposeScope();
             bool early = step < ExaggeratedSteps;
             var squared = y.Power(2).sum(1, keepdim: true);
-            var kernel = (squared.Plus(1).Plus(squared.t()) - y.mm(y.t()).Times(2)).reciprocal() * offDiagonal;   // (1 + ‖yi − yj‖²)⁻¹
+            var kernel = (squared.Plus(1).Plus(squared.t()) - y.mm(y.t()).Times(2)).reciprocal()
+                * offDiagonal;   // (1 + ‖yi − yj‖²)⁻¹
             var q = (kernel / kernel.sum()).AtLeast(1e-12);
             var weight = (p.Times(early ? 12 : 1) - q) * kernel;
             var gradient = (weight.sum(1, keepdim: true) * y - weight.mm(y)).Times(4);
@@ -66,7 +67,8 @@ public static class Tsne
         var offDiagonal = eye(n, dtype: ScalarType.Float64).neg().Plus(1);
         distances = distances / distances.sum().Over(n * (n - 1)).AtLeast(1e-300);
         // Shifting each row by its smallest off-diagonal distance changes no normalised row and keeps exp from underflowing.
-        var shifted = (distances - distances.Plus(eye(n, dtype: ScalarType.Float64).Times(double.MaxValue)).min(1, keepdim: true).values) * offDiagonal;
+        var shifted = (distances - distances.Plus(eye(n, dtype: ScalarType.Float64).Times(double.MaxValue)).min(1, keepdim: true).values)
+            * offDiagonal;
         var target = Math.Log(perplexity);
         var beta = ones(n, 1, ScalarType.Float64);
         var low = zeros_like(beta);

@@ -25,6 +25,7 @@ public readonly record struct FeatureShape(long Channels, long Height, long Widt
 
     private FeatureShape Checked(FeatureShape next) =>
         next.Height >= 1 && next.Width >= 1 ? next
-            : throw UserError.At("network input", $"a {Height}×{Width} feature map shrinks to {next.Height}×{next.Width} inside the network",
+            : throw UserError.At("network input",
+                $"a {Height}×{Width} feature map shrinks to {next.Height}×{next.Width} inside the network",
                 "use larger images or a shallower network");
 }

@@ -119,7 +119,8 @@ public enum NormKind
     None,
 }
 
-/// <summary>A normalisation layer over [N, C, H, W]; <paramref name="height"/>/<paramref name="width"/> only matter for LayerNorm.</summary>
+/// <summary>A normalisation layer over [N, C, H, W]; <paramref name="height"/>/<paramref name="width"/> only matter
+/// for LayerNorm.</summary>
 public sealed class Norm(NormKind kind, long channels, long height = 0, long width = 0) : Layer
 {
     private const double Eps = 1e-5;

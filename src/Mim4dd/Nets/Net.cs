@@ -65,7 +65,8 @@ public sealed class Net
     {
         InitKind.Ones => ones(spec.Shape, dtype),
         InitKind.Zeros => zeros(spec.Shape, dtype),
-        _ => rand(spec.Shape, dtype, generator: generator).TimesInPlace(2.0 / Math.Sqrt(spec.FanIn)).MinusInPlace(1.0 / Math.Sqrt(spec.FanIn)),
+        _ => rand(spec.Shape, dtype, generator: generator).TimesInPlace(2.0 / Math.Sqrt(spec.FanIn))
+            .MinusInPlace(1.0 / Math.Sqrt(spec.FanIn)),
     };
 
     /// <summary>Logits [N, classes].</summary>

@@ -61,7 +61,8 @@ public static class NetRegistry
 
     public static bool Contains(string name) => Definitions.ContainsKey(name);
 
-    /// <summary>Builds the network <paramref name="name"/> for <paramref name="input"/> images and <paramref name="numClasses"/> classes.</summary>
+    /// <summary>Builds the network <paramref name="name"/> for <paramref name="input"/> images
+    /// and <paramref name="numClasses"/> classes.</summary>
     public static Net Build(string name, InputShape input, int numClasses) => Get(name).Build(input, numClasses);
 
     private static void AddConvNet(string name, string description, int depth = 3, int width = 128,

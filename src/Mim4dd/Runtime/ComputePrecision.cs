@@ -28,10 +28,13 @@ public static class ComputePrecision
                 break;
             case "bf16":
                 if (!MachineInfo.Current().HasBf16)
-                    throw UserError.At("--precision bf16", "this CPU has no avx512_bf16 or amx_bf16, so bf16 would be emulated and run hundreds of times slower",
+                    throw UserError.At("--precision bf16",
+                        "this CPU has no avx512_bf16 or amx_bf16, so bf16 would be emulated and run hundreds of times slower",
                         "use --precision fp32 (the default)");
                 if (SelfCheckError.Value > 0.02)
-                    throw UserError.At("--precision bf16", $"this CPU's bf16 convolution is off from fp32 by {SelfCheckError.Value:P0} on a check that fp32 rounding keeps below 1 %",
+                    throw UserError.At("--precision bf16",
+                        $"this CPU's bf16 convolution is off from fp32 by {SelfCheckError.Value:P0} "
+                        + $"on a check that fp32 rounding keeps below 1 %",
                         "use --precision fp32 (the default)");
                 bf16.Value = true;
                 break;
@@ -81,7 +84,8 @@ public static class ComputePrecision
         return double.IsNaN(error) ? double.PositiveInfinity : error;
     });
 
-    /// <summary>x in the compute dtype for a product summing <paramref name="terms"/> terms: bfloat16 when bf16 is on, x is float32 and the sum is long enough, else x itself.</summary>
+    /// <summary>x in the compute dtype for a product summing <paramref name="terms"/> terms: bfloat16 when bf16 is on,
+    /// x is float32 and the sum is long enough, else x itself.</summary>
     public static Tensor? ForProduct(Tensor? x, long terms) =>
         x is not null && Bf16 && terms >= MinBf16Terms && x.dtype == ScalarType.Float32 ? x.to_type(ScalarType.BFloat16) : x;
 

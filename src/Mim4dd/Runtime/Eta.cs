@@ -5,7 +5,8 @@ namespace Mim4dd.Runtime;
 /// <summary>Remaining time of a loop from its average pace so far, for progress lines.</summary>
 public static class Eta
 {
-    /// <summary>"ETA 12.3 min" (or seconds, or hours) for <paramref name="total"/> − <paramref name="done"/> more steps at the pace of the first <paramref name="done"/>.</summary>
+    /// <summary>"ETA 12.3 min" (or seconds, or hours) for <paramref name="total"/> − <paramref name="done"/> more steps
+    /// at the pace of the first <paramref name="done"/>.</summary>
     public static string Text(int done, int total, TimeSpan elapsed)
     {
         if (done <= 0 || done >= total) return done >= total ? "done" : "ETA ?";

@@ -4,7 +4,8 @@ using TorchSharp;
 namespace Mim4dd.Runtime;
 
 /// <summary>What produced a number: CPU model and vector features, threads, versions. Recorded with every run and benchmark.</summary>
-public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int Threads, string Version, string TorchSharp, string Os, string Precision, bool Deterministic)
+public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int Threads, string Version, string TorchSharp, string Os,
+    string Precision, bool Deterministic)
 {
     public static MachineInfo Current()
     {
@@ -20,7 +21,8 @@ public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int T
             var flags = Field("flags")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
             features = flags.Where(f => f is "avx2" or "fma" or "avx512f" or "avx512_bf16" or "amx_bf16" or "avx512_vnni").ToArray();
         }
-        var version = typeof(MachineInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        var version = typeof(MachineInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? "unknown";
         var torchVersion = typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown";
         return new MachineInfo(cpu, features, Environment.ProcessorCount, torch.get_num_threads(), version, torchVersion,
             System.Runtime.InteropServices.RuntimeInformation.OSDescription, ComputePrecision.Name,
@@ -30,5 +32,6 @@ public sealed record MachineInfo(string Cpu, string[] Features, int Cores, int T
     public bool HasBf16 => Features.Contains("avx512_bf16") || Features.Contains("amx_bf16");
 
     public override string ToString() =>
-        $"{Cpu} ({string.Join(" ", Features)}), {Cores} cores, {Threads} threads{(Deterministic ? " (deterministic)" : "")}, {Precision}, mim4dd {Version}, TorchSharp {TorchSharp}";
+        $"{Cpu} ({string.Join(" ", Features)}), {Cores} cores, {Threads} threads{(Deterministic ? " (deterministic)" : "")}, "
+            + $"{Precision}, mim4dd {Version}, TorchSharp {TorchSharp}";
 }

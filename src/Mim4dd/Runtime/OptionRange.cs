@@ -5,7 +5,8 @@ public static class OptionRange
 {
     public static void AtLeast(string option, long value, long min, string fix)
     {
-        if (value < min) throw UserError.At(option, min == 0 ? $"must be 0 or more, got {value}" : $"must be at least {min}, got {value}", fix);
+        if (value < min)
+            throw UserError.At(option, min == 0 ? $"must be 0 or more, got {value}" : $"must be at least {min}, got {value}", fix);
     }
 
     public static void Positive(string option, double value, string fix)

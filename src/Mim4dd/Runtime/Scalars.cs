@@ -38,7 +38,12 @@ public static class Scalars
     public static Tensor Power(this Tensor a, double exponent) { using var k = exponent.ToScalar(); return a.pow(k); }
     public static Tensor AtLeast(this Tensor a, double min) { using var k = min.ToScalar(); return a.clamp_min(k); }
     public static Tensor AtMost(this Tensor a, double max) { using var k = max.ToScalar(); return a.clamp_max(k); }
-    public static Tensor Between(this Tensor a, double min, double max) { using var lo = min.ToScalar(); using var hi = max.ToScalar(); return a.clamp(lo, hi); }
+    public static Tensor Between(this Tensor a, double min, double max)
+    {
+        using var lo = min.ToScalar();
+        using var hi = max.ToScalar();
+        return a.clamp(lo, hi);
+    }
     public static Tensor FillInPlace(this Tensor a, double value) { using var k = value.ToScalar(); return a.fill_(k); }
 
     // Integer scalars, so integer tensors (indices) stay integer.
@@ -47,11 +52,20 @@ public static class Scalars
     public static Tensor Times(this Tensor a, long value) { using var k = value.ToScalar(); return a.mul(k); }
     public static Tensor Over(this Tensor a, long value) { using var k = value.ToScalar(); return a.div(k); }
     public static Tensor OverInPlace(this Tensor a, long value) { using var k = value.ToScalar(); return a.div_(k); }
-    public static Tensor Over(this Tensor a, long value, RoundingMode rounding) { using var k = value.ToScalar(); return a.div(k, rounding); }
+    public static Tensor Over(this Tensor a, long value, RoundingMode rounding)
+    {
+        using var k = value.ToScalar();
+        return a.div(k, rounding);
+    }
     public static Tensor Power(this Tensor a, long exponent) { using var k = exponent.ToScalar(); return a.pow(k); }
     public static Tensor AtLeast(this Tensor a, long min) { using var k = min.ToScalar(); return a.clamp_min(k); }
     public static Tensor AtMost(this Tensor a, long max) { using var k = max.ToScalar(); return a.clamp_max(k); }
-    public static Tensor Between(this Tensor a, long min, long max) { using var lo = min.ToScalar(); using var hi = max.ToScalar(); return a.clamp(lo, hi); }
+    public static Tensor Between(this Tensor a, long min, long max)
+    {
+        using var lo = min.ToScalar();
+        using var hi = max.ToScalar();
+        return a.clamp(lo, hi);
+    }
 
     public static Tensor EqualTo(this Tensor a, long value) { using var k = value.ToScalar(); return a.eq(k); }
     public static Tensor GreaterOrEqual(this Tensor a, long value) { using var k = value.ToScalar(); return a.ge(k); }
@@ -59,7 +73,11 @@ public static class Scalars
     public static Tensor LessThan(this Tensor a, double value) { using var k = value.ToScalar(); return a.lt(k); }
 
     /// <summary>a with value wherever mask is set (masked_fill).</summary>
-    public static Tensor FillWhere(this Tensor a, Tensor mask, double value) { using var k = value.ToScalar(); return a.masked_fill(mask, k); }
+    public static Tensor FillWhere(this Tensor a, Tensor mask, double value)
+    {
+        using var k = value.ToScalar();
+        return a.masked_fill(mask, k);
+    }
 
     public static Tensor FullLike(this Tensor like, double value) { using var k = value.ToScalar(); return full_like(like, k); }
     public static Tensor FullLike(this Tensor like, long value) { using var k = value.ToScalar(); return full_like(like, k); }
@@ -84,10 +102,18 @@ public static class Scalars
     public static Tensor LeakyRelu(this Tensor x, double negativeSlope) { using var k = negativeSlope.ToScalar(); return x.leaky_relu(k); }
 
     /// <summary>a += value·t1·t2 in place.</summary>
-    public static Tensor AddProductInPlace(this Tensor a, Tensor t1, Tensor t2, double value) { using var k = value.ToScalar(); return a.addcmul_(t1, t2, k); }
+    public static Tensor AddProductInPlace(this Tensor a, Tensor t1, Tensor t2, double value)
+    {
+        using var k = value.ToScalar();
+        return a.addcmul_(t1, t2, k);
+    }
 
     /// <summary>a += value·t1/t2 in place.</summary>
-    public static Tensor AddQuotientInPlace(this Tensor a, Tensor t1, Tensor t2, double value) { using var k = value.ToScalar(); return a.addcdiv_(t1, t2, k); }
+    public static Tensor AddQuotientInPlace(this Tensor a, Tensor t1, Tensor t2, double value)
+    {
+        using var k = value.ToScalar();
+        return a.addcdiv_(t1, t2, k);
+    }
 
     /// <summary>The value of a one-element tensor as a double (any dtype), without TorchSharp's ToDouble temporary.</summary>
     public static double Value(this Tensor t)

@@ -33,7 +33,8 @@ public sealed record Shard
             && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int count)
             && count >= 1 && index < count)
             return new Shard(index, count);
-        throw UserError.At($"{option} {text}", "not a shard i/n with 0 ≤ i < n", "pass e.g. --shard 0/4 … --shard 3/4 for four processes");
+        throw UserError.At($"{option} {text}", "not a shard i/n with 0 ≤ i < n",
+            "pass e.g. --shard 0/4 … --shard 3/4 for four processes");
     }
 
     public override string ToString() => $"{Index}/{Count}";

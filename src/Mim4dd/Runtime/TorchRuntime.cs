@@ -22,7 +22,8 @@ public static class TorchRuntime
     private delegate void SetFlag(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
-    private delegate void SetFlagAndWarnOnly(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled, [MarshalAs(UnmanagedType.U1)] bool warnOnly);
+    private delegate void SetFlagAndWarnOnly(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled,
+        [MarshalAs(UnmanagedType.U1)] bool warnOnly);
 
     /// <summary>
     /// $MIM4DD_THREADS, when set: two LibTorch processes whose OpenMP threads outnumber the cores slow each
@@ -75,7 +76,8 @@ public static class TorchRuntime
     private static bool SetDeterministic()
     {
         if (ContextSetter<SetFlagAndWarnOnly>("_ZN2at7Context26setDeterministicAlgorithmsEbb") is not var (context, set))
-            throw new RunFailedException("--deterministic: this LibTorch does not export at::Context::setDeterministicAlgorithms; run without --deterministic");
+            throw new RunFailedException("--deterministic: this LibTorch does not export at::Context::setDeterministicAlgorithms; "
+                + "run without --deterministic");
         set(context, true, false);
         if (ContextSetter<SetFlag>("_ZN2at7Context22setDeterministicMkldnnEb") is var (same, setMkldnn)) setMkldnn(same, true);
         return true;
@@ -84,7 +86,8 @@ public static class TorchRuntime
     /// <summary>at::globalContext() and one of its setters, or null where libtorch_cpu.so lacks the exports.</summary>
     private static (IntPtr Context, T Setter)? ContextSetter<T>(string setterExport) where T : Delegate
     {
-        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var library)) return null;
+        if (!OperatingSystem.IsLinux()
+            || !NativeLibrary.TryLoad("libtorch_cpu.so", typeof(torch).Assembly, null, out var library)) return null;
         if (!NativeLibrary.TryGetExport(library, "_ZN2at13globalContextEv", out var contextExport)
             || !NativeLibrary.TryGetExport(library, setterExport, out var setExport)) return null;
         return (Marshal.GetDelegateForFunctionPointer<GlobalContext>(contextExport)(), Marshal.GetDelegateForFunctionPointer<T>(setExport));

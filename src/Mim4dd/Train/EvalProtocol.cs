@@ -64,7 +64,9 @@ public sealed record EvalProtocol
             var clock = Stopwatch.StartNew();
             using var weights = net.Initialize(Rng.Torch(seed, 1000 + r));
             double trainLoss = double.NaN;
-            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment, (_, loss) => { trainLoss = loss; stop.ThrowIfCancellationRequested(); }, progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
+            Trainer.Train(net, weights, x, y, options, Rng.Torch(seed, 2000 + r), Augment,
+                (_, loss) => { trainLoss = loss; stop.ThrowIfCancellationRequested(); },
+                progressTask: $"evaluation: {arch} {r + 1}/{Repeats}");
             accuracies[r] = Trainer.Accuracy(net, weights, testImages, testLabels);
             var done = new FinishedNet(accuracies[r], clock.Elapsed.TotalSeconds);
             seconds += done.Seconds;

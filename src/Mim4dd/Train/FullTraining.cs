@@ -11,7 +11,8 @@ namespace Mim4dd.Train;
 /// <summary>Trains a network on the whole real training set (the "whole dataset" upper bound and herding's feature net).</summary>
 public static class FullTraining
 {
-    public sealed record Result(string Dataset, string Arch, int Epochs, double LearningRate, long Seed, double TestAccuracy, double Seconds, double[] EpochLoss);
+    public sealed record Result(string Dataset, string Arch, int Epochs, double LearningRate, long Seed, double TestAccuracy,
+        double Seconds, double[] EpochLoss);
 
     public static (NetWeights Weights, Result Result) Run(DataSplit data, string arch, TrainOptions options, long seed,
         IAugment? augment, Action<string> log)
@@ -26,11 +27,13 @@ public static class FullTraining
         Trainer.Train(net, weights, images, data.Train.Labels, options, Rng.Torch(seed, 2), augment, (epoch, loss) =>
         {
             losses.Add(loss);
-            log($"epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalMinutes:F1} min  {Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
+            log($"epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalMinutes:F1} min  "
+                + $"{Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
         }, $"training {arch}");
         var accuracy = Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
         log($"test accuracy {100 * accuracy:F2} %  ({clock.Elapsed.TotalMinutes:F1} min)");
-        return (weights, new Result(data.Name, arch, options.Epochs, options.LearningRate, seed, accuracy, clock.Elapsed.TotalSeconds, losses.ToArray()));
+        return (weights, new Result(data.Name, arch, options.Epochs, options.LearningRate, seed, accuracy, clock.Elapsed.TotalSeconds,
+            losses.ToArray()));
     }
 
     /// <summary>Embeddings [N, D] of all images of a dataset in eval mode.</summary>
@@ -49,7 +52,8 @@ public static class FullTraining
         return all;
     }
 
-    /// <summary>Embeddings [N, D] of images already in the network's input space, in eval mode, <paramref name="batchSize"/> at a time.</summary>
+    /// <summary>Embeddings [N, D] of images already in the network's input space, in eval mode,
+    /// <paramref name="batchSize"/> at a time.</summary>
     public static Tensor Embed(Net net, NetWeights weights, Tensor images, int batchSize = 500)
     {
         using var noGrad = no_grad();
@@ -67,7 +71,8 @@ public static class FullTraining
         var (tensors, _) = SafeTensors.Load(path);
         Tensor Take(TensorSpec spec) =>
             tensors.TryGetValue(spec.Name, out var t) && t.shape.SequenceEqual(spec.Shape) ? t
-                : throw UserError.At(path, $"no tensor {spec.Name} of shape [{string.Join(", ", spec.Shape)}] for {net.Name}", "delete the file to retrain it");
+                : throw UserError.At(path, $"no tensor {spec.Name} of shape [{string.Join(", ", spec.Shape)}] for {net.Name}",
+                    "delete the file to retrain it");
         return new NetWeights(net.Parameters.Select(Take).ToList(), net.Buffers.Select(Take).ToList());
     }
 }

@@ -65,7 +65,8 @@ public static class Trainer
                     using (no_grad()) SgdStep(parameters, grads, velocity, lr, options.Momentum, options.WeightDecay);
                     lossSum += loss.Value();   // float32 or float64 training
                     batches++;
-                    if (progressTask is not null) LiveProgress.Report(progressTask, epoch + Math.Min(1.0, (start + options.BatchSize) / (double)n), options.Epochs);
+                    if (progressTask is not null) LiveProgress.Report(progressTask,
+                        epoch + Math.Min(1.0, (start + options.BatchSize) / (double)n), options.Epochs);
                 }
             }
             onEpoch?.Invoke(epoch, lossSum / batches);
@@ -80,7 +81,8 @@ public static class Trainer
     }
 
     /// <summary>PyTorch's SGD: d = g + wd·p; v = m·v + d (v = d at the first step); p −= lr·v.</summary>
-    private static void SgdStep(IList<Tensor> parameters, IList<Tensor> grads, Tensor?[] velocity, double lr, double momentum, double weightDecay)
+    private static void SgdStep(IList<Tensor> parameters, IList<Tensor> grads, Tensor?[] velocity,
+        double lr, double momentum, double weightDecay)
     {
         for (int i = 0; i < parameters.Count; i++)
         {
