@@ -17,21 +17,27 @@ public static class Cli
     public static Option<string> Dataset(string defaultName = "mnist") => new("--dataset")
     { Description = "Dataset name: mnist, cifar10, cifar100, fashionmnist, svhn, custom", DefaultValueFactory = _ => defaultName };
 
-    public static Option<long> Seed() => new("--seed") { Description = "Seed for every random step of the run", DefaultValueFactory = _ => 0 };
+    public static Option<long> Seed() => new("--seed")
+    { Description = "Seed for every random step of the run", DefaultValueFactory = _ => 0 };
 
     public static Option<int?> Threads() => new("--threads") { Description = "Intra-op threads (default: all cores)" };
 
     /// <summary>Declared once on the root (recursive), read by <see cref="Guard"/> for every verb.</summary>
     public static readonly Option<string> Precision = new("--precision")
     {
-        Description = "Convolutions and linear layers in fp32 (default) or bf16 (fp32 master copies; only on CPUs with avx512_bf16/amx_bf16)",
+        Description = "Convolutions and linear layers in fp32 (default) or bf16 (fp32 master copies; "
+            + "only on CPUs with avx512_bf16/amx_bf16)",
         DefaultValueFactory = _ => "fp32", Recursive = true,
     };
 
     public static Option<string?> Out() => new("--out") { Description = "Run directory to write (default runs/<generated name>)" };
 
     public static Option<string> Augment(string defaultName = "dsa") => new("--augment")
-    { Description = "Augmentation while training: dsa (DSA with the dataset's strategy, as DSA/DM/MTT evaluate), dc (per-image crop/scale/rotate, as DC evaluates MNIST) or none", DefaultValueFactory = _ => defaultName };
+    {
+        Description = "Augmentation while training: dsa (DSA with the dataset's strategy, as DSA/DM/MTT evaluate), "
+            + "dc (per-image crop/scale/rotate, as DC evaluates MNIST) or none",
+        DefaultValueFactory = _ => defaultName
+    };
 
     /// <summary>Declared once on the root (recursive), read by <see cref="Guard"/>: how <see cref="Log"/> prints.</summary>
     public static readonly Option<string> LogFormat = new("--log-format")
@@ -42,7 +48,8 @@ public static class Cli
 
     public static readonly Option<bool> Deterministic = new("--deterministic")
     {
-        Description = "Same bytes on any core count: one thread and LibTorch's deterministic algorithms (costs the second core: ~1.7× slower on 2 cores)",
+        Description = "Same bytes on any core count: one thread and LibTorch's deterministic algorithms "
+            + "(costs the second core: ~1.7× slower on 2 cores)",
         Recursive = true,
     };
 
@@ -66,15 +73,20 @@ public static class Cli
         try
         {
             var n = threads is null ? null : parse.GetValue(threads);
-            if (n is < 1) throw UserError.At("--threads", $"must be at least 1, got {n}", $"pass --threads {Environment.ProcessorCount} or fewer");
+            if (n is < 1) throw UserError.At("--threads", $"must be at least 1, got {n}",
+                $"pass --threads {Environment.ProcessorCount} or fewer");
             var format = parse.GetValue(LogFormat);
-            logFormat = format is "text" or "json" ? format : throw UserError.At($"--log-format {format}", "unknown log format", "use text or json");
+            logFormat = format is "text" or "json" ? format
+                : throw UserError.At($"--log-format {format}", "unknown log format", "use text or json");
             quiet = parse.GetValue(Quiet);
             bool deterministic = parse.GetValue(Deterministic);
-            if (deterministic && n > 1) throw UserError.At("--deterministic", $"runs on one thread, but --threads {n} was given", "drop --threads, or drop --deterministic");
+            if (deterministic && n > 1) throw UserError.At("--deterministic", $"runs on one thread, but --threads {n} was given",
+                "drop --threads, or drop --deterministic");
             TorchRuntime.Start(n, deterministic);
             ComputePrecision.Set(parse.GetValue(Precision) ?? "fp32");
-            return !quiet && logFormat == "text" && ProgressDisplay.TerminalWantsIt() ? ProgressDisplay.Run(ProgressDisplay.Terminal(), body) : body();
+            return !quiet && logFormat == "text" && ProgressDisplay.TerminalWantsIt()
+                ? ProgressDisplay.Run(ProgressDisplay.Terminal(), body)
+                : body();
         }
         catch (UserError e)
         {
@@ -93,7 +105,8 @@ public static class Cli
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} (this is a bug or an environment problem; please report it with the command line)");
+            Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} "
+                + $"(this is a bug or an environment problem; please report it with the command line)");
             return 1;
         }
     }
@@ -105,7 +118,8 @@ public static class Cli
     {
         Log($"loading {name} ...");
         var split = DatasetCatalog.Load(name, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
-        Log($"{name}: {split.Train.Count} train / {split.Test.Count} test, {split.Train.Channels}×{split.Train.Height}×{split.Train.Width}, {split.Train.NumClasses} classes");
+        Log($"{name}: {split.Train.Count} train / {split.Test.Count} test, "
+            + $"{split.Train.Channels}×{split.Train.Height}×{split.Train.Width}, {split.Train.NumClasses} classes");
         return split;
     }
 
@@ -162,7 +176,8 @@ public static class Cli
             if (flag == "--mim" && method == "mtt")
                 return "--mim: `distill mtt` does not read it; MTT with the MIM term is `distill mim4dd`";
             if (readers.Count > 0)
-                return $"{flag}: `distill {method}` does not read it (read by {string.Join(", ", readers)}); drop it, or see `{path} --help`";
+                return $"{flag}: `distill {method}` does not read it (read by {string.Join(", ", readers)}); "
+                    + $"drop it, or see `{path} --help`";
         }
         return $"{parse.Errors[0].Message} (see `{path} --help`)";
     }
@@ -176,13 +191,15 @@ public static class Cli
     /// <summary>An enum option's value by name, case-insensitively; a <see cref="UserError"/> lists the names otherwise.</summary>
     public static T ParseEnum<T>(string option, string value) where T : struct, Enum =>
         Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
-            : throw UserError.At($"{option} {value}", "unknown value", $"use {string.Join(" or ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
+            : throw UserError.At($"{option} {value}", "unknown value",
+                $"use {string.Join(" or ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
 
     public static int[] IntList(string text, string option)
     {
         var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var values = parts.Select(p => int.TryParse(p, out int v) && v >= 1 ? v : -1).ToArray();
-        Require(values.Length > 0 && values.All(v => v >= 1), option, $"'{text}' is not a comma-separated list of positive integers", $"pass e.g. {option} 10,20,40");
+        Require(values.Length > 0 && values.All(v => v >= 1), option, $"'{text}' is not a comma-separated list of positive integers",
+            $"pass e.g. {option} 10,20,40");
         return values;
     }
 }

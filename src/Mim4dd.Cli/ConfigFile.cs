@@ -32,7 +32,10 @@ public static class ConfigFile
         bool chooses = command == verb && verb.Subcommands.Count > 0;   // `distill --config f`: the file names the method
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw UserError.At(path, $"is not valid JSON ({e.Message.Split('\n')[0]})", "write one JSON object of option names and values"); }
+        catch (JsonException e)
+        {
+            throw UserError.At(path, $"is not valid JSON ({e.Message.Split('\n')[0]})", "write one JSON object of option names and values");
+        }
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
@@ -45,7 +48,8 @@ public static class ConfigFile
                 var name = entries.TryGetProperty(SubcommandKey, out var chosen) ? chosen.GetString() : null;
                 command = verb.Subcommands.FirstOrDefault(c => c.Name == name)
                     ?? throw UserError.At(path, $"names no {verb.Name} subcommand in \"{SubcommandKey}\"",
-                        $"add \"{SubcommandKey}\": one of {string.Join(", ", verb.Subcommands.Select(c => c.Name))}, or name it: mim4dd {verb.Name} <method> --config {path}");
+                        $"add \"{SubcommandKey}\": one of {string.Join(", ", verb.Subcommands.Select(c => c.Name))}, "
+                            + $"or name it: mim4dd {verb.Name} <method> --config {path}");
                 rest = [rest[0], command.Name, .. rest.Skip(1)];
                 verbWords = 2;
             }
@@ -59,7 +63,8 @@ public static class ConfigFile
                 if (runConfig && !options.ContainsKey(entry.Name)) continue;
                 if (!options.TryGetValue(entry.Name, out var option) || entry.Name is "config" or "help")
                     throw UserError.At(path, $"'{entry.Name}' is not an option of `{command.Name}`",
-                        $"use option names without dashes: {string.Join(", ", options.Keys.Where(k => k != "help").Order(StringComparer.Ordinal))}");
+                        $"use option names without dashes: "
+                            + $"{string.Join(", ", options.Keys.Where(k => k != "help").Order(StringComparer.Ordinal))}");
                 if (given.Contains("--" + entry.Name)) continue;   // the command line wins
                 expanded.Add("--" + entry.Name);
                 expanded.Add(Value(entry, path));
@@ -83,7 +88,8 @@ public static class ConfigFile
             var name = option.Name.TrimStart('-');
             if (NotReplayed.Contains(name)) continue;
             var result = parse.GetResult(option);
-            object? value = result is not null ? result.GetValueOrDefault<object?>() : option.HasDefaultValue ? option.GetDefaultValue() : null;
+            object? value = result is not null ? result.GetValueOrDefault<object?>()
+                : option.HasDefaultValue ? option.GetDefaultValue() : null;
             if (value is not null) values[name] = value;
         }
         return values;
@@ -95,7 +101,10 @@ public static class ConfigFile
         JsonValueKind.Number => entry.Value.GetRawText(),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
-        JsonValueKind.Array => string.Join(',', entry.Value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText())),
-        _ => throw UserError.At(path, $"'{entry.Name}' has a {entry.Value.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture)} value", "use a string, number, true/false or a list"),
+        JsonValueKind.Array => string.Join(',', entry.Value.EnumerateArray()
+            .Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText())),
+        _ => throw UserError.At(path,
+            $"'{entry.Name}' has a {entry.Value.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture)} value",
+            "use a string, number, true/false or a list"),
     };
 }

@@ -23,7 +23,8 @@ root.Options.Add(Cli.Precision);
 root.Options.Add(Cli.LogFormat);
 root.Options.Add(Cli.Quiet);
 root.Options.Add(Cli.Deterministic);
-root.Options.Add(new Option<string?>(ConfigFile.Flag) { Description = "JSON object of this verb's options (names without dashes); flags on the command line win", Recursive = true });
+root.Options.Add(new Option<string?>(ConfigFile.Flag)
+    { Description = "JSON object of this verb's options (names without dashes); flags on the command line win", Recursive = true });
 
 string[] expanded;
 try { expanded = ConfigFile.Expand(DistillCommand.MethodAsSubcommand(args), root); }

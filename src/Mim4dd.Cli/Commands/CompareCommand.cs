@@ -9,7 +9,11 @@ public static class CompareCommand
 {
     public static Command Create()
     {
-        var runs = new Argument<string[]>("runs") { Description = "Run directories (coreset, distill, quickstart stages; eval*.json adds architectures)", Arity = ArgumentArity.OneOrMore };
+        var runs = new Argument<string[]>("runs")
+        {
+            Description = "Run directories (coreset, distill, quickstart stages; eval*.json adds architectures)",
+            Arity = ArgumentArity.OneOrMore
+        };
         var output = Cli.TableOutput();
         var command = new Command("compare", "Print one comparison table of finished runs") { runs, output };
         command.SetAction(parse => Cli.Guard(parse, null, () =>
@@ -24,8 +28,10 @@ public static class CompareCommand
             }
             // A glob over a runs folder usually catches a run still distilling: leave it out, say so, fail only if nothing is left.
             if (rows.Count == 0)
-                throw UserError.At(pending[0], "holds no evaluation yet (no results.json, evals.jsonl or eval.json)", "let the run finish or run `mim4dd eval` on it");
-            foreach (var run in pending) Console.Error.WriteLine($"left out {run}: no evaluation yet (still running, or run `mim4dd eval` on it)");
+                throw UserError.At(pending[0], "holds no evaluation yet (no results.json, evals.jsonl or eval.json)",
+                    "let the run finish or run `mim4dd eval` on it");
+            foreach (var run in pending)
+                Console.Error.WriteLine($"left out {run}: no evaluation yet (still running, or run `mim4dd eval` on it)");
             Cli.PrintTable(RunSummary.Table(rows), parse.GetValue(output));
             return 0;
         }));

@@ -16,14 +16,21 @@ public static class CoresetCommand
         var cacheDir = Cli.CacheDir();
         var ipc = new Option<int>("--ipc") { Description = "Images per class (the papers use 1, 10, 50)", DefaultValueFactory = _ => 10 };
         var arch = new Option<string>("--arch") { Description = "Evaluation network", DefaultValueFactory = _ => "ConvNet" };
-        var repeats = new Option<int>("--repeats") { Description = "Evaluation networks trained from different seeds", DefaultValueFactory = _ => 5 };
-        var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); the papers: 1000 with augmentation, 300 without", DefaultValueFactory = _ => 1000 };
+        var repeats = new Option<int>("--repeats")
+        { Description = "Evaluation networks trained from different seeds", DefaultValueFactory = _ => 5 };
+        var epochs = new Option<int>("--epochs")
+        {
+            Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); the papers: 1000 with augmentation, 300 without",
+            DefaultValueFactory = _ => 1000
+        };
         var augment = Cli.Augment();
-        var featureEpochs = new Option<int>("--feature-epochs") { Description = "Herding: epochs to train the ConvNet whose features are herded", DefaultValueFactory = _ => 1 };
+        var featureEpochs = new Option<int>("--feature-epochs")
+        { Description = "Herding: epochs to train the ConvNet whose features are herded", DefaultValueFactory = _ => 1 };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = Cli.Out();
-        var command = new Command("coreset", "Select real images per class (random or herding), evaluate them with the protocol, write a run directory")
+        var command = new Command("coreset",
+            "Select real images per class (random or herding), evaluate them with the protocol, write a run directory")
         { method, dataset, dataDir, cacheDir, ipc, arch, repeats, epochs, augment, featureEpochs, seed, threads, outDir };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
@@ -39,7 +46,8 @@ public static class CoresetCommand
             var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", name)).Claim();
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var config = new CoresetRun.Config(m, data.Name, parse.GetValue(ipc), parse.GetValue(arch)!, parse.GetValue(repeats),
-                parse.GetValue(epochs), parse.GetValue(augment)!.ToLowerInvariant(), parse.GetValue(seed), "ConvNet", parse.GetValue(featureEpochs), MachineInfo.Current().Version, MachineInfo.Current().ToString());
+                parse.GetValue(epochs), parse.GetValue(augment)!.ToLowerInvariant(), parse.GetValue(seed), "ConvNet",
+                parse.GetValue(featureEpochs), MachineInfo.Current().Version, MachineInfo.Current().ToString());
             CoresetRun.Run(data, config, run, CacheDirectory.Resolve(parse.GetValue(cacheDir)), line =>
             {
                 Cli.Log(line);

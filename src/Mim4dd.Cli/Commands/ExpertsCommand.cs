@@ -13,17 +13,23 @@ public static class ExpertsCommand
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
-        var numExperts = new Option<int>("--num-experts") { Description = "Experts in the store (indices 0..N−1); a larger N later extends it", DefaultValueFactory = _ => 100 };
-        var epochs = new Option<int>("--train-epochs") { Description = "Epochs per expert; one snapshot at init and after each", DefaultValueFactory = _ => 50 };
-        var zca = new Option<bool?>("--zca") { Description = "Train on ZCA-whitened images (default: on for cifar10/cifar100, off otherwise; --zca false turns it off)" };
-        var shard = new Option<string?>("--shard") { Description = "Train only experts with index % n == i, given as i/n (for parallel processes or array jobs)" };
+        var numExperts = new Option<int>("--num-experts")
+        { Description = "Experts in the store (indices 0..N−1); a larger N later extends it", DefaultValueFactory = _ => 100 };
+        var epochs = new Option<int>("--train-epochs")
+        { Description = "Epochs per expert; one snapshot at init and after each", DefaultValueFactory = _ => 50 };
+        var zca = new Option<bool?>("--zca")
+        { Description = "Train on ZCA-whitened images (default: on for cifar10/cifar100, off otherwise; --zca false turns it off)" };
+        var shard = new Option<string?>("--shard")
+        { Description = "Train only experts with index % n == i, given as i/n (for parallel processes or array jobs)" };
         var arch = new Option<string>("--arch") { Description = "Network (see NetRegistry names)", DefaultValueFactory = _ => "ConvNet" };
-        var lrTeacher = new Option<double>("--lr-teacher") { Description = "SGD learning rate (no momentum, no weight decay, no decay)", DefaultValueFactory = _ => 0.01 };
+        var lrTeacher = new Option<double>("--lr-teacher")
+        { Description = "SGD learning rate (no momentum, no weight decay, no decay)", DefaultValueFactory = _ => 0.01 };
         var batch = new Option<int>("--batch-train") { Description = "Minibatch size", DefaultValueFactory = _ => 256 };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = new Option<string?>("--out") { Description = "Expert store directory (default runs/experts/<dataset>-<arch>[-zca])" };
-        var command = new Command("experts", "Train MTT expert trajectories on the real training set (resumable; --shard for parallel runs)")
+        var command = new Command("experts",
+            "Train MTT expert trajectories on the real training set (resumable; --shard for parallel runs)")
         { dataset, dataDir, cacheDir, numExperts, epochs, zca, shard, arch, lrTeacher, batch, seed, threads, outDir };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
@@ -42,7 +48,8 @@ public static class ExpertsCommand
             var archName = Nets.NetRegistry.Get(parse.GetValue(arch)!).Name;   // unknown names fail before data loads
             var directory = Path.GetFullPath(parse.GetValue(outDir) ?? ExpertStore.DefaultDirectory(entry.Name, archName, options.Zca));
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
-            Cli.Log($"{archName} experts: {options.Epochs} epochs each, lr {options.LearningRate}, batch {options.BatchSize}, zca {(options.Zca ? "on" : "off")}, seed {options.Seed}, shard {slice}");
+            Cli.Log($"{archName} experts: {options.Epochs} epochs each, lr {options.LearningRate}, batch {options.BatchSize}, "
+                + $"zca {(options.Zca ? "on" : "off")}, seed {options.Seed}, shard {slice}");
             var logPath = Path.Combine(directory, "log.txt");
             var summary = ExpertStore.RunAll(data, archName, options, directory, slice, line =>
             {

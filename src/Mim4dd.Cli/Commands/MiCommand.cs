@@ -13,30 +13,45 @@ public static class MiCommand
     public static Command Create()
     {
         var target = new Argument<string>("set") { Description = "A run directory (with syn.safetensors) or a .safetensors synthetic set" };
-        var experts = new Option<string?>("--experts") { Description = "Expert store whose first expert, at its last epoch, is the feature network (default: the store `mim4dd experts` writes for the set's dataset)" };
-        var steps = new Option<int>("--steps") { Description = "Adam steps of the fresh heads, each against a fresh real batch", DefaultValueFactory = _ => 200 };
-        var batches = new Option<int>("--batches") { Description = "Held-out real batches the bound is read on (mean ± std over them)", DefaultValueFactory = _ => 10 };
-        var batchReal = new Option<int>("--batch-real") { Description = "Real images per class in each batch", DefaultValueFactory = _ => MimOptions.RealPerClass };
-        var pool = new Option<int>("--pool") { Description = "Real images per class in each of the two pools the batches are drawn from, one for the heads' steps, one held out (capped by the smallest class; features of both are kept in memory)", DefaultValueFactory = _ => MiEstimate.DefaultPoolPerClass };
+        var experts = new Option<string?>("--experts")
+        {
+            Description = "Expert store whose first expert, at its last epoch, is the feature network "
+                + "(default: the store `mim4dd experts` writes for the set's dataset)"
+        };
+        var steps = new Option<int>("--steps")
+        { Description = "Adam steps of the fresh heads, each against a fresh real batch", DefaultValueFactory = _ => 200 };
+        var batches = new Option<int>("--batches")
+        { Description = "Held-out real batches the bound is read on (mean ± std over them)", DefaultValueFactory = _ => 10 };
+        var batchReal = new Option<int>("--batch-real")
+        { Description = "Real images per class in each batch", DefaultValueFactory = _ => MimOptions.RealPerClass };
+        var pool = new Option<int>("--pool")
+        {
+            Description = "Real images per class in each of the two pools the batches are drawn from, "
+                + "one for the heads' steps, one held out (capped by the smallest class; features of both are kept in memory)",
+            DefaultValueFactory = _ => MiEstimate.DefaultPoolPerClass
+        };
         var mimOptions = new MimCliOptions();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
         var seed = Cli.Seed();
         var threads = Cli.Threads();
-        var command = new Command("mi", "Estimate the MIM lower bound on I(S;T), in nats per layer, of a saved set against the real training data")
+        var command = new Command("mi",
+            "Estimate the MIM lower bound on I(S;T), in nats per layer, of a saved set against the real training data")
         { target, experts, steps, batches, batchReal, pool, dataDir, cacheDir, seed, threads };
         mimOptions.AddTo(command, distillation: false);
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
             var file = Directory.Exists(path) ? new RunDirectory(path).Synthetic : path;
-            Cli.Require(File.Exists(file), file, "synthetic set not found", "pass a run directory written by mim4dd or a .safetensors file");
+            Cli.Require(File.Exists(file), file, "synthetic set not found",
+                "pass a run directory written by mim4dd or a .safetensors file");
             var options = mimOptions.Read(parse, enabled: true);
             using var set = SyntheticSet.Load(file);
             using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
             var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
             Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), file,
-                $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has {input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from");
+                $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has "
+                    + $"{input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from");
             bool zca = set.ZcaDirectory is not null;
             var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory
                 ?? ExpertStore.DefaultDirectory(data.Name, DistillMethods.DefaultArch, zca));
@@ -44,27 +59,37 @@ public static class MiCommand
             var trajectories = ExpertStore.LoadAll(store, net, data.Name);
             try
             {
-                Cli.Require(trajectories[0].Metadata.Zca == zca, store, $"the experts were trained {(zca ? "without" : "with")} ZCA but the set is {(zca ? "" : "not ")}in ZCA space",
+                Cli.Require(trajectories[0].Metadata.Zca == zca, store,
+                    $"the experts were trained {(zca ? "without" : "with")} ZCA but the set is {(zca ? "" : "not ")}in ZCA space",
                     "pass --experts with the store the set was distilled from");
                 var (train, test) = ExpertStore.PrepareImages(data, zca, store, Cli.Log);
                 test.Dispose();
                 using var features = trajectories[0].Snapshot(trajectories[0].Epochs);
-                Cli.Log($"feature network: expert 0 of {store} at epoch {trajectories[0].Epochs}; {parse.GetValue(steps)} head steps, then {parse.GetValue(batches)} held-out batches of {parse.GetValue(batchReal)} real images per class");
-                var estimate = MiEstimate.Run(net, features, set.Images.detach(), set.Labels, data.Train, train, options, parse.GetValue(steps), parse.GetValue(batches),
-                    parse.GetValue(batchReal), parse.GetValue(pool), parse.GetValue(seed),
-                    (step, readings) => { if ((step + 1) % 50 == 0) Cli.Log($"head step {step + 1}: bound {string.Join(" ", readings.Select(r => r.Bound.ToString("F2")))} nats, retrieval {string.Join(" ", readings.Select(r => r.Retrieval.ToString("F2")))}"); },
+                Cli.Log($"feature network: expert 0 of {store} at epoch {trajectories[0].Epochs}; {parse.GetValue(steps)} head steps, "
+                    + $"then {parse.GetValue(batches)} held-out batches of {parse.GetValue(batchReal)} real images per class");
+                var estimate = MiEstimate.Run(net, features, set.Images.detach(), set.Labels, data.Train, train, options,
+                    parse.GetValue(steps), parse.GetValue(batches), parse.GetValue(batchReal), parse.GetValue(pool), parse.GetValue(seed),
+                    (step, readings) =>
+                    {
+                        if ((step + 1) % 50 == 0)
+                            Cli.Log($"head step {step + 1}: bound {string.Join(" ", readings.Select(r => r.Bound.ToString("F2")))} nats, "
+                                + $"retrieval {string.Join(" ", readings.Select(r => r.Retrieval.ToString("F2")))}");
+                    },
                     Cli.StopRequests());
                 train.Dispose();
                 Console.WriteLine();
                 Console.WriteLine($"| layer | MI lower bound, nats (mean ± std, {parse.GetValue(batches)} batches) | retrieval | loss |");
                 Console.WriteLine("|---|---|---|---|");
-                foreach (var e in estimate) Console.WriteLine($"| {e.Layer} | {e.Bound:F3} ± {e.BoundStd:F3} | {e.Retrieval:F3} ± {e.RetrievalStd:F3} | {e.Loss:F3} |");
+                foreach (var e in estimate) Console.WriteLine($"| {e.Layer} | {e.Bound:F3} ± {e.BoundStd:F3} | "
+                    + $"{e.Retrieval:F3} ± {e.RetrievalStd:F3} | {e.Loss:F3} |");
                 Console.WriteLine($"| sum | {estimate.Sum(e => e.Bound):F3} | | |");
                 if (Directory.Exists(path))
                 {
                     var run = new RunDirectory(path);
                     var output = run.Mi;
-                    run.WriteJson(output, new { store, steps = parse.GetValue(steps), batches = parse.GetValue(batches), batchReal = parse.GetValue(batchReal), pool = parse.GetValue(pool), seed = parse.GetValue(seed), options, layers = estimate, total = estimate.Sum(e => e.Bound) });
+                    run.WriteJson(output, new { store, steps = parse.GetValue(steps), batches = parse.GetValue(batches),
+                        batchReal = parse.GetValue(batchReal), pool = parse.GetValue(pool), seed = parse.GetValue(seed), options,
+                        layers = estimate, total = estimate.Sum(e => e.Bound) });
                     Cli.Log($"wrote {output}");
                 }
             }

@@ -11,12 +11,15 @@ public static class PresetsCommand
         var command = new Command("presets", "List the distillation presets (`distill --preset NAME`) with their values and source");
         command.SetAction(parse => Cli.Guard(parse, null, () =>
         {
-            Console.WriteLine("| preset | ipc | syn-steps | expert-epochs | max-start-epoch | lr-img | lr-lr | lr-teacher | batch-syn | zca | source |");
+            Console.WriteLine("| preset | ipc | syn-steps | expert-epochs | max-start-epoch "
+                + "| lr-img | lr-lr | lr-teacher | batch-syn | zca | source |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var (name, p) in MttPresets.All)
             {
                 var o = p.Options;
-                Console.WriteLine($"| {name} | {o.ImagesPerClass} | {o.SynSteps} | {o.ExpertEpochs} | {o.MaxStartEpoch} | {o.LrImg:G} | {o.LrLr:G} | {o.LrTeacher:G} | {o.BatchSyn?.ToString() ?? "all"} | {(o.Zca ? "yes" : "no")} | {p.Source} |");
+                Console.WriteLine($"| {name} | {o.ImagesPerClass} | {o.SynSteps} | {o.ExpertEpochs} | {o.MaxStartEpoch} "
+                    + $"| {o.LrImg:G} | {o.LrLr:G} | {o.LrTeacher:G} | {o.BatchSyn?.ToString() ?? "all"} "
+                    + $"| {(o.Zca ? "yes" : "no")} | {p.Source} |");
             }
             return 0;
         }));

@@ -9,7 +9,9 @@ public static class ReportCommand
     public static Command Create()
     {
         var run = new Argument<string>("run") { Description = "A distillation run directory (finished or not)" };
-        var command = new Command("report", "Write report.html and report.md for a distillation run: evaluations, loss/lr curves, the synthetic images, the config") { run };
+        var command = new Command("report",
+            "Write report.html and report.md for a distillation run: evaluations, loss/lr curves, the synthetic images, the config")
+        { run };
         command.SetAction(parse => Cli.Guard(parse, null, () =>
         {
             var dir = parse.GetValue(run)!;
