@@ -20,7 +20,8 @@ public static class BenchCompare
     {
         var (nameA, rowsA) = Read(a);
         var (nameB, rowsB) = Read(b);
-        if (nameA != nameB) throw UserError.At(b, $"is a '{nameB}' benchmark but {Path.GetFileName(a)} is '{nameA}'", "compare two files of the same benchmark");
+        if (nameA != nameB) throw UserError.At(b, $"is a '{nameB}' benchmark but {Path.GetFileName(a)} is '{nameA}'",
+            "compare two files of the same benchmark");
         var counts = RepeatCounts.GetValueOrDefault(nameA, []);
         var lines = new List<string>
         {
@@ -34,14 +35,17 @@ public static class BenchCompare
             var other = rowsB.FirstOrDefault(r => Key(r, counts) == key);
             if (other.ValueKind == JsonValueKind.Undefined) continue;
             matched++;
-            foreach (var figure in row.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number && !p.Value.TryGetInt64(out _)))
+            foreach (var figure in row.EnumerateObject()
+                .Where(p => p.Value.ValueKind == JsonValueKind.Number && !p.Value.TryGetInt64(out _)))
                 if (other.TryGetProperty(figure.Name, out var valueB) && valueB.ValueKind == JsonValueKind.Number)
                 {
                     double x = figure.Value.GetDouble(), y = valueB.GetDouble();
-                    lines.Add(string.Create(CultureInfo.InvariantCulture, $"| {key} | {figure.Name} | {x:G4} | {y:G4} | {(x == 0 ? double.NaN : y / x):F2} |"));
+                    lines.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"| {key} | {figure.Name} | {x:G4} | {y:G4} | {(x == 0 ? double.NaN : y / x):F2} |"));
                 }
         }
-        if (matched == 0) throw UserError.At(b, $"has no row matching a row of {Path.GetFileName(a)}", "compare runs of the same benchmark with the same settings");
+        if (matched == 0) throw UserError.At(b, $"has no row matching a row of {Path.GetFileName(a)}",
+            "compare runs of the same benchmark with the same settings");
         return lines;
     }
 

@@ -12,6 +12,7 @@ public sealed record BenchReport(string Benchmark, DateTime When, MachineInfo Ma
     public static (double Min, double Median) Summarize(IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToArray();
-        return (sorted[0], sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2);
+        return (sorted[0], sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
+            : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2);
     }
 }

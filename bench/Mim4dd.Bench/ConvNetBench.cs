@@ -54,8 +54,10 @@ public static class ConvNetBench
             }
             var (min, median) = BenchReport.Summarize(times);
             double forward = net.ForwardFlops(input) / 1e9;
-            var row = new Row($"{input.Channels}x{input.Height}x{input.Width}", precision, batch, steps, min, median, batch / median, forward, 3 * forward * batch / median);
-            log($"ConvNet-3 {row.Input} {precision} batch {batch}: {row.SecondsPerStepMedian:F3} s/step (min {min:F3}), {row.ImagesPerSecond:F0} images/s, {row.AchievedGflops:F1} GFLOP/s");
+            var row = new Row($"{input.Channels}x{input.Height}x{input.Width}", precision, batch, steps, min, median, batch / median,
+                forward, 3 * forward * batch / median);
+            log($"ConvNet-3 {row.Input} {precision} batch {batch}: {row.SecondsPerStepMedian:F3} s/step (min {min:F3}), "
+                + $"{row.ImagesPerSecond:F0} images/s, {row.AchievedGflops:F1} GFLOP/s");
             yield return row;
         }
     }

@@ -13,7 +13,8 @@ namespace Mim4dd.Bench;
 /// </summary>
 public static class EvalBench
 {
-    public sealed record Row(int Ipc, int Repeats, int Epochs, double Seconds, double SecondsPerNetEpoch, double TrainGigaFlops, double AchievedGflops);
+    public sealed record Row(int Ipc, int Repeats, int Epochs, double Seconds, double SecondsPerNetEpoch, double TrainGigaFlops,
+        double AchievedGflops);
 
     public static BenchReport Run(IReadOnlyList<int> ipcs, int repeats, int epochs, int testImages, Action<string> log)
     {
@@ -32,10 +33,13 @@ public static class EvalBench
             var result = protocol.Run("ConvNet", x, y, testX, testY, classes, seed: 0);
             // E + 1 passes over the set, fwd + bwd = 3 × forward per image; the test pass is 1 × forward per test image.
             double train = repeats * (epochs + 1.0) * ipc * classes * 3 * forward + repeats * testImages * forward;
-            var row = new Row(ipc, repeats, epochs, result.Seconds, result.Seconds / (repeats * (epochs + 1.0)), train, train / result.Seconds);
-            log($"IPC {ipc,-3}: {repeats} nets × {epochs + 1} epochs in {result.Seconds:F1} s ({1000 * row.SecondsPerNetEpoch:F1} ms per net-epoch), {row.AchievedGflops:F1} GFLOP/s");
+            var row = new Row(ipc, repeats, epochs, result.Seconds, result.Seconds / (repeats * (epochs + 1.0)), train,
+                train / result.Seconds);
+            log($"IPC {ipc,-3}: {repeats} nets × {epochs + 1} epochs in {result.Seconds:F1} s "
+                + $"({1000 * row.SecondsPerNetEpoch:F1} ms per net-epoch), {row.AchievedGflops:F1} GFLOP/s");
             rows.Add(row);
         }
-        return new BenchReport("eval", DateTime.UtcNow, MachineInfo.Current(), new { shape = "cifar10", ipcs, repeats, epochs, testImages, augment = "dsa" }, rows.Cast<object>().ToList());
+        return new BenchReport("eval", DateTime.UtcNow, MachineInfo.Current(),
+            new { shape = "cifar10", ipcs, repeats, epochs, testImages, augment = "dsa" }, rows.Cast<object>().ToList());
     }
 }

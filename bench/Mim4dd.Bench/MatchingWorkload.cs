@@ -32,16 +32,20 @@ public sealed class MatchingWorkload : IDisposable
         using var start = Net.Initialize(Rng.Torch(0));
         var first = FlatParameters.Flatten(start.Parameters);
         // A plausible segment: the target a small random step away from the start.
-        var snapshots = stack(new[] { first, first + 0.01 * randn(first.shape, generator: Rng.Torch(1)), first + 0.02 * randn(first.shape, generator: Rng.Torch(2)) });
-        var metadata = new ExpertMetadata(Dataset, Net.Name, Net.ParameterCount, 3, 0.01, 256, false, Dsa.StrategyFor(Dataset), 0, 0, "bench", [], null);
+        var snapshots = stack(new[] { first, first + 0.01 * randn(first.shape, generator: Rng.Torch(1)),
+            first + 0.02 * randn(first.shape, generator: Rng.Torch(2)) });
+        var metadata = new ExpertMetadata(Dataset, Net.Name, Net.ParameterCount, 3, 0.01, 256, false, Dsa.StrategyFor(Dataset), 0, 0,
+            "bench", [], null);
         Expert = new ExpertTrajectory(metadata, snapshots.DetachFromDisposeScope());
         int n = classes * imagesPerClass, real = classes * 256;
         Images = randn(new long[] { n, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(3)).requires_grad_();
         Labels = arange(n).remainder(classes);
         var realLabels = arange(real).remainder(classes);
-        Real = new Dataset(randint(0, 256, new long[] { real, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(4)).to_type(ScalarType.Byte), realLabels,
+        Real = new Dataset(randint(0, 256, new long[] { real, Input.Channels, Input.Height, Input.Width }, generator: Rng.Torch(4))
+            .to_type(ScalarType.Byte), realLabels,
             Enumerable.Range(0, classes).Select(c => c.ToString()).ToArray());
-        RealImages = Real.Floats(new Normalization(Enumerable.Repeat(0.5f, (int)Input.Channels).ToArray(), Enumerable.Repeat(0.25f, (int)Input.Channels).ToArray()));
+        RealImages = Real.Floats(new Normalization(Enumerable.Repeat(0.5f, (int)Input.Channels).ToArray(),
+            Enumerable.Repeat(0.25f, (int)Input.Channels).ToArray()));
     }
 
     public string Dataset { get; }
@@ -59,7 +63,8 @@ public sealed class MatchingWorkload : IDisposable
     /// <summary>Analytic FLOPs of one gradient evaluation through the unroll, from the forward FLOPs F per image:
     /// naive = N steps × (forward+backward 3F, kept) + backward through them all (≈ 2 × 3F);
     /// reverse = N × (3F without graph) + N × (3F with graph + double-backward ≈ 2 × 3F). First-order skips part of the
-    /// double-backward (no derivative w.r.t. θ) but is credited with reverse's count, so its GFLOP/s is exact-gradient equivalent.</summary>
+    /// double-backward (no derivative w.r.t. θ) but is credited with reverse's count, so its GFLOP/s is exact-gradient
+    /// equivalent.</summary>
     /// <param name="batchSyn">Images per student step (null: all of them).</param>
     public double GigaFlops(string path, int steps, int? batchSyn = null)
     {

@@ -7,7 +7,8 @@ namespace Mim4dd.Bench;
 /// <summary>The matmul ceiling of this machine in the same run: square fp32 and bf16 matmuls, GFLOP/s = 2n³ / t.</summary>
 public static class RooflineBench
 {
-    public sealed record Row(string Precision, int Size, int Repeats, double SecondsMin, double SecondsMedian, double Gflops, string? Skipped = null);
+    public sealed record Row(string Precision, int Size, int Repeats, double SecondsMin, double SecondsMedian, double Gflops,
+        string? Skipped = null);
 
     public static BenchReport Run(int size, int repeats, Action<string> log)
     {

@@ -41,8 +41,8 @@ public static class UnrollBench
         return new Measurement(path, steps, seconds.ToArray(), baseline, Status("VmHWM"));
     }
 
-    public static BenchReport Run(IReadOnlyList<int> stepCounts, string shape, int imagesPerClass, int repeats, string arch, string[] childCommand,
-        Action<string> log)
+    public static BenchReport Run(IReadOnlyList<int> stepCounts, string shape, int imagesPerClass, int repeats, string arch,
+        string[] childCommand, Action<string> log)
     {
         var rows = new List<Row>();
         using var work = new MatchingWorkload(shape, imagesPerClass, arch);
@@ -53,7 +53,8 @@ public static class UnrollBench
                 double predicted = PredictPeakMb(measured, steps);
                 if (predicted > MemoryShare * MemoryTotalMb())
                 {
-                    var reason = $"predicted peak RSS {predicted / 1024:F1} GB (linear in N from the rows above) exceeds {MemoryShare:P0} of this machine's {MemoryTotalMb() / 1024:F1} GB";
+                    var reason = $"predicted peak RSS {predicted / 1024:F1} GB (linear in N from the rows above) exceeds {MemoryShare:P0} "
+                        + $"of this machine's {MemoryTotalMb() / 1024:F1} GB";
                     log($"{path,-7} N={steps,-3}: skipped, {reason}");
                     rows.Add(new Row(path, steps, 0, 0, 0, 0, work.GigaFlops(path, steps), 0, reason));
                     continue;
@@ -62,7 +63,8 @@ public static class UnrollBench
                 var (min, median) = BenchReport.Summarize(m.Seconds);
                 double flops = work.GigaFlops(path, steps);
                 var row = new Row(path, steps, min, median, m.PeakRssMb, m.PeakRssMb - m.BaselineRssMb, flops, flops / median);
-                log($"{path,-7} N={steps,-3}: {median:F2} s/gradient (min {min:F2}), peak RSS {row.PeakRssMb:F0} MB, {row.AchievedGflops:F1} GFLOP/s (≈{flops:F0} GFLOP)");
+                log($"{path,-7} N={steps,-3}: {median:F2} s/gradient (min {min:F2}), peak RSS {row.PeakRssMb:F0} MB, "
+                    + $"{row.AchievedGflops:F1} GFLOP/s (≈{flops:F0} GFLOP)");
                 rows.Add(row);
             }
         var ratios = Paths.ToDictionary(p => p, p =>
@@ -77,13 +79,16 @@ public static class UnrollBench
         }
         return new BenchReport("unroll", DateTime.UtcNow, MachineInfo.Current(),
             new { shape, arch = work.Net.Name,
-                  ipc = imagesPerClass, batch_syn = "all", steps = stepCounts, repeats, peak_ratio_last_over_first = ratios }, rows.Cast<object>().ToList());
+                  ipc = imagesPerClass, batch_syn = "all", steps = stepCounts, repeats, peak_ratio_last_over_first = ratios },
+            rows.Cast<object>().ToList());
     }
 
     private static Measurement RunChild(string[] command, string single, string shape, int imagesPerClass, int repeats, string arch)
     {
-        var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in command.Skip(1).Concat(["bench", "unroll", "--single", single, "--shape", shape, "--ipc", imagesPerClass.ToString(CultureInfo.InvariantCulture),
+        var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true,
+            UseShellExecute = false };
+        foreach (var a in command.Skip(1).Concat(["bench", "unroll", "--single", single, "--shape", shape,
+            "--ipc", imagesPerClass.ToString(CultureInfo.InvariantCulture),
             "--repeats", repeats.ToString(CultureInfo.InvariantCulture), "--arch", arch])) info.ArgumentList.Add(a);
         using var child = Process.Start(info)!;
         var stderr = child.StandardError.ReadToEndAsync();
@@ -91,7 +96,8 @@ public static class UnrollBench
         child.WaitForExit();
         var json = lines.LastOrDefault(l => l.StartsWith('{'));
         if (child.ExitCode != 0 || json is null)
-            throw new RunFailedException($"bench child '{single}' failed (exit {child.ExitCode}): {stderr.Result.Trim().Split('\n').LastOrDefault()}");
+            throw new RunFailedException($"bench child '{single}' failed (exit {child.ExitCode}): "
+                + $"{stderr.Result.Trim().Split('\n').LastOrDefault()}");
         return JsonSerializer.Deserialize<Measurement>(json)!;
     }
 

@@ -52,7 +52,8 @@ public static class TestData
         }
     }
 
-    /// <summary>The first <paramref name="train"/> / <paramref name="test"/> real MNIST images as a split, with MNIST's normalisation.</summary>
+    /// <summary>The first <paramref name="train"/> / <paramref name="test"/> real MNIST images as a split, with MNIST's
+    /// normalisation.</summary>
     public static DataSplit MnistSlice(long train, long test) =>
         new("mnist", Slice(Mnist.Train, train), Slice(Mnist.Test, test), Mnist.Normalization);
 

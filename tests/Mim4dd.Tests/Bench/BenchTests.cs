@@ -24,8 +24,8 @@ public class BenchTests
     public void Unroll_MeasuresEveryPathAndStepCount_InChildProcesses()
     {
         using var dir = new TestData.TempDir();
-        var (code, stdout, stderr) = CliTests.Run("bench", "unroll", "--steps", "1,2", "--shape", "mnist", "--ipc", "1", "--repeats", "1", "--threads", "1", "--arch", TinyMnist.Arch,
-            "--output", dir.File("unroll.json"));
+        var (code, stdout, stderr) = CliTests.Run("bench", "unroll", "--steps", "1,2", "--shape", "mnist", "--ipc", "1", "--repeats", "1",
+            "--threads", "1", "--arch", TinyMnist.Arch, "--output", dir.File("unroll.json"));
         Assert.True(code == 0, stderr);
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File("unroll.json")));
         var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
@@ -44,8 +44,8 @@ public class BenchTests
         using var dir = new TestData.TempDir();
         JsonElement Bench(string file, params string[] flags)
         {
-            var (code, stdout, stderr) = CliTests.Run(["bench", "distill", .. flags, "--syn-steps", "1", "--iterations", "1", "--ipc", "1", "--threads", "1", "--arch", TinyMnist.Arch,
-                "--output", dir.File(file)]);
+            var (code, stdout, stderr) = CliTests.Run(["bench", "distill", .. flags, "--syn-steps", "1", "--iterations", "1", "--ipc", "1",
+                "--threads", "1", "--arch", TinyMnist.Arch, "--output", dir.File(file)]);
             Assert.True(code == 0, stderr);
             Assert.Contains("s/iteration", stdout);
             return JsonDocument.Parse(File.ReadAllText(dir.File(file))).RootElement;
@@ -53,7 +53,8 @@ public class BenchTests
         var mnist = Bench("mnist.json", "--method", "mtt,mim4dd,dm,bptt", "--shape", "mnist");
         var rows = mnist.GetProperty("Rows").EnumerateArray().ToList();
         Assert.Equal(new[] { "mtt", "mim4dd", "dm", "bptt" }, rows.Select(r => r.GetProperty("Method").GetString()));
-        Assert.All(rows, r => Assert.True(r.GetProperty("SecondsMedian").GetDouble() > 0 && r.GetProperty("RssMaxMb").GetInt64() > 0 && r.GetProperty("Ipc").GetInt32() == 1));
+        Assert.All(rows, r => Assert.True(r.GetProperty("SecondsMedian").GetDouble() > 0 && r.GetProperty("RssMaxMb").GetInt64() > 0
+            && r.GetProperty("Ipc").GetInt32() == 1));
         Assert.Equal(JsonValueKind.Null, rows[2].GetProperty("GigaFlops").ValueKind);     // DM: no analytic unroll FLOPs
         Assert.Equal(JsonValueKind.Number, rows[3].GetProperty("GigaFlops").ValueKind);   // BPTT: the unroll's
         Assert.True(mnist.GetProperty("Settings").GetProperty("mim_over_mtt").GetProperty("mnist").GetDouble() > 1);
@@ -63,7 +64,8 @@ public class BenchTests
         var hundred = Bench("cifar100.json", "--method", "mtt,mim4dd", "--shape", "cifar100", "--batch-syn", "50");
         Assert.Equal("50", hundred.GetProperty("Settings").GetProperty("batch_syn").GetString());
         Assert.Equal("all", mnist.GetProperty("Settings").GetProperty("batch_syn").GetString());
-        Assert.Equal(["cifar100", "cifar100"], hundred.GetProperty("Rows").EnumerateArray().Select(r => r.GetProperty("Shape").GetString()));
+        Assert.Equal(["cifar100", "cifar100"],
+            hundred.GetProperty("Rows").EnumerateArray().Select(r => r.GetProperty("Shape").GetString()));
         Assert.True(hundred.GetProperty("Settings").GetProperty("mim_over_mtt").GetProperty("cifar100").GetDouble() > 1);
         var (exit, _, error) = CliTests.Run("bench", "distill", "--shape", "imagenet");
         Assert.Equal(2, exit);
@@ -74,8 +76,8 @@ public class BenchTests
     public void Eval_TimesTheProtocolPerIpc()
     {
         using var dir = new TestData.TempDir();
-        var (code, _, stderr) = CliTests.Run("bench", "eval", "--ipc", "1,2", "--repeats", "2", "--epochs", "1", "--test-images", "20", "--threads", "1",
-            "--output", dir.File("eval.json"));
+        var (code, _, stderr) = CliTests.Run("bench", "eval", "--ipc", "1,2", "--repeats", "2", "--epochs", "1", "--test-images", "20",
+            "--threads", "1", "--output", dir.File("eval.json"));
         Assert.True(code == 0, stderr);
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File("eval.json")));
         var rows = json.RootElement.GetProperty("Rows").EnumerateArray().ToList();
@@ -92,7 +94,8 @@ public class BenchTests
         using var dir = new TestData.TempDir();
         foreach (var name in new[] { "a.json", "b.json" })
         {
-            var (code, _, stderr) = CliTests.Run("bench", "roofline", "--size", "64", "--repeats", "2", "--threads", "1", "--output", dir.File(name));
+            var (code, _, stderr) = CliTests.Run("bench", "roofline", "--size", "64", "--repeats", "2", "--threads", "1",
+                "--output", dir.File(name));
             Assert.True(code == 0, stderr);
         }
         using var json = JsonDocument.Parse(File.ReadAllText(dir.File("a.json")));

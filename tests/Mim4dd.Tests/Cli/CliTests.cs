@@ -49,7 +49,8 @@ public class CliTests
     {
         var (code, stdout, _) = Run("--help");
         Assert.Equal(0, code);
-        foreach (var verb in new[] { "quickstart", "data", "train", "coreset", "experts", "distill", "presets", "eval", "bench" }) Assert.Contains(verb, stdout);
+        foreach (var verb in new[] { "quickstart", "data", "train", "coreset", "experts", "distill", "presets", "eval", "bench" })
+            Assert.Contains(verb, stdout);
     }
 
     [Fact]

@@ -11,8 +11,8 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
     {
         var coreset = store.Dir.File("cmp-random");
         var dm = store.Dir.File("cmp-dm");
-        var (code, _, stderr) = CliTests.Run("coreset", "--method", "random", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "1",
-            "--epochs", "2", "--repeats", "2", "--augment", "none", "--out", coreset);
+        var (code, _, stderr) = CliTests.Run("coreset", "--method", "random", "--dataset", "mnist", "--data-dir", store.DataDir,
+            "--ipc", "1", "--epochs", "2", "--repeats", "2", "--augment", "none", "--out", coreset);
         Assert.True(code == 0, stderr);
         (code, _, stderr) = store.DistillDm(dm, iterations: 2, evalEvery: 1, evalRepeats: 2);
         Assert.True(code == 0, stderr);
@@ -40,11 +40,12 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains(lines, l => l.StartsWith("| cmp-random | random | mnist | 1 | ConvNet | " + mean));
         var final = JsonDocument.Parse(File.ReadAllLines(Path.Combine(dm, "evals.jsonl"))[^1]).RootElement;
         var dmMean = (100 * final.GetProperty("mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture);
-        Assert.Contains(lines, l => l.StartsWith("| cmp-dm | dm | mnist | 1 | ConvNet | " + dmMean) && l.Contains("final, it 2") && l.EndsWith("| – |"));
+        Assert.Contains(lines, l => l.StartsWith("| cmp-dm | dm | mnist | 1 | ConvNet | " + dmMean) && l.Contains("final, it 2")
+            && l.EndsWith("| – |"));
 
         // `mim4dd mi` on a set writes mi.json beside it; compare then shows the set's summed bound in its last column.
-        (code, var printed, stderr) = CliTests.Run("mi", dm, "--experts", store.Experts, "--data-dir", store.DataDir, "--steps", "3", "--batches", "2",
-            "--batch-real", "2", "--threads", "1");
+        (code, var printed, stderr) = CliTests.Run("mi", dm, "--experts", store.Experts, "--data-dir", store.DataDir, "--steps", "3",
+            "--batches", "2", "--batch-real", "2", "--threads", "1");
         Assert.True(code == 0, stderr);
         using var mi = JsonDocument.Parse(File.ReadAllText(Path.Combine(dm, "mi.json")));
         var total = mi.RootElement.GetProperty("total").GetDouble().ToString("F3", CultureInfo.InvariantCulture);
@@ -62,7 +63,8 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         var (code, _, stderr) = store.DistillDm(dm, iterations: 1, evalEvery: 0);
         Assert.True(code == 0, stderr);
         (int Code, string Stdout, string Stderr) Eval(string set, int repeats) =>
-            CliTests.Run("eval", set, "--data-dir", store.DataDir, "--arch", "MLP,LeNet", "--repeats", $"{repeats}", "--epochs", "2", "--threads", "1");
+            CliTests.Run("eval", set, "--data-dir", store.DataDir, "--arch", "MLP,LeNet", "--repeats", $"{repeats}", "--epochs", "2",
+                "--threads", "1");
         int Nets() => File.ReadAllLines(Path.Combine(dm, "eval-nets.jsonl")).Length;
         int distilled = Nets();   // the distillation's own evaluation nets
         (code, _, stderr) = Eval(dm, 1);
@@ -89,12 +91,15 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         {
             Assert.Equal(2, r.GetProperty("Accuracies").GetArrayLength());
             Assert.True(r.GetProperty("Seconds").GetDouble() > 0);
-            var row = $"| {r.GetProperty("Arch").GetString()} | {(100 * r.GetProperty("Mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} ± {(100 * r.GetProperty("Std").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} |";
+            var row = $"| {r.GetProperty("Arch").GetString()} | "
+                + $"{(100 * r.GetProperty("Mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} ± "
+                + $"{(100 * r.GetProperty("Std").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} |";
             Assert.Contains(row, bareTable);
         }
         // A net that cannot fit the set (here an absurd lr) is named as such, with the lr to try.
         (int Code, string Stdout, string Stderr) Fit(string lr) =>
-            CliTests.Run("eval", bare, "--data-dir", store.DataDir, "--arch", "MLP", "--repeats", "1", "--epochs", "100", "--augment", "none", "--lr", lr);
+            CliTests.Run("eval", bare, "--data-dir", store.DataDir, "--arch", "MLP", "--repeats", "1", "--epochs", "100",
+                "--augment", "none", "--lr", lr);
         var (hugeCode, hugeLog, hugeErr) = Fit("1000");
         Assert.True(hugeCode == 0, hugeErr);
         Assert.Contains("MLP: the nets did not fit the set", hugeLog);
@@ -103,10 +108,12 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(fitCode == 0, fitErr);
         Assert.DoesNotContain("did not fit", fitLog);
         // Another architecture with the same protocol joins the same file instead of replacing it.
-        (code, _, stderr) = CliTests.Run("eval", dm, "--data-dir", store.DataDir, "--arch", "ConvNet", "--repeats", "1", "--epochs", "2", "--threads", "1");
+        (code, _, stderr) = CliTests.Run("eval", dm, "--data-dir", store.DataDir, "--arch", "ConvNet", "--repeats", "1", "--epochs", "2",
+            "--threads", "1");
         Assert.True(code == 0, stderr);
         using (var joined = JsonDocument.Parse(File.ReadAllText(written[0])))
-            Assert.Equal(["MLP", "LeNet", "ConvNet"], joined.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("Arch").GetString()));
+            Assert.Equal(["MLP", "LeNet", "ConvNet"],
+                joined.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("Arch").GetString()));
         var (cmpCode, cmp, cmpErr) = CliTests.Run("compare", dm);
         Assert.True(cmpCode == 0, cmpErr);
         Assert.Contains(cmp.Split('\n'), l => l.Contains("| LeNet |") && l.Contains(Path.GetFileNameWithoutExtension(written[0])));

@@ -29,12 +29,14 @@ public class ConfigFileTests(TinyMnist store) : IClassFixture<TinyMnist>
         var (code, _, stderr) = CliTests.Run("distill", "--config", DmConfig(), "--out", fromFile);
         Assert.True(code == 0, stderr);
         Assert.Equal(0, store.DistillDm(fromFlags, iterations: 2, evalEvery: 0).Code);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")), File.ReadAllBytes(Path.Combine(fromFile, "syn.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")),
+            File.ReadAllBytes(Path.Combine(fromFile, "syn.safetensors")));
         // A run's own config.json replays it.
         var replayed = store.Dir.File("cfg-replay");
         (code, _, stderr) = CliTests.Run("distill", "--config", Path.Combine(fromFlags, "config.json"), "--out", replayed);
         Assert.True(code == 0, stderr);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")), File.ReadAllBytes(Path.Combine(replayed, "syn.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(fromFlags, "syn.safetensors")),
+            File.ReadAllBytes(Path.Combine(replayed, "syn.safetensors")));
         (code, _, stderr) = CliTests.Run("distill", "--iterations", "3", "--config", DmConfig(), "--out", overridden);
         Assert.True(code == 0, stderr);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(overridden, "metrics.jsonl")).Length);

@@ -9,7 +9,8 @@ public class CoresetRunTests
 {
     private static DataSplit Slice() => TestData.MnistSlice(1000, 200);
 
-    private static CoresetRun.Config Config(int epochs) => new("random", "mnist", 1, "ConvNet", 3, epochs, "none", 0, "ConvNet", 1, "test", "test");
+    private static CoresetRun.Config Config(int epochs) =>
+        new("random", "mnist", 1, "ConvNet", 3, epochs, "none", 0, "ConvNet", 1, "test", "test");
 
     [Fact]
     public void FinishedEvaluationNets_AreKept_TheRestRetrainedExactly()

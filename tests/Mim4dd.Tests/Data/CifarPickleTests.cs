@@ -181,7 +181,8 @@ public sealed class CifarPickleTests
         using var temp = new TempDirectory();
         WriteCifar10(temp.Path);
         var path = temp.File("data_batch_1");
-        var writer = new PickleWriter().Proto(2).EmptyDict().Mark().Str("data").NumpyArray(new long[] { 1, Row }, "u2", new byte[2 * Row], byteOrder: ">");
+        var writer = new PickleWriter().Proto(2).EmptyDict().Mark().Str("data")
+            .NumpyArray(new long[] { 1, Row }, "u2", new byte[2 * Row], byteOrder: ">");
         File.WriteAllBytes(path, writer.Str("labels").IntList(new long[] { 1 }).SetItems().ToArray());
         AssertUserError(() => CifarPickle.Load(temp.Path), path);
         writer = new PickleWriter().Proto(2).EmptyDict().Mark().Str("data").NumpyArray(new long[] { 1, Row }, "O", new byte[Row]);
@@ -276,7 +277,8 @@ public sealed class CifarPickleTests
         // What Python 3.14's pickle.dump writes for {'data': array, 'labels': [..]}: numpy's _frombuffer at protocol 5.
         var writer = new PickleWriter().Proto(5).Op(0x95, 0, 0, 0, 0, 0, 0, 0, 0).EmptyDict().Memoize().Mark()
             .Unicode("data", shortForm: true).Memoize()
-            .Unicode("numpy._core.numeric", shortForm: true).Memoize().Unicode("_frombuffer", shortForm: true).Memoize().StackGlobal().Memoize()
+            .Unicode("numpy._core.numeric", shortForm: true).Memoize().Unicode("_frombuffer", shortForm: true).Memoize()
+            .StackGlobal().Memoize()
             .Mark().ByteArray8(data).Memoize()
             .Unicode("numpy", shortForm: true).Memoize().Unicode("dtype", shortForm: true).Memoize().StackGlobal().Memoize()
             .Unicode("u1", shortForm: true).Memoize().False().Op(0x88).Tuple3().Memoize().Reduce().Memoize()

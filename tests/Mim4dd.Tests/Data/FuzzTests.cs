@@ -38,7 +38,8 @@ public sealed class FuzzTests
             return damaged;
         }
 
-        public override string ToString() => Truncate ? $"cut to {Cut}" : $"{Patch.Length} bytes at {At}: {Convert.ToHexString(Patch.Take(16).ToArray())}";
+        public override string ToString() =>
+            Truncate ? $"cut to {Cut}" : $"{Patch.Length} bytes at {At}: {Convert.ToHexString(Patch.Take(16).ToArray())}";
     }
 
     public static class Damages
@@ -49,7 +50,8 @@ public sealed class FuzzTests
             .ToArbitrary();
     }
 
-    /// <summary>Runs <paramref name="read"/> on the damaged bytes written to <paramref name="file"/> in a fresh copy of a valid layout.</summary>
+    /// <summary>Runs <paramref name="read"/> on the damaged bytes written to <paramref name="file"/> in a fresh copy of a valid
+    /// layout.</summary>
     private static bool ReadsOrRefuses(Action<TempDirectory> writeValid, string file, Damage damage, Action<string> read)
     {
         TorchRuntime.Start();
@@ -68,11 +70,13 @@ public sealed class FuzzTests
         }
         catch (AggregateException e) when (e.InnerException is UserError error)
         {
-            if (error.Message.Contains('\n')) throw new Xunit.Sdk.XunitException($"{file} with {damage}: the error spans lines: {error.Message}");
+            if (error.Message.Contains('\n'))
+                throw new Xunit.Sdk.XunitException($"{file} with {damage}: the error spans lines: {error.Message}");
         }
         catch (AggregateException e)
         {
-            throw new Xunit.Sdk.XunitException($"{file} with {damage}: {e.InnerException!.GetType().Name} instead of a UserError: {e.InnerException.Message}");
+            throw new Xunit.Sdk.XunitException($"{file} with {damage}: {e.InnerException!.GetType().Name} instead of a UserError: "
+                + $"{e.InnerException.Message}");
         }
         return true;
     }
@@ -99,7 +103,8 @@ public sealed class FuzzTests
     {
         const int row = 3072;
         for (int batch = 1; batch <= 5; batch++)
-            temp.Write($"data_batch_{batch}", PickleWriter.CifarBatch(Pattern(2 * row, batch), 2, row, new long[] { batch, (batch * 3) % 10 }));
+            temp.Write($"data_batch_{batch}", PickleWriter.CifarBatch(Pattern(2 * row, batch), 2, row,
+                new long[] { batch, (batch * 3) % 10 }));
         temp.Write("test_batch", PickleWriter.CifarBatch(Pattern(3 * row, 9), 3, row, new long[] { 3, 8, 0 }));
         temp.Write("batches.meta", PickleWriter.CifarMeta("label_names", Enumerable.Range(0, 10).Select(i => $"c{i}")));
     }
@@ -114,7 +119,8 @@ public sealed class FuzzTests
     private static void WriteNpz(TempDirectory temp)
     {
         foreach (var split in new[] { "train", "test" })
-            temp.Write($"{split}.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 3, 5, 4 }, Pattern(60, 3))), ("y", NpyBytes("<i8", new long[] { 3 }, Int64s(new long[] { 0, 1, 0 }))) }));
+            temp.Write($"{split}.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 3, 5, 4 }, Pattern(60, 3))),
+                ("y", NpyBytes("<i8", new long[] { 3 }, Int64s(new long[] { 0, 1, 0 }))) }));
     }
 
     private static void WriteExpert(TempDirectory temp)
@@ -145,7 +151,8 @@ public sealed class FuzzTests
     public bool CifarPickleMeta(Damage damage) => ReadsOrRefuses(WriteCifarPickle, "batches.meta", damage, LoadBoth);
 
     [Property(MaxTest = Cases, Arbitrary = new[] { typeof(Damages) })]
-    public bool ImageFolderPng(Damage damage) => ReadsOrRefuses(WriteImageFolder, Path.Combine("train", "class1", "img1.png"), damage, LoadBoth);
+    public bool ImageFolderPng(Damage damage) =>
+        ReadsOrRefuses(WriteImageFolder, Path.Combine("train", "class1", "img1.png"), damage, LoadBoth);
 
     [Property(MaxTest = Cases, Arbitrary = new[] { typeof(Damages) })]
     public bool NpzArchive(Damage damage) => ReadsOrRefuses(WriteNpz, "train.npz", damage, LoadBoth);
@@ -156,5 +163,6 @@ public sealed class FuzzTests
 
     [Property(MaxTest = Cases, Arbitrary = new[] { typeof(Damages) })]
     public bool Checkpoint(Damage damage) =>
-        ReadsOrRefuses(WriteSet, "checkpoint.safetensors", damage, dir => DistillState.Load(Path.Combine(dir, "checkpoint.safetensors"), "hash").Dispose());
+        ReadsOrRefuses(WriteSet, "checkpoint.safetensors", damage, dir =>
+            DistillState.Load(Path.Combine(dir, "checkpoint.safetensors"), "hash").Dispose());
 }

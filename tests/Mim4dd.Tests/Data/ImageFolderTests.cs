@@ -122,7 +122,8 @@ public sealed class ImageFolderTests
         temp.Write("a/1.png", Png(Width, Height, 3, Rgb(1)));
         var png = Png(Width, Height, 3, Rgb(2));
         var path = temp.File("b", "2.png");
-        foreach (var bytes in new[] { Truncate(png, png.Length - 20), Truncate(png, 30), Truncate(png, 5), "GIF89a-not-really"u8.ToArray() })
+        foreach (var bytes in new[] { Truncate(png, png.Length - 20), Truncate(png, 30), Truncate(png, 5),
+            "GIF89a-not-really"u8.ToArray() })
         {
             temp.Write("b/2.png", bytes);
             AssertUserError(() => ImageFolder.Load(temp.Path), path);

@@ -13,7 +13,8 @@ public sealed class NpzTests
     {
         using var temp = new TempDirectory();
         var pixels = Pattern(3 * 5 * 4, 1);
-        var path = temp.Write("gray.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 3, 5, 4 }, pixels)), ("y", NpyBytes("|u1", new long[] { 3 }, new byte[] { 2, 0, 1 })) }));
+        var path = temp.Write("gray.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 3, 5, 4 }, pixels)),
+            ("y", NpyBytes("|u1", new long[] { 3 }, new byte[] { 2, 0, 1 })) }));
         using var dataset = Npz.Load(path);
         Assert.Equal(new long[] { 3, 1, 5, 4 }, ShapeOf(dataset));
         Assert.Equal(pixels, ImagesOf(dataset));
@@ -26,7 +27,8 @@ public sealed class NpzTests
     {
         using var temp = new TempDirectory();
         var pixels = Pattern(2 * 4 * 5 * 3, 2);
-        var path = temp.Write("rgb.npz", NpzBytes(new[] { ("images", NpyBytes("|u1", new long[] { 2, 4, 5, 3 }, pixels)), ("labels", NpyBytes("<i8", new long[] { 2 }, Int64s(new long[] { 1, 1 }))) }));
+        var path = temp.Write("rgb.npz", NpzBytes(new[] { ("images", NpyBytes("|u1", new long[] { 2, 4, 5, 3 }, pixels)),
+            ("labels", NpyBytes("<i8", new long[] { 2 }, Int64s(new long[] { 1, 1 }))) }));
         using var dataset = Npz.Load(path, "images", "labels");
         Assert.Equal(new long[] { 2, 3, 4, 5 }, ShapeOf(dataset));
         Assert.Equal(ToPlanar(pixels, 2, 3), ImagesOf(dataset));
@@ -41,8 +43,10 @@ public sealed class NpzTests
         var floats = expected.Select(value => value / 255f).ToArray();
         var doubles = expected.Select(value => value / 255.0).ToArray();
         var labels = NpyBytes("<i4", new long[] { 2 }, Int32s(new[] { 0, 4 }));
-        var path32 = temp.Write("f32.npz", NpzBytes(new[] { ("x", NpyBytes("<f4", new long[] { 2, 3, 4, 4 }, Floats(floats))), ("y", labels) }));
-        var path64 = temp.Write("f64.npz", NpzBytes(new[] { ("x", NpyBytes("<f8", new long[] { 2, 3, 4, 4 }, Doubles(doubles))), ("y", labels) }));
+        var path32 = temp.Write("f32.npz", NpzBytes(new[] { ("x", NpyBytes("<f4", new long[] { 2, 3, 4, 4 }, Floats(floats))),
+            ("y", labels) }));
+        var path64 = temp.Write("f64.npz", NpzBytes(new[] { ("x", NpyBytes("<f8", new long[] { 2, 3, 4, 4 }, Doubles(doubles))),
+            ("y", labels) }));
         foreach (var path in new[] { path32, path64 })
         {
             using var dataset = Npz.Load(path);
@@ -83,8 +87,10 @@ public sealed class NpzTests
     {
         using var temp = new TempDirectory();
         var trainPixels = Pattern(3 * 2 * 2, 6);
-        temp.Write("train.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 3, 2, 2 }, trainPixels)), ("y", NpyBytes("<i8", new long[] { 3 }, Int64s(new long[] { 0, 1, 0 }))) }));
-        temp.Write("test.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 1, 2, 2 }, Pattern(4, 7))), ("y", NpyBytes("<i8", new long[] { 1 }, Int64s(new long[] { 5 }))) }));
+        temp.Write("train.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 3, 2, 2 }, trainPixels)),
+            ("y", NpyBytes("<i8", new long[] { 3 }, Int64s(new long[] { 0, 1, 0 }))) }));
+        temp.Write("test.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 1, 2, 2 }, Pattern(4, 7))),
+            ("y", NpyBytes("<i8", new long[] { 1 }, Int64s(new long[] { 5 }))) }));
         var (train, test) = Npz.LoadSplit(temp.Path);
         using (train)
         using (test)
@@ -96,7 +102,8 @@ public sealed class NpzTests
     }
 
     private static byte[] ValidNpz() =>
-        NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 2, 3, 3 }, Pattern(18, 8))), ("y", NpyBytes("|u1", new long[] { 2 }, new byte[] { 0, 1 })) });
+        NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 2, 3, 3 }, Pattern(18, 8))),
+            ("y", NpyBytes("|u1", new long[] { 2 }, new byte[] { 0, 1 })) });
 
     [Fact]
     public void TruncatedOrNonZipFileIsAUserError()
@@ -178,7 +185,8 @@ public sealed class NpzTests
     {
         using var temp = new TempDirectory();
         temp.Write("train.npz", ValidNpz());
-        temp.Write("test.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 1, 4, 4 }, new byte[16])), ("y", NpyBytes("|u1", new long[] { 1 }, new byte[] { 0 })) }));
+        temp.Write("test.npz", NpzBytes(new[] { ("x", NpyBytes("|u1", new long[] { 1, 4, 4 }, new byte[16])),
+            ("y", NpyBytes("|u1", new long[] { 1 }, new byte[] { 0 })) }));
         AssertUserError(() => Npz.LoadSplit(temp.Path), temp.File("test.npz"));
     }
 }

@@ -84,7 +84,8 @@ internal sealed class PickleWriter
     /// __setstate__((1, shape, dtype, False, raw)). Python 3 at protocol 2 wraps raw bytes in _codecs.encode.</summary>
     public PickleWriter NumpyArray(long[] shape, string typeCode, byte[] raw, bool python3 = false, string byteOrder = "|")
     {
-        Global("numpy.core.multiarray", "_reconstruct").Put(1).Global("numpy", "ndarray").Put(2).Int(0).Tuple1().Str("b").Tuple3().Reduce().Put(3);
+        Global("numpy.core.multiarray", "_reconstruct").Put(1)
+            .Global("numpy", "ndarray").Put(2).Int(0).Tuple1().Str("b").Tuple3().Reduce().Put(3);
         Mark().Int(1);
         // numpy writes 2-D shapes with TUPLE2, as the CIFAR batches have them.
         if (shape.Length == 2) Int(shape[0]).Int(shape[1]).Op(0x86);
@@ -136,7 +137,8 @@ internal sealed class PickleWriter
     }
 
     /// <summary>A meta dict {namesKey: [names], 'num_vis': 3072}.</summary>
-    public static byte[] CifarMeta(string namesKey, IEnumerable<string> names, bool python3 = false, IEnumerable<string>? coarseNames = null)
+    public static byte[] CifarMeta(string namesKey, IEnumerable<string> names, bool python3 = false,
+        IEnumerable<string>? coarseNames = null)
     {
         var writer = new PickleWriter().Proto(2).EmptyDict().Put(0).Mark();
         writer.Key(namesKey, python3).StrList(names);

@@ -5,9 +5,11 @@ namespace Mim4dd.Tests.Distill;
 
 public class BpttTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
-    private (int Code, string Stdout, string Stderr) RunBptt(string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
-        ["--method", "bptt", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "2", "--syn-steps", "3", "--batch-real", "8",
-         "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
+    private (int Code, string Stdout, string Stderr) RunBptt(string outDir, params string[] extra) =>
+        CliTests.Run(["distill", .. CliTests.WithDefaults(
+            ["--method", "bptt", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "2",
+             "--syn-steps", "3", "--batch-real", "8",
+             "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
 
     private static double[] Column(string run, string name) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
         .Select(l => JsonDocument.Parse(l).RootElement.GetProperty(name).GetDouble()).ToArray();
@@ -20,8 +22,10 @@ public class BpttTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(code == 0, stderr);
         (code, _, stderr) = RunBptt(deterministic, "--iterations", "2", "--deterministic");   // default: every core
         Assert.True(code == 0, stderr);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(oneThread, "syn.safetensors")), File.ReadAllBytes(Path.Combine(deterministic, "syn.safetensors")));
-        var machine = JsonDocument.Parse(File.ReadAllText(Path.Combine(deterministic, "config.json"))).RootElement.GetProperty("distill").GetProperty("machine");
+        Assert.Equal(File.ReadAllBytes(Path.Combine(oneThread, "syn.safetensors")),
+            File.ReadAllBytes(Path.Combine(deterministic, "syn.safetensors")));
+        var machine = JsonDocument.Parse(File.ReadAllText(Path.Combine(deterministic, "config.json"))).RootElement
+            .GetProperty("distill").GetProperty("machine");
         Assert.True(machine.GetProperty("Deterministic").GetBoolean());
         Assert.Equal(1, machine.GetProperty("Threads").GetInt32());
 
@@ -57,14 +61,15 @@ public class BpttTests(TinyMnist store) : IClassFixture<TinyMnist>
         File.Delete(Path.Combine(broken, "syn.safetensors"));
         var (code, _, stderr) = RunBptt(broken, "--iterations", "3", "--mim", "--mim-warmup", "0", "--resume");
         Assert.True(code == 0, stderr);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(unbroken, "syn.safetensors")), File.ReadAllBytes(Path.Combine(broken, "syn.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(unbroken, "syn.safetensors")),
+            File.ReadAllBytes(Path.Combine(broken, "syn.safetensors")));
     }
 
     [Fact]
     public void MimFlagOnTrajectoryMatching_PointsToMim4dd()
     {
-        var (code, _, stderr) = CliTests.Run("distill", "--method", "mtt", "--mim", "--dataset", "mnist", "--data-dir", store.DataDir, "--ipc", "2",
-            "--iterations", "1", "--out", store.Dir.File("mtt-mim"));
+        var (code, _, stderr) = CliTests.Run("distill", "--method", "mtt", "--mim", "--dataset", "mnist", "--data-dir", store.DataDir,
+            "--ipc", "2", "--iterations", "1", "--out", store.Dir.File("mtt-mim"));
         Assert.Equal(2, code);
         Assert.Contains("--mim: `distill mtt` does not read it", stderr);
         Assert.Contains("distill mim4dd", stderr);

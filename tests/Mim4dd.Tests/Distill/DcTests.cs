@@ -8,9 +8,11 @@ namespace Mim4dd.Tests.Distill;
 
 public class DcTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
-    private (int Code, string Stdout, string Stderr) RunDc(string method, string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
-        ["--method", method, "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "16",
-         "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
+    private (int Code, string Stdout, string Stderr) RunDc(string method, string outDir, params string[] extra) =>
+        CliTests.Run(["distill", .. CliTests.WithDefaults(
+            ["--method", method, "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1",
+             "--batch-real", "16",
+             "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
 
     private static double[] Losses(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
         .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToArray();
@@ -21,8 +23,10 @@ public class DcTests(TinyMnist store) : IClassFixture<TinyMnist>
         using var scope = NewDisposeScope();
         // Linear weight: row 0 parallel (0), row 1 orthogonal (1). Conv weight [1,1,1,2]: cos([3,4],[4,3]) = 24/25.
         // The bias differs completely but is 1-D, so it adds nothing.
-        var real = new[] { tensor(new double[,] { { 1, 0 }, { 0, 1 } }), tensor(new double[] { 3, 4 }).view(1, 1, 1, 2), tensor(new double[] { 1, 2 }) };
-        var syn = new[] { tensor(new double[,] { { 2, 0 }, { 1, 0 } }), tensor(new double[] { 4, 3 }).view(1, 1, 1, 2), tensor(new double[] { -5, 7 }) };
+        var real = new[] { tensor(new double[,] { { 1, 0 }, { 0, 1 } }), tensor(new double[] { 3, 4 }).view(1, 1, 1, 2),
+            tensor(new double[] { 1, 2 }) };
+        var syn = new[] { tensor(new double[,] { { 2, 0 }, { 1, 0 } }), tensor(new double[] { 4, 3 }).view(1, 1, 1, 2),
+            tensor(new double[] { -5, 7 }) };
         double expected = (1 - 2 / (2 + 1e-6)) + 1 + (1 - 24 / (25 + 1e-6));
         Assert.Equal(expected, Dc.Distance(real, syn).ToDouble(), 12);
     }
@@ -59,7 +63,8 @@ public class DcTests(TinyMnist store) : IClassFixture<TinyMnist>
         File.Delete(Path.Combine(broken, "syn.safetensors"));
         var (code, _, stderr) = RunDc("dsa", broken, "--iterations", "3", "--resume");
         Assert.True(code == 0, stderr);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(unbroken, "syn.safetensors")), File.ReadAllBytes(Path.Combine(broken, "syn.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(unbroken, "syn.safetensors")),
+            File.ReadAllBytes(Path.Combine(broken, "syn.safetensors")));
         Assert.Equal(Losses(unbroken), Losses(broken));
     }
 

@@ -42,10 +42,12 @@ public sealed class TinyMnist : IDisposable
     /// <paramref name="evalEvery"/> (0: at the end) with <paramref name="evalRepeats"/> nets × 2 epochs.</summary>
     public (int Code, string Stdout, string Stderr) DistillDm(string outDir, int iterations, int evalEvery, int evalRepeats = 1) =>
         CliTests.Run("distill", "dm", "--dataset", "mnist", "--data-dir", DataDir, "--ipc", "1", "--batch-real", "8",
-            "--iterations", $"{iterations}", "--eval-every", $"{evalEvery}", "--eval-repeats", $"{evalRepeats}", "--eval-epochs", "2", "--out", outDir);
+            "--iterations", $"{iterations}", "--eval-every", $"{evalEvery}", "--eval-repeats", $"{evalRepeats}", "--eval-epochs", "2",
+            "--out", outDir);
 
     /// <summary>Runs `distill` on the tiny store with small settings plus <paramref name="extra"/> flags.</summary>
-    public (int Code, string Stdout, string Stderr) Distill(string outDir, params string[] extra) => CliTests.Run(DistillArguments(outDir, extra));
+    public (int Code, string Stdout, string Stderr) Distill(string outDir, params string[] extra) =>
+        CliTests.Run(DistillArguments(outDir, extra));
 
     /// <summary>`distill METHOD` (METHOD from `--method` in <paramref name="extra"/>, else mim4dd) with the small
     /// defaults that method reads, as the registry says, and <paramref name="extra"/>.</summary>
@@ -136,8 +138,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal(0.5, check.GetProperty("grad_mim").GetDouble() / dd, 9);
         // The report draws the term's diagnostics: bound and retrieval per layer, the gradient norms, cosine and λ.
         var html = File.ReadAllText(Path.Combine(balanced, "report.html"));
-        var mimSection = html[html.IndexOf("<h2>MIM estimator</h2>", StringComparison.Ordinal)..html.IndexOf("<h2>Synthetic images</h2>", StringComparison.Ordinal)];
-        foreach (var title in new[] { "MI lower bound per layer (nats)", "‖g_DD‖", "‖λ·g_MIM‖", "cosine(g_DD, g_MIM) at the checks", ">λ<" })
+        var mimSection = html[html.IndexOf("<h2>MIM estimator</h2>", StringComparison.Ordinal)
+            ..html.IndexOf("<h2>Synthetic images</h2>", StringComparison.Ordinal)];
+        foreach (var title in new[] { "MI lower bound per layer (nats)", "‖g_DD‖", "‖λ·g_MIM‖",
+            "cosine(g_DD, g_MIM) at the checks", ">λ<" })
             Assert.Contains(title, mimSection);
         // 3 bounds, ‖g_DD‖ and ‖λ·g_MIM‖, cosine, λ (retrieval lines too, unless a layer retrieved nothing in 2 iterations).
         Assert.True(mimSection.Split("<polyline").Length - 1 >= 3 + 2 + 1 + 1, mimSection);
@@ -145,7 +149,8 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains("lower bound on I(S;T) block0 ", File.ReadAllText(Path.Combine(balanced, "report.md")));
         // Gradients are linear in λ, so the rescaled step is the step a run with that λ fixed takes (to float rounding).
         var fixedLambda = store.Dir.File($"{method}-fixed");
-        Assert.Equal(0, store.Distill(fixedLambda, [.. common, "--lambda", lambda.ToString("R", CultureInfo.InvariantCulture), "--mim-grad-every", "0", "--mim-balance", "0"]).Code);
+        Assert.Equal(0, store.Distill(fixedLambda, [.. common, "--lambda", lambda.ToString("R", CultureInfo.InvariantCulture),
+            "--mim-grad-every", "0", "--mim-balance", "0"]).Code);
         var mtt = store.Dir.File($"{method}-plain");
         Assert.Equal(0, store.Distill(mtt, "--method", method == "mim4dd" ? "mtt" : method, "--ipc", "1", "--iterations", "2").Code);
         using var a = Mim4dd.IO.SyntheticSet.Load(Path.Combine(balanced, "syn.safetensors"));
@@ -188,7 +193,8 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     public void Mim4dd_LowersItsLossAndChangesTheImages()
     {
         var run = store.Dir.File("mim");
-        var (code, _, stderr) = store.Distill(run, "--method", "mim4dd", "--lambda", "0.1", "--mim-balance", "0", "--mim-warmup", "0", "--iterations", "6");
+        var (code, _, stderr) = store.Distill(run, "--method", "mim4dd", "--lambda", "0.1", "--mim-balance", "0", "--mim-warmup", "0",
+            "--iterations", "6");
         Assert.True(code == 0, stderr);
         var addOn = Losses(run, "extra_loss");
         Assert.True(addOn.All(v => v > 0), "the MIM term is present");
@@ -236,7 +242,8 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
             var stderr = process.StandardError.ReadToEndAsync();
             var deadline = DateTime.UtcNow.AddSeconds(120);
             // Only once a first checkpoint exists is there a "last good one" to keep.
-            while (!(File.Exists(Path.Combine(run, "checkpoint.safetensors")) && Temps().Length > 0) && DateTime.UtcNow < deadline && !process.HasExited)
+            while (!(File.Exists(Path.Combine(run, "checkpoint.safetensors")) && Temps().Length > 0) && DateTime.UtcNow < deadline
+                && !process.HasExited)
                 Thread.SpinWait(1000);
             Assert.False(process.HasExited, "the run ended before it could be killed");
             process.Kill(entireProcessTree: true);
@@ -292,8 +299,8 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         // Far more iterations than can run before the signal lands, so the stop always comes mid-run.
         var stopped = store.Dir.File("stopped-sigint");
         var metrics = Path.Combine(stopped, "metrics.jsonl");
-        var (exit, stderr) = await StopWhen(store.DistillArguments(stopped, "--method", "mim4dd", "--mim-warmup", "0", "--iterations", "100000"),
-            () => LineCount(metrics) >= 1);
+        var (exit, stderr) = await StopWhen(store.DistillArguments(stopped, "--method", "mim4dd", "--mim-warmup", "0",
+            "--iterations", "100000"), () => LineCount(metrics) >= 1);
         Assert.Equal(130, exit);
         Assert.Contains("--resume", stderr);
         Assert.True(File.Exists(Path.Combine(stopped, "checkpoint.safetensors")));
@@ -309,7 +316,8 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal(SyntheticBytes(unbroken), SyntheticBytes(stopped));
         Assert.Equal(Losses(unbroken, "loss"), Losses(stopped, "loss"));
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(stopped, "config.json")));
-        Assert.Equal(done + 2, config.RootElement.GetProperty("distill").GetProperty("options").GetProperty("Iterations").GetInt32());   // the resumed run's count
+        Assert.Equal(done + 2, config.RootElement.GetProperty("distill").GetProperty("options")
+            .GetProperty("Iterations").GetInt32());   // the resumed run's count
     }
 
     [Fact]
@@ -317,10 +325,12 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     {
         // Nets of a second or so each: the signal lands in the second net of iteration 1's evaluation, and the run must
         // stop within an epoch; resumed, it finishes that evaluation first, then iteration 2 and the final one.
-        string[] Args(string dir) => ["distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1",
-            "--batch-real", "8", "--iterations", "2", "--eval-every", "1", "--eval-repeats", "2", "--eval-epochs", "200", "--out", dir];
+        string[] Args(string dir) => ["distill", "--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir,
+            "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "8", "--iterations", "2", "--eval-every", "1",
+            "--eval-repeats", "2", "--eval-epochs", "200", "--out", dir];
         static string[] Evaluations(string run) => File.ReadAllLines(Path.Combine(run, "evals.jsonl"))
-            .Select(line => JsonDocument.Parse(line).RootElement).Select(e => $"{e.GetProperty("iteration")}: {e.GetProperty("accuracies")}").ToArray();
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .Select(e => $"{e.GetProperty("iteration")}: {e.GetProperty("accuracies")}").ToArray();
         var stopped = store.Dir.File("stopped-in-eval");
         var nets = Path.Combine(stopped, "eval-nets.jsonl");
         var (exit, stderr) = await StopWhen(Args(stopped), () => LineCount(nets) >= 1);

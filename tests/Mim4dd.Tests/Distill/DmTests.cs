@@ -7,9 +7,11 @@ namespace Mim4dd.Tests.Distill;
 
 public class DmTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
-    private (int Code, string Stdout, string Stderr) RunDm(string outDir, params string[] extra) => CliTests.Run(["distill", .. CliTests.WithDefaults(
-        ["--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "2", "--batch-real", "16",
-         "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
+    private (int Code, string Stdout, string Stderr) RunDm(string outDir, params string[] extra) =>
+        CliTests.Run(["distill", .. CliTests.WithDefaults(
+            ["--method", "dm", "--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "2",
+             "--batch-real", "16",
+             "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "3", "--checkpoint-every", "1", "--out", outDir], extra)]);
 
     private static double[] Losses(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
         .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToArray();
@@ -34,7 +36,8 @@ public class DmTests(TinyMnist store) : IClassFixture<TinyMnist>
         // A fresh random network each iteration makes single losses noisy: compare the first and last thirds.
         Assert.True(losses.TakeLast(4).Average() < losses.Take(4).Average(), string.Join(", ", losses));
         using var set = Mim4dd.IO.SyntheticSet.Load(Path.Combine(run, "syn.safetensors"));
-        using var initial = Mim4dd.IO.SyntheticSet.Load(Path.Combine(RunDm(store.Dir.File("dm-zero"), "--iterations", "1", "--lr-img", "1e-12").Code == 0
+        using var initial = Mim4dd.IO.SyntheticSet.Load(Path.Combine(RunDm(store.Dir.File("dm-zero"), "--iterations", "1",
+            "--lr-img", "1e-12").Code == 0
             ? store.Dir.File("dm-zero") : throw new InvalidOperationException(), "syn.safetensors"));
         Assert.True(set.Images.sub(initial.Images).abs().max().item<float>() > 1e-3f);
         Assert.Equal(0.01, set.LearningRate, 1e-8);   // DM learns no lr: the protocol's 0.01 (stored as float32)
@@ -50,7 +53,8 @@ public class DmTests(TinyMnist store) : IClassFixture<TinyMnist>
         File.Delete(Path.Combine(broken, "syn.safetensors"));
         var (code, _, stderr) = RunDm(broken, "--iterations", "4", "--resume");
         Assert.True(code == 0, stderr);
-        Assert.Equal(File.ReadAllBytes(Path.Combine(unbroken, "syn.safetensors")), File.ReadAllBytes(Path.Combine(broken, "syn.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(unbroken, "syn.safetensors")),
+            File.ReadAllBytes(Path.Combine(broken, "syn.safetensors")));
         Assert.Equal(Losses(unbroken), Losses(broken));
     }
 

@@ -19,7 +19,8 @@ public class GcStressTests(TinyMnist store) : IClassFixture<TinyMnist>
 
     private byte[] Distil(DataSplit data, bool hammer, out int collections)
     {
-        var options = new MttOptions { ImagesPerClass = 2, SynSteps = 4, ExpertEpochs = 2, MaxStartEpoch = 1, Iterations = 4, LrImg = 100, Seed = 3 };
+        var options = new MttOptions { ImagesPerClass = 2, SynSteps = 4, ExpertEpochs = 2, MaxStartEpoch = 1, Iterations = 4, LrImg = 100,
+            Seed = 3 };
         var mim = new MimOptions { WarmupIterations = 1, GradientCheckEvery = 2 };
         using var method = new MttMethod(data, new MttDistillationSettings("mim4dd", options, mim, 4, store.Experts), _ => { });
         using var state = method.Initialize();

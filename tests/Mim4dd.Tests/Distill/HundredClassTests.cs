@@ -57,7 +57,8 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
 {
     private string[] Distill(string method, string outDir, params string[] extra) => CliTests.Distill(method,
         ["--dataset", "cifar100", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "4",
-         "--syn-steps", "2", "--iterations", "1", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "1", "--out", outDir], extra);
+         "--syn-steps", "2", "--iterations", "1", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "1",
+         "--out", outDir], extra);
 
     private static void AssertFinished(string run, string stdout, string stderr, int code)
     {
@@ -93,8 +94,9 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
         var runs = store.Dir.File("headline");
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(root, "scripts", "cifar100-headline.sh"), store.DataDir, runs }) info.ArgumentList.Add(a);
-        foreach (var (k, v) in new[] { ("MIM4DD", cli), ("ARCH", TinyMnist.Arch), ("EXPERTS", "1"), ("EPOCHS", "2"), ("ITERATIONS", "1"), ("MAX_START", "1"), ("NETS", "2"),
-            ("EVAL_EPOCHS", "1"), ("DISTILL_FLAGS", "--ipc 1 --syn-steps 2"), ("MIM_FLAGS", "--batch-real 4 --mim-warmup 0") })
+        foreach (var (k, v) in new[] { ("MIM4DD", cli), ("ARCH", TinyMnist.Arch), ("EXPERTS", "1"), ("EPOCHS", "2"), ("ITERATIONS", "1"),
+            ("MAX_START", "1"), ("NETS", "2"), ("EVAL_EPOCHS", "1"), ("DISTILL_FLAGS", "--ipc 1 --syn-steps 2"),
+            ("MIM_FLAGS", "--batch-real 4 --mim-warmup 0") })
             info.Environment[k] = v;
         using var process = Process.Start(info)!;
         var reading = process.StandardOutput.ReadToEndAsync();
@@ -108,8 +110,10 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
         Assert.Contains("mtt-ipc10", compare);
         Assert.Contains("mim4dd-ipc10", compare);
         Assert.Contains("All nets, paired by evaluation seed", stdout);   // `paired` over the 2 nets
-        var check = JsonDocument.Parse(File.ReadLines(Path.Combine(runs, "mim4dd-ipc10", "metrics.jsonl")).Last()).RootElement.GetProperty("mim");
-        Assert.Equal(0.25, check.GetProperty("grad_mim").GetDouble() / check.GetProperty("grad_dd").GetDouble(), 6);   // balanced by default
+        var check = JsonDocument.Parse(File.ReadLines(Path.Combine(runs, "mim4dd-ipc10", "metrics.jsonl")).Last()).RootElement
+            .GetProperty("mim");
+        Assert.Equal(0.25, check.GetProperty("grad_mim").GetDouble()
+            / check.GetProperty("grad_dd").GetDouble(), 6);   // balanced by default
     }
 
     [Fact]
@@ -121,7 +125,8 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
                 "--ipc", "1", "--repeats", "1", "--epochs", "1", "--out", store.Dir.File(method));
             Assert.True(code == 0, stderr);
         }
-        var (evalCode, stdout, evalErr) = CliTests.Run("eval", store.Dir.File("herding"), "--data-dir", store.DataDir, "--repeats", "1", "--epochs", "1");
+        var (evalCode, stdout, evalErr) = CliTests.Run("eval", store.Dir.File("herding"), "--data-dir", store.DataDir, "--repeats", "1",
+            "--epochs", "1");
         Assert.True(evalCode == 0, evalErr);
         Assert.Contains("ConvNet", stdout);
     }
@@ -140,7 +145,8 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
     [Fact]
     public void WithoutDataDir_SaysWhereToGetCifar100()
     {
-        var (code, _, stderr) = CliTests.Run("distill", "--method", "dm", "--dataset", "cifar100", "--iterations", "1", "--out", store.Dir.File("no-data"));
+        var (code, _, stderr) = CliTests.Run("distill", "--method", "dm", "--dataset", "cifar100", "--iterations", "1",
+            "--out", store.Dir.File("no-data"));
         Assert.Equal(2, code);
         Assert.Contains("cifar-100-python.tar.gz", stderr);
         Assert.Single(stderr.Trim().Split('\n'));

@@ -27,10 +27,11 @@ public class MiEstimateTests(ITestOutputHelper output)
         var set = CoresetSelection.Random(data.Train, 1, Rng.Torch(2));
         var readings = new List<IReadOnlyList<MimLayerReading>>();
 
-        var estimate = MiEstimate.Run(net, parameters, images.index_select(0, set), data.Train.Labels.index_select(0, set), data.Train, images,
-            new MimOptions(), headSteps: 40, batches: 4, realPerClass: 8, poolPerClass: 64, seed: 3, (_, r) => readings.Add(r));
+        var estimate = MiEstimate.Run(net, parameters, images.index_select(0, set), data.Train.Labels.index_select(0, set), data.Train,
+            images, new MimOptions(), headSteps: 40, batches: 4, realPerClass: 8, poolPerClass: 64, seed: 3, (_, r) => readings.Add(r));
 
-        foreach (var e in estimate) output.WriteLine($"{e.Layer}: loss {e.Loss:F3} bound {e.Bound:F3} ± {e.BoundStd:F3} retrieval {e.Retrieval:F2}");
+        foreach (var e in estimate)
+            output.WriteLine($"{e.Layer}: loss {e.Loss:F3} bound {e.Bound:F3} ± {e.BoundStd:F3} retrieval {e.Retrieval:F2}");
         output.WriteLine($"first step: {string.Join(", ", readings[0].Select(r => $"{r.Loss:F3}"))}");
         Assert.All(estimate, e => Assert.True(e.Loss < Plateau - 0.5, $"{e.Layer}: held-out loss {e.Loss:F3}, plateau {Plateau:F3}"));
         Assert.True(estimate[^1].Bound > 0.5, $"deepest layer's bound {estimate[^1].Bound:F3} nats");

@@ -6,9 +6,11 @@ namespace Mim4dd.Tests.Distill;
 /// <summary>`--mim` on the methods without experts: λ = 0 changes nothing, λ &gt; 0 adds a positive term and changes the set.</summary>
 public class MimOnEveryMethodTests(TinyMnist store) : IClassFixture<TinyMnist>
 {
-    private (int Code, string Stdout, string Stderr) Run(string method, string outDir, params string[] extra) => CliTests.Run(CliTests.Distill(method,
-        ["--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "16", "--syn-steps", "3",
-         "--iterations", "2", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "2", "--out", outDir], extra));
+    private (int Code, string Stdout, string Stderr) Run(string method, string outDir, params string[] extra) =>
+        CliTests.Run(CliTests.Distill(method,
+            ["--dataset", "mnist", "--data-dir", store.DataDir, "--arch", TinyMnist.Arch, "--ipc", "1", "--batch-real", "16",
+             "--syn-steps", "3", "--iterations", "2", "--eval-every", "0", "--eval-repeats", "1", "--eval-epochs", "2",
+             "--out", outDir], extra));
 
     [Theory]
     [InlineData("bptt")]

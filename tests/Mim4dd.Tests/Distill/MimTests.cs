@@ -16,7 +16,8 @@ public class MimTests
         randn(shape, ScalarType.Float64, generator: Rng.Torch(21, stream));
 
     /// <summary>Layers of flat feature vectors: shape [d].</summary>
-    private static (string, long[])[] Flat(params (string Name, long Size)[] layers) => layers.Select(l => (l.Name, new[] { l.Size })).ToArray();
+    private static (string, long[])[] Flat(params (string Name, long Size)[] layers) =>
+        layers.Select(l => (l.Name, new[] { l.Size })).ToArray();
 
     [Fact]
     public void PositiveMask_IsTrueExactlyWhereLabelsMatch()
@@ -33,7 +34,8 @@ public class MimTests
         Assert.True(mask.equal(expected).all().item<bool>());
     }
 
-    /// <summary>Each column standardised over the rows (population variance, ε 1e-5), rows L2-normalised: what the heads see, by hand.</summary>
+    /// <summary>Each column standardised over the rows (population variance, ε 1e-5), rows L2-normalised: what the heads see, by
+    /// hand.</summary>
     private static double[][] StandardisedUnitRows(double[][] rows)
     {
         int n = rows.Length, d = rows[0].Length;
@@ -105,7 +107,8 @@ public class MimTests
         // Heads that map every sample to one point score every pair alike: with the prior built in, h = 1/(m+1)
         // for every pair, the loss is ln(m+1) + m·ln((m+1)/m) (3.251 at m = 9) and the bound ln m − L is below 0.
         using var scope = NewDisposeScope();
-        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3, Features = MimFeatures.Flat }, Rng.Torch(5), ScalarType.Float64);
+        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3, Features = MimFeatures.Flat }, Rng.Torch(5),
+            ScalarType.Float64);
         using (no_grad())
             for (int i = 0; i < 4; i += 2) { mim.HeadParameters[i].zero_(); mim.HeadParameters[i + 1].fill_(1.0); }
         var synLabels = arange(10);
@@ -126,7 +129,8 @@ public class MimTests
     {
         using var scope = NewDisposeScope();
         var options = new MimOptions { HeadDim = 4, Critic = critic, Symmetric = symmetric, HeadHidden = hidden, SharedHeads = shared };
-        using var mim = new Mim(new[] { ("a", new long[] { 2, 2, 2 }), ("b", new long[] { 6 }) }, options, Rng.Torch(2), ScalarType.Float64);
+        using var mim = new Mim(new[] { ("a", new long[] { 2, 2, 2 }), ("b", new long[] { 6 }) }, options, Rng.Torch(2),
+            ScalarType.Float64);
         var synLabels = Labels(0, 1, 2);
         var realLabels = Labels(0, 1, 1, 2, 0);
         var syn = new[] { Random(new long[] { 3, 2, 2, 2 }, 1).requires_grad_(), Random(new long[] { 3, 6 }, 2).requires_grad_() };
@@ -285,10 +289,14 @@ public class MimTests
         var synLabels = Labels(0, 1);
         var realLabels = Labels(0, 1, 1);
 
-        Assert.Contains("for 2 MIM layers", Assert.Throws<ArgumentException>(() => mim.Loss(syn.Take(1).ToList(), synLabels, real, realLabels)).Message);
-        Assert.Contains("3 synthetic labels", Assert.Throws<ArgumentException>(() => mim.Loss(syn, Labels(0, 1, 2), real, realLabels)).Message);
-        Assert.Contains("head expects 4", Assert.Throws<ArgumentException>(() => mim.Loss(syn, synLabels, new[] { real[1], real[1] }, realLabels)).Message);
-        Assert.Contains("Float32", Assert.Throws<ArgumentException>(() => mim.Loss(syn, synLabels, real.Select(r => r.to_type(ScalarType.Float32)).ToList(), realLabels)).Message);
+        Assert.Contains("for 2 MIM layers",
+            Assert.Throws<ArgumentException>(() => mim.Loss(syn.Take(1).ToList(), synLabels, real, realLabels)).Message);
+        Assert.Contains("3 synthetic labels",
+            Assert.Throws<ArgumentException>(() => mim.Loss(syn, Labels(0, 1, 2), real, realLabels)).Message);
+        Assert.Contains("head expects 4",
+            Assert.Throws<ArgumentException>(() => mim.Loss(syn, synLabels, new[] { real[1], real[1] }, realLabels)).Message);
+        Assert.Contains("Float32", Assert.Throws<ArgumentException>(() =>
+            mim.Loss(syn, synLabels, real.Select(r => r.to_type(ScalarType.Float32)).ToList(), realLabels)).Message);
     }
 
     [Theory]
@@ -308,7 +316,8 @@ public class MimTests
         using var mim = new Mim(sizes, new MimOptions { HeadDim = 2, Layers = new[] { "block2", "block0" } }, Rng.Torch(9));
         Assert.Equal(new[] { "block2", "block0" }, mim.Layers);
         Assert.Equal(new long[] { 2, 128 }, mim.HeadParameters[0].shape);   // pooled: one value per channel
-        using var flat = new Mim(sizes, new MimOptions { HeadDim = 2, Features = MimFeatures.Flat, Layers = new[] { "block2" } }, Rng.Torch(9));
+        using var flat = new Mim(sizes, new MimOptions { HeadDim = 2, Features = MimFeatures.Flat, Layers = new[] { "block2" } },
+            Rng.Torch(9));
         Assert.Equal(new long[] { 2, 128 * 4 * 4 }, flat.HeadParameters[0].shape);
 
         var tap = new FeatureTap();

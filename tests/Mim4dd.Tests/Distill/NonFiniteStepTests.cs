@@ -101,7 +101,8 @@ public class NonFiniteStepTests(TinyMnist store) : IClassFixture<TinyMnist>
         try
         {
             using var train = data.Train.Floats(data.Normalization);
-            var options = new MttOptions { ImagesPerClass = 1, SynSteps = 2, ExpertEpochs = 1, MaxStartEpoch = 1, Iterations = 10, LrImg = 100 };
+            var options = new MttOptions { ImagesPerClass = 1, SynSteps = 2, ExpertEpochs = 1, MaxStartEpoch = 1, Iterations = 10,
+                LrImg = 100 };
             using var state = Mtt.Initialize(data.Train, train, options);
             var e = Assert.Throws<RunFailedException>(() => Mtt.Run(net, experts, state, options, "mnist", new Silent(), new NanTerm()));
             Assert.Contains("without the MIM term is finite, so the MIM term made it", e.Message);

@@ -14,7 +14,8 @@ public class TensorLeakTests
     private sealed class LiveTensors : IDistillObserver
     {
         public List<long> Counts { get; } = new();
-        public void Iteration(IterationMetrics metrics, DistillState state) => Counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        public void Iteration(IterationMetrics metrics, DistillState state) =>
+            Counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     [Theory]
@@ -33,7 +34,8 @@ public class TensorLeakTests
         {
             "dm" => new DmMethod(data, new DmOptions { ImagesPerClass = 1, Iterations = iterations, BatchReal = 8 }, mimOptions, 8),
             "dc" => new DcMethod(data, new DcOptions { ImagesPerClass = 1, Iterations = iterations, BatchReal = 8 }, mimOptions, 8),
-            _ => new BpttMethod(data, new BpttOptions { ImagesPerClass = 1, Iterations = iterations, BatchReal = 8, SynSteps = 3 }, mimOptions, 8),
+            _ => new BpttMethod(data, new BpttOptions { ImagesPerClass = 1, Iterations = iterations, BatchReal = 8, SynSteps = 3 },
+                mimOptions, 8),
         };
         using var state = distiller.Initialize();
         var live = new LiveTensors();
@@ -44,6 +46,7 @@ public class TensorLeakTests
         int uncounted = method == "bptt" && !mim ? 1 : 0;
         // The first iteration creates what lives for the whole run (momentum, the heads' checkpoint copies).
         for (int i = 2; i < iterations; i++)
-            Assert.True(live.Counts[i] <= live.Counts[1] + (i - 1) * uncounted, $"live tensors per iteration: {string.Join(", ", live.Counts)}");
+            Assert.True(live.Counts[i] <= live.Counts[1] + (i - 1) * uncounted,
+                $"live tensors per iteration: {string.Join(", ", live.Counts)}");
     }
 }

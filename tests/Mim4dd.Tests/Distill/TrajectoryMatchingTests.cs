@@ -36,8 +36,10 @@ public class TrajectoryMatchingTests
         using var reverse = TrajectoryMatching.Reverse(u);
         Assert.Equal(naive.Loss, reverse.Loss, 12);
         Assert.True(naive.Images.abs().max().item<double>() > 0, "the image gradient is not trivially zero");
-        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5, $"image gradient rel. error {RelativeError(reverse.Images, naive.Images):E2}");
-        Assert.True(RelativeError(reverse.LearningRate, naive.LearningRate) < 1e-5, $"lr gradient rel. error {RelativeError(reverse.LearningRate, naive.LearningRate):E2}");
+        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5,
+            $"image gradient rel. error {RelativeError(reverse.Images, naive.Images):E2}");
+        Assert.True(RelativeError(reverse.LearningRate, naive.LearningRate) < 1e-5,
+            $"lr gradient rel. error {RelativeError(reverse.LearningRate, naive.LearningRate):E2}");
         Assert.True(RelativeError(reverse.FinalParameters, naive.FinalParameters) < 1e-12);
     }
 
@@ -70,7 +72,8 @@ public class TrajectoryMatchingTests
         Assert.Equal(0, reverse.MatchLoss);
         Assert.Equal(naive.Loss, reverse.Loss, 12);
         Assert.True(naive.Images.abs().max().item<double>() > 0, "the image gradient is not trivially zero");
-        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5, $"image gradient rel. error {RelativeError(reverse.Images, naive.Images):E2}");
+        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5,
+            $"image gradient rel. error {RelativeError(reverse.Images, naive.Images):E2}");
         Assert.True(RelativeError(reverse.LearningRate, naive.LearningRate) < 1e-5);
     }
 
@@ -90,7 +93,8 @@ public class TrajectoryMatchingTests
         using var firstFive = TrajectoryMatching.Compute("first-order", five);
         Assert.Equal(exactFive.Loss, firstFive.Loss, 14);
         Assert.True(RelativeError(firstFive.Images, exactFive.Images) > 1e-6, "the Hessian terms are dropped, so five steps differ");
-        double cosine = (firstFive.Images * exactFive.Images).sum().item<double>() / (firstFive.Images.norm().item<double>() * exactFive.Images.norm().item<double>());
+        double cosine = (firstFive.Images * exactFive.Images).sum().item<double>()
+            / (firstFive.Images.norm().item<double>() * exactFive.Images.norm().item<double>());
         Assert.True(cosine > 0.5, $"cosine to the exact image gradient {cosine:F3}");
     }
 
@@ -109,7 +113,8 @@ public class TrajectoryMatchingTests
     public void WrongSizedExpert_IsAUserError()
     {
         var u = Problem(2, 12, null);
-        var e = Assert.Throws<UserError>(() => TrajectoryMatching.Reverse(u with { Start = zeros(10, ScalarType.Float64), Target = zeros(10, ScalarType.Float64) }));
+        var e = Assert.Throws<UserError>(() =>
+            TrajectoryMatching.Reverse(u with { Start = zeros(10, ScalarType.Float64), Target = zeros(10, ScalarType.Float64) }));
         Assert.Contains("parameters", e.Message);
     }
 }

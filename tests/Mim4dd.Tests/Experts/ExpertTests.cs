@@ -186,13 +186,15 @@ public class ExpertTests
         using var stop = new CancellationTokenSource();
         Assert.Throws<RunStoppedException>(() => ExpertStore.RunAll(data, "ConvNet", options, store, Shard.All,
             line => { if (line.Contains("epoch 1/2")) stop.Cancel(); }, stop.Token));
-        Assert.Equal(["partial_0000.m4e", "partial_0000.state.safetensors", "store.json"], Directory.GetFiles(store).Select(Path.GetFileName).Order());
+        Assert.Equal(["partial_0000.m4e", "partial_0000.state.safetensors", "store.json"],
+            Directory.GetFiles(store).Select(Path.GetFileName).Order());
 
         var lines = new List<string>();
         ExpertStore.RunAll(data, "ConvNet", options, store, Shard.All, lines.Add);
         Assert.Contains(lines, line => line.EndsWith("1 to train (continuing expert 0 from part-way)"));
         Assert.Equal(["expert_0000.m4e", "store.json"], Directory.GetFiles(store).Select(Path.GetFileName).Order());
-        Assert.Equal(File.ReadAllBytes(Path.Combine(dir.File("straight"), "expert_0000.m4e")), File.ReadAllBytes(Path.Combine(store, "expert_0000.m4e")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir.File("straight"), "expert_0000.m4e")),
+            File.ReadAllBytes(Path.Combine(store, "expert_0000.m4e")));
     }
 
     [Fact]
@@ -300,7 +302,8 @@ public class ExpertTests
         Assert.Contains("--train-epochs", Assert.Throws<UserError>(() => new ExpertOptions { Epochs = 0 }.Validate()).Message);
         Assert.Contains("--lr-teacher", Assert.Throws<UserError>(() => new ExpertOptions { LearningRate = double.NaN }.Validate()).Message);
         var train = new ExpertOptions().ToTrainOptions();
-        Assert.Equal((50, 0.01, 0.0, 0.0, 256, -1), (train.Epochs, train.LearningRate, train.Momentum, train.WeightDecay, train.BatchSize, train.DecayAfterEpoch));
+        Assert.Equal((50, 0.01, 0.0, 0.0, 256, -1),
+            (train.Epochs, train.LearningRate, train.Momentum, train.WeightDecay, train.BatchSize, train.DecayAfterEpoch));
     }
 
     [Theory]

@@ -28,7 +28,8 @@ public class DiskSpaceTests
         var data = Path.Combine(dir.Path, "data");
         TestData.WriteMnistSlice(data, 100, 20);
         var store = Path.Combine(dir.Path, "experts");
-        var (code, _, stderr) = CliTests.Run("experts", "--dataset", "mnist", "--data-dir", data, "--num-experts", "1000000", "--train-epochs", "50", "--out", store);
+        var (code, _, stderr) = CliTests.Run("experts", "--dataset", "mnist", "--data-dir", data, "--num-experts", "1000000",
+            "--train-epochs", "50", "--out", store);
         Assert.Equal(2, code);
         Assert.Contains("expert file(s) and one part-way copy need about", stderr);
         Assert.Empty(Directory.GetFiles(store, "expert_*"));

@@ -14,9 +14,11 @@ public static partial class HeadlessChromium
 {
     public const string Executable = "/usr/bin/chromium";
 
-    public sealed record Rendering(string[] Errors, bool[] ImagesDecoded, bool[] SvgsDrawn, string[] VisibleHeadings, string[] HiddenHeadings);
+    public sealed record Rendering(string[] Errors, bool[] ImagesDecoded, bool[] SvgsDrawn, string[] VisibleHeadings,
+        string[] HiddenHeadings);
 
-    private const string Recorder = "<script>window.__errors=[];addEventListener('error',e=>__errors.push(e.message||('failed to load '+(e.target.src||e.target.href))),true);</script>";
+    private const string Recorder = "<script>window.__errors=[];addEventListener('error',e=>__errors.push(e.message||"
+        + "('failed to load '+(e.target.src||e.target.href))),true);</script>";
 
     private const string Inspector = """
         <script>addEventListener('load',()=>{const r=document.createElement('pre');r.id='render-check';
@@ -32,7 +34,8 @@ public static partial class HeadlessChromium
     public static Rendering Render(string htmlFile)
     {
         if (!File.Exists(Executable))
-            Assert.Fail($"{Executable} not found: this test renders the report in headless Chromium; install it with `apt-get install chromium` (./test.sh does so when run as root)");
+            Assert.Fail($"{Executable} not found: this test renders the report in headless Chromium; "
+                + $"install it with `apt-get install chromium` (./test.sh does so when run as root)");
         var html = File.ReadAllText(htmlFile);
         var probe = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(htmlFile))!, "render-check.html");
         File.WriteAllText(probe, html.Replace("<head>", "<head>" + Recorder).Replace("</body>", Inspector + "</body>"));
@@ -40,9 +43,10 @@ public static partial class HeadlessChromium
         try
         {
             var info = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", $"--user-data-dir={profile.FullName}", "--window-size=1280,2000",
-                         "--virtual-time-budget=5000", "--dump-dom", new Uri(probe).AbsoluteUri })
+            foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         $"--user-data-dir={profile.FullName}", "--window-size=1280,2000", "--virtual-time-budget=5000", "--dump-dom",
+                         new Uri(probe).AbsoluteUri })
                 info.ArgumentList.Add(arg);
             using var process = Process.Start(info)!;
             var stdout = process.StandardOutput.ReadToEndAsync();
@@ -54,12 +58,13 @@ public static partial class HeadlessChromium
             }
             var dom = stdout.Result;
             var check = CheckBlock().Match(dom);
-            Assert.True(check.Success, $"the page did not finish loading in Chromium (exit {process.ExitCode}): {stderr.Result.Split('\n').LastOrDefault(l => l.Length > 0)}");
+            Assert.True(check.Success, $"the page did not finish loading in Chromium (exit {process.ExitCode}): "
+                + $"{stderr.Result.Split('\n').LastOrDefault(l => l.Length > 0)}");
             var json = JsonDocument.Parse(WebUtility.HtmlDecode(check.Groups[1].Value)).RootElement;
             static T[] Array<T>(JsonElement e, Func<JsonElement, T> read) => e.EnumerateArray().Select(read).ToArray();
-            return new Rendering(Array(json.GetProperty("errors"), e => e.ToString()), Array(json.GetProperty("images"), e => e.GetBoolean()),
-                Array(json.GetProperty("svgs"), e => e.GetBoolean()), Array(json.GetProperty("visible"), e => e.GetString()!),
-                Array(json.GetProperty("hidden"), e => e.GetString()!));
+            return new Rendering(Array(json.GetProperty("errors"), e => e.ToString()),
+                Array(json.GetProperty("images"), e => e.GetBoolean()), Array(json.GetProperty("svgs"), e => e.GetBoolean()),
+                Array(json.GetProperty("visible"), e => e.GetString()!), Array(json.GetProperty("hidden"), e => e.GetString()!));
         }
         finally
         {

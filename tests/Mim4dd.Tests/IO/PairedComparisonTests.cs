@@ -48,10 +48,12 @@ public class PairedComparisonTests
             var path = dir.File(name);
             Directory.CreateDirectory(path);
             File.WriteAllText(Path.Combine(path, "evals.jsonl"),
-                $"{{\"iteration\":5,\"accuracies\":[{string.Join(",", accuracies.Select(a => a.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]}}\n");
+                $"{{\"iteration\":5,\"accuracies\":["
+                + $"{string.Join(",", accuracies.Select(a => a.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]}}\n");
             return path;
         }
-        var pairs = new[] { Run("a0", 0.80, 0.82, 0.81), Run("b0", 0.81, 0.84, 0.81), Run("a1", 0.70, 0.71, 0.72), Run("b1", 0.71, 0.71, 0.74) };
+        var pairs = new[] { Run("a0", 0.80, 0.82, 0.81), Run("b0", 0.81, 0.84, 0.81), Run("a1", 0.70, 0.71, 0.72),
+            Run("b1", 0.71, 0.71, 0.74) };
 
         var (code, stdout, _) = Cli.CliTests.Run(["paired", .. pairs]);
 

@@ -16,7 +16,8 @@ public class RunDirectoryLockTests
         // Another process's lock, as a running `mim4dd distill` holds it (a separate open file description).
         using (new FileStream(System.IO.Path.Combine(run, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
         {
-            var (code, _, stderr) = CliTests.Run("coreset", "--dataset", "mnist", "--ipc", "1", "--epochs", "1", "--repeats", "1", "--out", run);
+            var (code, _, stderr) = CliTests.Run("coreset", "--dataset", "mnist", "--ipc", "1", "--epochs", "1", "--repeats", "1",
+                "--out", run);
             Assert.Equal(2, code);
             Assert.Contains("is in use by another running mim4dd process", stderr);
             Assert.Single(stderr.Trim().Split('\n'));

@@ -41,7 +41,8 @@ public class RunReportTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Equal([true], page.ImagesDecoded);
         Assert.Equal(html.Split("<svg").Length - 1, page.SvgsDrawn.Length);
         Assert.All(page.SvgsDrawn, Assert.True);
-        Assert.Equal(["Evaluation", "Training curves", "Synthetic images", "t-SNE of real and synthetic features", "Config"], page.VisibleHeadings);
+        Assert.Equal(["Evaluation", "Training curves", "Synthetic images", "t-SNE of real and synthetic features", "Config"],
+            page.VisibleHeadings);
         Assert.Empty(page.HiddenHeadings);
 
         var markdown = File.ReadAllText(Path.Combine(run, "report.md"));

@@ -12,7 +12,8 @@ public class TsneTests
         var generator = Rng.Torch(3);
         var centres = randn(new long[] { 3, 20 }, ScalarType.Float64, generator: generator).mul_(10 / Math.Sqrt(2 * 20));
         var labels = Enumerable.Range(0, 120).Select(i => (long)(i / 40)).ToArray();
-        var points = centres.index_select(0, tensor(labels)) + randn(new long[] { 120, 20 }, ScalarType.Float64, generator: generator) * 0.3;
+        var points = centres.index_select(0, tensor(labels))
+            + randn(new long[] { 120, 20 }, ScalarType.Float64, generator: generator) * 0.3;
         return (points, labels);
     }
 
@@ -26,7 +27,8 @@ public class TsneTests
         using var entropy = -(rows * rows.clamp_min(1e-300).log()).sum(1);
         Assert.True(rows.diagonal().abs().max().item<double>() == 0, "no point is its own neighbour");
         Assert.True((rows.sum(1) - 1).abs().max().item<double>() < 1e-12, "rows sum to one");
-        Assert.True((entropy - Math.Log(perplexity)).abs().max().item<double>() < 1e-6, $"entropy {entropy.min().item<double>()}..{entropy.max().item<double>()} vs ln {perplexity}");
+        Assert.True((entropy - Math.Log(perplexity)).abs().max().item<double>() < 1e-6,
+            $"entropy {entropy.min().item<double>()}..{entropy.max().item<double>()} vs ln {perplexity}");
     }
 
     [Fact]

@@ -37,7 +37,8 @@ public class ComputePrecisionTests
         var exact = net.Forward(weights.Parameters, x);
         using var weights64 = net.Initialize(Rng.Torch(1), ScalarType.Float64);
         var exact64 = net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64));
-        var (low, low64) = InBf16(() => (net.Forward(weights.Parameters, x), net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64))));
+        var (low, low64) = InBf16(() =>
+            (net.Forward(weights.Parameters, x), net.Forward(weights64.Parameters, x.to_type(ScalarType.Float64))));
         Assert.Equal(ScalarType.Float32, low.dtype);
         double relative = Relative(low, exact);
         Assert.InRange(relative, 1e-5, 5e-2);   // rounded (so not identical), but only by bf16's 8-bit mantissa
@@ -51,7 +52,8 @@ public class ComputePrecisionTests
         using var scope = NewDisposeScope();
         Tensor[] LastLayer() => [randn(4, 16, 3, 3, generator: Rng.Torch(6)), randn(4, generator: Rng.Torch(7))];
         var pass = () => new ForwardPass([randn(16, 3, 3, 3, generator: Rng.Torch(1)), randn(16, generator: Rng.Torch(2)),
-            randn(16, 16, 3, 3, generator: Rng.Torch(3)), randn(16, generator: Rng.Torch(4)), ..LastLayer()], null, training: true, tap: null);
+            randn(16, 16, 3, 3, generator: Rng.Torch(3)), randn(16, generator: Rng.Torch(4)), ..LastLayer()],
+            null, training: true, tap: null);
         Conv2d[] layers = [new(3, 16, 3, padding: 1), new(16, 16, 3, padding: 1), new(16, 4, 3, padding: 1)];   // 27 terms; 144; 4 outputs
         var x = randn(new long[] { 2, 3, 16, 16 }, generator: Rng.Torch(5));
         Tensor[] Outputs()
@@ -70,8 +72,8 @@ public class ComputePrecisionTests
     }
 
     /// <summary>
-    /// Every network's output in bf16 within bf16's rounding of fp32 (on Zen 5, LeNet's was 15 % off, its 3 → 6 convolution alone 55 %, before its
-    /// 6-channel convolutions were kept fp32). The output, not the input gradient: that one moves 11 % in plain fp32
+    /// Every network's output in bf16 within bf16's rounding of fp32 (on Zen 5, LeNet's was 15 % off, its 3 → 6 convolution alone 55 %,
+    /// before its 6-channel convolutions were kept fp32). The output, not the input gradient: that one moves 11 % in plain fp32
     /// when only the input is rounded to bf16 (MLP, measured), so it cannot tell a wrong kernel from rounding.
     /// </summary>
     [Theory]

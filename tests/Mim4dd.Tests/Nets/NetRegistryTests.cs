@@ -58,9 +58,12 @@ public class NetRegistryTests
     [Theory]
     [InlineData("MLP", "fc_1.weight", "fc_2.bias", "fc_3.weight")]
     [InlineData("LeNet", "features.0.weight", "features.3.bias", "fc_1.weight", "fc_2.weight", "fc_3.bias")]
-    [InlineData("AlexNet", "features.0.weight", "features.3.weight", "features.6.weight", "features.8.weight", "features.10.weight", "fc.weight")]
-    [InlineData("AlexNetBN", "features.0.weight", "features.1.weight", "features.4.weight", "features.8.weight", "features.14.weight", "fc.bias")]
-    [InlineData("VGG11", "features.0.weight", "features.1.weight", "features.4.weight", "features.25.weight", "features.26.bias", "classifier.weight")]
+    [InlineData("AlexNet", "features.0.weight", "features.3.weight", "features.6.weight", "features.8.weight", "features.10.weight",
+        "fc.weight")]
+    [InlineData("AlexNetBN", "features.0.weight", "features.1.weight", "features.4.weight", "features.8.weight", "features.14.weight",
+        "fc.bias")]
+    [InlineData("VGG11", "features.0.weight", "features.1.weight", "features.4.weight", "features.25.weight", "features.26.bias",
+        "classifier.weight")]
     [InlineData("ResNet18", "conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer4.1.bn2.bias", "classifier.weight")]
     public void Nets_UseTheReferenceStateDictNames(string name, params string[] expected)
     {

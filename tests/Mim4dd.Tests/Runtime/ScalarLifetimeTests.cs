@@ -15,7 +15,8 @@ namespace Mim4dd.Tests.Runtime;
 public class ScalarLifetimeTests
 {
     private static readonly OpCode[] OneByte = new OpCode[0x100], TwoByte = new OpCode[0x100];
-    private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+    private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance
+        | BindingFlags.DeclaredOnly;
 
     static ScalarLifetimeTests()
     {
@@ -39,7 +40,8 @@ public class ScalarLifetimeTests
             foreach (var (method, callees) in torchSharp)
                 if (!creators.Contains(method) && callees.Any(creators.Contains)) grew = creators.Add(method);
         }
-        Assert.True(creators.Count > 100, $"the IL scan found only {creators.Count} TorchSharp members that create a Scalar: is the scan broken?");
+        Assert.True(creators.Count > 100,
+            $"the IL scan found only {creators.Count} TorchSharp members that create a Scalar: is the scan broken?");
 
         var offences = new List<string>();
         foreach (var assembly in new[] { typeof(Scalars).Assembly, typeof(Mim4dd.Cli.Cli).Assembly })
@@ -50,7 +52,8 @@ public class ScalarLifetimeTests
                 foreach (var callee in callees.Distinct().Where(c => CreatesScalar(c) ? !keeper : creators.Contains(c)))
                     offences.Add($"{Name(method)} calls {Name(callee)}");
             }
-        Assert.True(offences.Count == 0, $"{offences.Count} calls create a temporary Scalar (use Mim4dd.Runtime.Scalars):\n" + string.Join("\n", offences.Order()));
+        Assert.True(offences.Count == 0,
+            $"{offences.Count} calls create a temporary Scalar (use Mim4dd.Runtime.Scalars):\n" + string.Join("\n", offences.Order()));
     }
 
     [Fact]
@@ -68,7 +71,8 @@ public class ScalarLifetimeTests
 
     private static bool CreatesScalar(MethodBase callee) =>
         callee.DeclaringType == typeof(Scalar) && (callee.Name == "op_Implicit" || callee.IsConstructor)
-        || callee is MethodInfo info && info.ReturnType == typeof(Scalar) && info.DeclaringType?.Assembly == typeof(Scalar).Assembly && !info.IsSpecialName;
+        || callee is MethodInfo info && info.ReturnType == typeof(Scalar) && info.DeclaringType?.Assembly == typeof(Scalar).Assembly
+            && !info.IsSpecialName;
 
     private static bool IsInside(Type? type, Type outer)
     {
@@ -76,7 +80,8 @@ public class ScalarLifetimeTests
         return false;
     }
 
-    private static string Name(MethodBase method) => $"{method.DeclaringType?.FullName}.{method.Name}({string.Join(", ", method.GetParameters().Select(p => p.ParameterType.Name))})";
+    private static string Name(MethodBase method) =>
+        $"{method.DeclaringType?.FullName}.{method.Name}({string.Join(", ", method.GetParameters().Select(p => p.ParameterType.Name))})";
 
     /// <summary>Every method and constructor of the assembly with the methods its IL calls or constructs.</summary>
     private static Dictionary<MethodBase, List<MethodBase>> CallGraph(Assembly assembly)
@@ -111,7 +116,8 @@ public class ScalarLifetimeTests
                 try
                 {
                     var callee = method.Module.ResolveMethod(BitConverter.ToInt32(il, position), typeArguments, methodArguments);
-                    if (callee is not null) callees.Add(callee is MethodInfo { IsGenericMethod: true } generic ? generic.GetGenericMethodDefinition() : callee);
+                    if (callee is not null) callees.Add(callee is MethodInfo { IsGenericMethod: true } generic
+                        ? generic.GetGenericMethodDefinition() : callee);
                 }
                 catch (Exception e) when (e is ArgumentException or BadImageFormatException or TypeLoadException) { }
             }
