@@ -10,27 +10,76 @@ public sealed class MimCliOptions
 
     public Option<double> Lambda { get; } = new("--lambda")
     {
-        Description = "MIM weight λ (mim4dd, or with --mim; 0 = the host method alone, bit-identical); with --mim-balance > 0 only its value "
-            + "until the first gradient check",
+        Description = "MIM weight λ (mim4dd, or with --mim; 0 = the host method alone, bit-identical); with --mim-balance > 0 "
+            + "only its value " + "until the first gradient check",
         DefaultValueFactory = _ => Defaults.Lambda,
     };
-    public Option<double> Tau { get; } = new("--tau") { Description = "MIM temperature τ: pair scores are cosine / τ", DefaultValueFactory = _ => Defaults.Temperature };
-    public Option<string> Critic { get; } = new("--mim-critic") { Description = "MIM critic: nce (CRD's binary critic with the 1:m prior and normaliser) or supcon (softmax over the real batch)", DefaultValueFactory = _ => Defaults.Critic.ToString().ToLowerInvariant() };
-    public Option<bool> Symmetric { get; } = new("--mim-symmetric") { Description = "SupCon: also anchor on the real samples and average both directions" };
-    public Option<string> Features { get; } = new("--mim-features") { Description = "What a layer gives the heads: pooled (per-channel mean) or flat (the whole map); standardised across the batch either way", DefaultValueFactory = _ => Defaults.Features.ToString().ToLowerInvariant() };
-    public Option<int> HeadDim { get; } = new("--head-dim") { Description = "MIM embedding-head output size", DefaultValueFactory = _ => Defaults.HeadDim };
-    public Option<int> HeadHidden { get; } = new("--head-hidden") { Description = "MIM head shape: 0 = Linear; w > 0 = Linear(w), ReLU, Linear", DefaultValueFactory = _ => Defaults.HeadHidden };
-    public Option<bool> SharedHeads { get; } = new("--mim-shared-heads") { Description = "One MIM head per layer for synthetic and real features (default: one per side)" };
-    public Option<double> HeadLr { get; } = new("--head-lr") { Description = "Adam lr of the MIM heads, which train on the unweighted MIM loss (0 keeps them fixed)", DefaultValueFactory = _ => Defaults.HeadLearningRate };
-    public Option<int> HeadSteps { get; } = new("--head-steps") { Description = "Head-only Adam steps per iteration on the iteration's detached features", DefaultValueFactory = _ => Defaults.HeadSteps };
-    public Option<int> GradientCheckEvery { get; } = new("--mim-grad-every") { Description = "Every k-th iteration after the warm-up (DC/DSA: outer step), split the image gradient into the method's and MIM's parts to log |g_DD|, |λ·g_MIM|, their cosine, and balance λ; MTT/BPTT pay one more unroll then (0: never)", DefaultValueFactory = _ => Defaults.GradientCheckEvery };
-    public Option<double> Balance { get; } = new("--mim-balance") { Description = "At every gradient check (--mim-grad-every) set λ so that |λ·g_MIM| = ρ·|g_DD|, starting right after the warm-up; --lambda is then only the start value (0: λ fixed)", DefaultValueFactory = _ => Defaults.Balance };
+    public Option<double> Tau { get; } = new("--tau")
+    {
+        Description = "MIM temperature τ: pair scores are cosine / τ",
+        DefaultValueFactory = _ => Defaults.Temperature,
+    };
+    public Option<string> Critic { get; } = new("--mim-critic")
+    {
+        Description = "MIM critic: nce (CRD's binary critic with the 1:m prior and normaliser) or supcon (softmax over the real batch)",
+        DefaultValueFactory = _ => Defaults.Critic.ToString().ToLowerInvariant(),
+    };
+    public Option<bool> Symmetric { get; } = new("--mim-symmetric")
+    {
+        Description = "SupCon: also anchor on the real samples and average both directions",
+    };
+    public Option<string> Features { get; } = new("--mim-features")
+    {
+        Description = "What a layer gives the heads: pooled (per-channel mean) or flat (the whole map); standardised across the batch "
+            + "either way",
+        DefaultValueFactory = _ => Defaults.Features.ToString().ToLowerInvariant(),
+    };
+    public Option<int> HeadDim { get; } = new("--head-dim")
+    {
+        Description = "MIM embedding-head output size",
+        DefaultValueFactory = _ => Defaults.HeadDim,
+    };
+    public Option<int> HeadHidden { get; } = new("--head-hidden")
+    {
+        Description = "MIM head shape: 0 = Linear; w > 0 = Linear(w), ReLU, Linear",
+        DefaultValueFactory = _ => Defaults.HeadHidden,
+    };
+    public Option<bool> SharedHeads { get; } = new("--mim-shared-heads")
+    {
+        Description = "One MIM head per layer for synthetic and real features (default: one per side)",
+    };
+    public Option<double> HeadLr { get; } = new("--head-lr")
+    {
+        Description = "Adam lr of the MIM heads, which train on the unweighted MIM loss (0 keeps them fixed)",
+        DefaultValueFactory = _ => Defaults.HeadLearningRate,
+    };
+    public Option<int> HeadSteps { get; } = new("--head-steps")
+    {
+        Description = "Head-only Adam steps per iteration on the iteration's detached features",
+        DefaultValueFactory = _ => Defaults.HeadSteps,
+    };
+    public Option<int> GradientCheckEvery { get; } = new("--mim-grad-every")
+    {
+        Description = "Every k-th iteration after the warm-up (DC/DSA: outer step), split the image gradient into the method's and MIM's "
+            + "parts to log |g_DD|, |λ·g_MIM|, their cosine, and balance λ; MTT/BPTT pay one more unroll then (0: never)",
+        DefaultValueFactory = _ => Defaults.GradientCheckEvery,
+    };
+    public Option<double> Balance { get; } = new("--mim-balance")
+    {
+        Description = "At every gradient check (--mim-grad-every) set λ so that |λ·g_MIM| = ρ·|g_DD|, "
+            + "starting right after the warm-up; --lambda is then only the start value (0: λ fixed)",
+        DefaultValueFactory = _ => Defaults.Balance,
+    };
     public Option<int?> SynPerClass { get; } = new("--mim-syn-per-class")
     {
         Description = "Synthetic images per class MIM contrasts per iteration, a fresh random draw each iteration when the set has more "
             + $"(their activations keep a graph: the memory bound at IPC 50) [default: {MimOptions.DefaultSynPerClass}]",
     };
-    public Option<int> Warmup { get; } = new("--mim-warmup") { Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient", DefaultValueFactory = _ => Defaults.WarmupIterations };
+    public Option<int> Warmup { get; } = new("--mim-warmup")
+    {
+        Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient",
+        DefaultValueFactory = _ => Defaults.WarmupIterations,
+    };
 
     public Option<string?> Layers { get; } = new("--mim-layers")
     {
@@ -40,9 +89,11 @@ public sealed class MimCliOptions
     /// <summary>Adds the estimator's options, and with <paramref name="distillation"/> those of the term in a distillation.</summary>
     public void AddTo(Command command, bool distillation = true)
     {
-        foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr, Layers }) command.Options.Add(option);
+        foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr, Layers })
+            command.Options.Add(option);
         if (distillation)
-            foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery, Balance, SynPerClass }) command.Options.Add(option);
+            foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery, Balance, SynPerClass })
+                command.Options.Add(option);
     }
 
     /// <summary>The options as given (defaults for those the command does not have); λ is 0 unless <paramref name="enabled"/>
@@ -50,7 +101,8 @@ public sealed class MimCliOptions
     public MimOptions Read(ParseResult parse, bool enabled)
     {
         // GetValue of an option the command lacks gives default(T), not the option's default.
-        T Value<T>(Option<T> option, T fallback) => parse.CommandResult.Command.Options.Contains(option) ? parse.GetValue(option)! : fallback;
+        T Value<T>(Option<T> option, T fallback) =>
+            parse.CommandResult.Command.Options.Contains(option) ? parse.GetValue(option)! : fallback;
         var options = new MimOptions
         {
             Lambda = enabled ? Value(Lambda, Defaults.Lambda) : 0, Temperature = Value(Tau, Defaults.Temperature),

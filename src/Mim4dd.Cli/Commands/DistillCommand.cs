@@ -15,7 +15,8 @@ public static class DistillCommand
 {
     public static Command Create()
     {
-        var command = new Command("distill", "Distil a synthetic set: `mim4dd distill <method> [flags]`; `mim4dd distill <method> --help` lists "
+        var command = new Command("distill",
+            "Distil a synthetic set: `mim4dd distill <method> [flags]`; `mim4dd distill <method> --help` lists "
             + "the method's flags (--mim adds the MIM term to bptt, dm, dc and dsa)");
         foreach (var info in DistillMethods.All) command.Subcommands.Add(ForMethod(info));
         return command;
@@ -37,7 +38,8 @@ public static class DistillCommand
     /// without the MIM term its flags are left out, as they were not read.</summary>
     private static IReadOnlyDictionary<string, object?> Recorded(ParseResult parse, string method, bool mim) =>
         ConfigFile.Effective(parse).Where(e => mim || !DistillMethods.MimFlags.Contains(e.Key))
-            .Append(KeyValuePair.Create(ConfigFile.SubcommandKey, (object?)method)).OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary();
+            .Append(KeyValuePair.Create(ConfigFile.SubcommandKey, (object?)method))
+            .OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary();
 
     private static Command ForMethod(DistillMethodInfo info)
     {
@@ -47,7 +49,10 @@ public static class DistillCommand
         var (mtt, bptt) = (defaults.Options as MttOptions, defaults.Options as BpttOptions);
         string Default(object? value, bool inPresets = false) =>
             value is null ? "" : $" [default: {value}{(inPresets && info.Reads("preset") ? ", or the preset's" : "")}]";
-        var preset = new Option<string?>("--preset") { Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override" };
+        var preset = new Option<string?>("--preset")
+        {
+            Description = "Paper settings, e.g. cifar10-ipc10 or mnist-ipc10 (`--preset list` shows them); flags override",
+        };
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
@@ -58,40 +63,94 @@ public static class DistillCommand
             Description = "Network to distil on and evaluate with (as `experts --arch`; default: "
                 + (info.Reads("experts") ? "the experts' network)" : $"{DistillMethods.DefaultArch})"),
         };
-        var ipc = new Option<int?>("--ipc") { Description = "Images per class" + Default(defaults.Options.ImagesPerClass, inPresets: true) };
-        var synSteps = new Option<int?>("--syn-steps") { Description = "Student steps N per iteration" + Default(mtt?.SynSteps ?? bptt?.SynSteps, inPresets: true) };
-        var expertEpochs = new Option<int?>("--expert-epochs") { Description = "Expert epochs M the student must match" + Default(mtt?.ExpertEpochs, inPresets: true) };
-        var maxStart = new Option<int?>("--max-start-epoch") { Description = "Start epochs drawn from 0..T⁺−1" + Default(mtt?.MaxStartEpoch, inPresets: true) };
-        var lrImg = new Option<double?>("--lr-img") { Description = "SGD lr of the images, momentum 0.5" + Default(defaults.Options.LrImg, inPresets: true) };
-        var lrNet = new Option<double?>("--lr-net") { Description = "SGD lr of the network trained on the synthetic set" + Default(new DcOptions().LrNet) };
-        var lrLr = new Option<double?>("--lr-lr") { Description = "SGD lr of the learnable student lr (momentum 0.5)" + Default(mtt?.LrLr ?? bptt?.LrLr, inPresets: true) };
+        var ipc = new Option<int?>("--ipc")
+        {
+            Description = "Images per class" + Default(defaults.Options.ImagesPerClass, inPresets: true),
+        };
+        var synSteps = new Option<int?>("--syn-steps")
+        {
+            Description = "Student steps N per iteration" + Default(mtt?.SynSteps ?? bptt?.SynSteps, inPresets: true),
+        };
+        var expertEpochs = new Option<int?>("--expert-epochs")
+        {
+            Description = "Expert epochs M the student must match" + Default(mtt?.ExpertEpochs, inPresets: true),
+        };
+        var maxStart = new Option<int?>("--max-start-epoch")
+        {
+            Description = "Start epochs drawn from 0..T⁺−1" + Default(mtt?.MaxStartEpoch, inPresets: true),
+        };
+        var lrImg = new Option<double?>("--lr-img")
+        {
+            Description = "SGD lr of the images, momentum 0.5" + Default(defaults.Options.LrImg, inPresets: true),
+        };
+        var lrNet = new Option<double?>("--lr-net")
+        {
+            Description = "SGD lr of the network trained on the synthetic set" + Default(new DcOptions().LrNet),
+        };
+        var lrLr = new Option<double?>("--lr-lr")
+        {
+            Description = "SGD lr of the learnable student lr (momentum 0.5)" + Default(mtt?.LrLr ?? bptt?.LrLr, inPresets: true),
+        };
         var lrTeacher = new Option<double?>("--lr-teacher")
-        { Description = (mtt is null ? "The student's initial lr (learned)" : "Initial student lr (the experts' lr)") + Default(mtt?.LrTeacher ?? bptt?.LrInit, inPresets: true) };
-        var batchSyn = new Option<int?>("--batch-syn") { Description = "Synthetic minibatch per student step (default: all images, or the preset's)" };
-        var iterations = new Option<int?>("--iterations") { Description = "Distillation iterations" + Default(defaults.Options.Iterations) };
-        var pixInit = new Option<string?>("--pix-init") { Description = "real or noise: start from real images or Gaussian noise" + Default(defaults.Options.PixInit) };
+        {
+            Description = (mtt is null ? "The student's initial lr (learned)" : "Initial student lr (the experts' lr)")
+                + Default(mtt?.LrTeacher ?? bptt?.LrInit, inPresets: true),
+        };
+        var batchSyn = new Option<int?>("--batch-syn")
+        {
+            Description = "Synthetic minibatch per student step (default: all images, or the preset's)",
+        };
+        var iterations = new Option<int?>("--iterations")
+        {
+            Description = "Distillation iterations" + Default(defaults.Options.Iterations),
+        };
+        var pixInit = new Option<string?>("--pix-init")
+        {
+            Description = "real or noise: start from real images or Gaussian noise" + Default(defaults.Options.PixInit),
+        };
         var unroll = new Option<string?>("--unroll")
         {
             Description = "reverse (exact, constant memory), first-order (no Hessian terms: cheaper, approximate) or naive (whole graph)"
                 + Default(mtt?.Unroll ?? bptt?.Unroll),
         };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every k iterations and at the end (0 = only at the end)", DefaultValueFactory = _ => 500 };
+        var evalEvery = new Option<int>("--eval-every")
+        {
+            Description = "Evaluate every k iterations and at the end (0 = only at the end)",
+            DefaultValueFactory = _ => 500,
+        };
         var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
-        var evalEpochs = new Option<int>("--eval-epochs") { Description = "Epochs E of each evaluation network (the papers: 1000)", DefaultValueFactory = _ => 1000 };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write the checkpoint every k iterations", DefaultValueFactory = _ => 50 };
+        var evalEpochs = new Option<int>("--eval-epochs")
+        {
+            Description = "Epochs E of each evaluation network (the papers: 1000)",
+            DefaultValueFactory = _ => 1000,
+        };
+        var checkpointEvery = new Option<int>("--checkpoint-every")
+        {
+            Description = "Write the checkpoint every k iterations",
+            DefaultValueFactory = _ => 50,
+        };
         var mimOptionSet = new MimCliOptions();
         var batchReal = new Option<int?>("--batch-real")
-        { Description = (info.AlwaysMim ? "Real images per class in MIM's batch" : "Real images per class per iteration") + Default(defaults.BatchReal) };
-        var mimFlag = new Option<bool>("--mim") { Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)" };
-        var force = new Option<bool>("--force") { Description = "With --resume: continue even though options changed (the set's size and classes must stay)" };
+        {
+            Description = (info.AlwaysMim ? "Real images per class in MIM's batch" : "Real images per class per iteration")
+                + Default(defaults.BatchReal),
+        };
+        var mimFlag = new Option<bool>("--mim")
+        {
+            Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)",
+        };
+        var force = new Option<bool>("--force")
+        {
+            Description = "With --resume: continue even though options changed (the set's size and classes must stay)",
+        };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint" };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = Cli.Out();
         var command = new Command(m, $"{info.Summary} ({info.Paper})")
         {
-            preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher, batchSyn,
-            iterations, pixInit, unroll, mimFlag, batchReal, evalEvery, evalRepeats, evalEpochs,
+            preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher,
+            batchSyn, iterations, pixInit, unroll, mimFlag, batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
         mimOptionSet.AddTo(command);
@@ -107,7 +166,8 @@ public static class DistillCommand
             var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
             bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
             var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
-            Cli.Require(chosen is null || string.Equals(chosen.Dataset, name, StringComparison.OrdinalIgnoreCase), $"--preset {parse.GetValue(preset)}",
+            Cli.Require(chosen is null || string.Equals(chosen.Dataset, name, StringComparison.OrdinalIgnoreCase),
+                $"--preset {parse.GetValue(preset)}",
                 $"is a {chosen?.Dataset} preset but --dataset is {name}", $"drop --dataset or pick a {name} preset (`mim4dd presets`)");
             var method = info.Prepare(new GivenFlags(parse, command));
             var mimOptions = mimOptionSet.Read(parse, enabled: info.AlwaysMim || addMim);
@@ -115,14 +175,18 @@ public static class DistillCommand
                 EvalRepeats: parse.GetValue(evalRepeats), EvalEpochs: parse.GetValue(evalEpochs));
             OptionRange.AtLeast("--checkpoint-every", schedule.CheckpointEvery, 1, "pass e.g. 50");
             OptionRange.AtLeast("--eval-every", schedule.EvalEvery, 0, "pass e.g. 500");
-            Cli.Require(!parse.GetValue(force) || parse.GetValue(resume), "--force", "only applies with --resume", "add --resume, or drop --force");
-            Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1", "pass e.g. 5 and 1000");
+            Cli.Require(!parse.GetValue(force) || parse.GetValue(resume), "--force", "only applies with --resume",
+                "add --resume, or drop --force");
+            Cli.Require(schedule.EvalRepeats >= 1 && schedule.EvalEpochs >= 1, "--eval-repeats/--eval-epochs", "must be at least 1",
+                "pass e.g. 5 and 1000");
             var (ipcs, seedValue) = (method.Options.ImagesPerClass, method.Options.Seed);
-            var run = new RunDirectory(parse.GetValue(outDir) ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{ipcs}-s{seedValue}")).Claim();
+            var run = new RunDirectory(parse.GetValue(outDir)
+                ?? Path.Combine("runs", $"{m}{(addMim ? "-mim" : "")}-{name}-ipc{ipcs}-s{seedValue}")).Claim();
             var archName = parse.GetValue(arch) is { } a ? NetRegistry.Get(a).Name : null;   // unknown names fail before data loads
             using var data = Cli.LoadData(parse, name, cacheDir, dataDir);
             var log = (string line) => { Cli.Log(line); run.AppendLog(line); };
-            using var distiller = method.Build(new MethodInputs(data, mimOptions, archName, parse.GetValue(experts), log, MachineInfo.Current()));
+            using var distiller = method.Build(new MethodInputs(data, mimOptions, archName, parse.GetValue(experts), log,
+                MachineInfo.Current()));
             DistillSession.Run(data, distiller, run, schedule, parse.GetValue(resume), log, Cli.StopRequests(), parse.GetValue(force),
                 Recorded(parse, m, info.AlwaysMim || addMim));
             return 0;
@@ -134,7 +198,8 @@ public static class DistillCommand
     private sealed class GivenFlags(ParseResult? parse, Command? command) : IGivenFlags
     {
         private object? Given(string flag) =>
-            command?.Options.FirstOrDefault(o => o.Name == "--" + flag) is { } option && parse?.GetResult(option) is { Implicit: false } result
+            command?.Options.FirstOrDefault(o => o.Name == "--" + flag) is { } option
+                && parse?.GetResult(option) is { Implicit: false } result
                 ? result.GetValueOrDefault<object>() : null;
 
         public T? Value<T>(string flag) where T : struct =>

@@ -13,10 +13,21 @@ public static class EvalCommand
     public static Command Create()
     {
         var target = new Argument<string>("set") { Description = "A run directory (with syn.safetensors) or a .safetensors synthetic set" };
-        var arch = new Option<string>("--arch") { Description = "Comma-separated evaluation networks", DefaultValueFactory = _ => "ConvNet" };
+        var arch = new Option<string>("--arch")
+        {
+            Description = "Comma-separated evaluation networks",
+            DefaultValueFactory = _ => "ConvNet",
+        };
         var repeats = new Option<int>("--repeats") { Description = "Evaluation networks per architecture", DefaultValueFactory = _ => 5 };
-        var epochs = new Option<int>("--epochs") { Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); the papers: 1000 with augmentation, 300 without", DefaultValueFactory = _ => 1000 };
-        var lr = new Option<double?>("--lr") { Description = "Training lr of the evaluation networks (default: the set's own, e.g. MTT's learned lr; 0.01 for coresets)" };
+        var epochs = new Option<int>("--epochs")
+        {
+            Description = "Evaluation epochs E (E+1 passes, lr decay after E/2+1); the papers: 1000 with augmentation, 300 without",
+            DefaultValueFactory = _ => 1000,
+        };
+        var lr = new Option<double?>("--lr")
+        {
+            Description = "Training lr of the evaluation networks (default: the set's own, e.g. MTT's learned lr; 0.01 for coresets)",
+        };
         var augment = Cli.Augment();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
@@ -34,31 +45,44 @@ public static class EvalCommand
             var path = parse.GetValue(target)!;
             var isDir = Directory.Exists(path);
             var file = isDir ? new RunDirectory(path).Synthetic : path;
-            Cli.Require(File.Exists(file), file, "synthetic set not found", "pass a run directory written by mim4dd or a .safetensors file");
+            Cli.Require(File.Exists(file), file, "synthetic set not found",
+                "pass a run directory written by mim4dd or a .safetensors file");
             OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 5");
             OptionRange.AtLeast("--epochs", parse.GetValue(epochs), 1, "pass --epochs 300");
-            Cli.Require(parse.GetValue(lr) is not { } l || (l > 0 && double.IsFinite(l)), "--lr", $"must be a positive number, got {parse.GetValue(lr)}", "pass e.g. --lr 0.01");
+            Cli.Require(parse.GetValue(lr) is not { } l || (l > 0 && double.IsFinite(l)), "--lr",
+                $"must be a positive number, got {parse.GetValue(lr)}", "pass e.g. --lr 0.01");
             var slice = parse.GetValue(shard) is { } text ? Shard.Parse(text) : null;
-            Cli.Require(slice is null || isDir, "--shard", "keeps its nets in a run directory", "pass the set's run directory, not the file");
+            Cli.Require(slice is null || isDir, "--shard", "keeps its nets in a run directory",
+                "pass the set's run directory, not the file");
             using var set = SyntheticSet.Load(file);
             var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var input = new Nets.InputShape(set.Images.shape[1], set.Images.shape[2], set.Images.shape[3]);
             foreach (var a in archs) Nets.NetRegistry.Build(a, input, 10);
             using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
             Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
-                $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}", "pass the dataset the set was made from");
+                $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has "
+                    + $"{data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",
+                "pass the dataset the set was made from");
             using var testImages = TestImages(data, set.ZcaDirectory);
-            var protocol = new EvalProtocol { Repeats = parse.GetValue(repeats), Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(lr) ?? set.LearningRate, Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset) };
+            var protocol = new EvalProtocol
+            {
+                Repeats = parse.GetValue(repeats),
+                Epochs = parse.GetValue(epochs),
+                LearningRate = parse.GetValue(lr) ?? set.LearningRate,
+                Augment = Augment.Augmentations.Create(parse.GetValue(augment)!, set.Dataset),
+            };
             var results = new List<EvalResult>();
             // Shards share the directory (each writes its own log); one unsharded eval at a time owns it.
             var run = !isDir ? null : slice is null ? new RunDirectory(path).Claim() : new RunDirectory(path);
             // Only a run directory keeps finished nets; the key names the set by its bytes.
-            var setHash = run is null ? "" : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
+            var setHash = run is null ? ""
+                : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
             var settings = $"e{protocol.Epochs}-lr{protocol.LearningRate:R}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}";
             var stop = Cli.StopRequests();
             foreach (var a in archs)
             {
-                // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the missing ones.
+                // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the
+                // missing ones.
                 var key = $"{setHash} {a} {settings}";
                 var nets = slice is null ? new FinishedNets(run?.EvalNets, key, run?.EvalNetsOfShards())
                     : new FinishedNets(run!.EvalNetsOfShard(slice), key, [run.EvalNets, .. run.EvalNetsOfShards()]);
@@ -70,9 +94,11 @@ public static class EvalCommand
                     finished = finished.Concat(others.Select(r => KeyValuePair.Create(r, new FinishedNet(double.NaN, 0)))).ToDictionary();
                 }
                 var losses = new List<double>();
-                Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
+                Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks "
+                    + $"on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
                     + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
-                var r = nets.Evaluate(protocol, finished, a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses, parse.GetValue(seed),
+                var r = nets.Evaluate(protocol, finished, a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses,
+                    parse.GetValue(seed),
                     (i, net, loss, eta) =>
                     {
                         losses.Add(loss);
@@ -80,7 +106,8 @@ public static class EvalCommand
                     },
                     () => run is null
                         ? $"during the evaluation of {a}; a set file keeps no finished nets (evaluate its run directory to keep them)"
-                        : $"during the evaluation of {a}; its finished nets are kept in {run.EvalNets} — run the same command to continue",
+                        : $"during the evaluation of {a}; its finished nets are kept in {run.EvalNets} — "
+                            + $"run the same command to continue",
                     stop: stop);
                 if (slice is not null)
                 {
@@ -91,11 +118,14 @@ public static class EvalCommand
                 Cli.Log($"{a}: {r}  ({r.Seconds / 60:F1} min)");
                 // Halfway to chance (ln K): the net did not fit the set, which says more about the lr than about the set.
                 if (losses.Count > 0 && !(losses.Average() < Math.Log(data.Train.NumClasses) / 2))
-                    Cli.Log($"{a}: the nets did not fit the set (mean final training loss {losses.Average():F2}, chance {Math.Log(data.Train.NumClasses):F2}); lr {protocol.LearningRate:G4} may be too large for {a}: try --lr {(protocol.LearningRate > 0.01 ? 0.01 : protocol.LearningRate / 10):G2}");
+                    Cli.Log($"{a}: the nets did not fit the set (mean final training loss {losses.Average():F2}, "
+                        + $"chance {Math.Log(data.Train.NumClasses):F2}); lr {protocol.LearningRate:G4} may be too large for {a}: "
+                        + $"try --lr {(protocol.LearningRate > 0.01 ? 0.01 : protocol.LearningRate / 10):G2}");
             }
             if (slice is not null)
             {
-                Cli.Log("when every shard has finished, the same command without --shard writes the table (training only nets still missing)");
+                Cli.Log("when every shard has finished, the same command without --shard writes the table "
+                    + "(training only nets still missing)");
                 return 0;
             }
             Console.WriteLine();
@@ -108,16 +138,20 @@ public static class EvalCommand
                 var name = settings == $"e1000-lr{set.LearningRate:R}-dsa-s0" ? "eval.json"
                     : $"eval-e{protocol.Epochs}-lr{protocol.LearningRate:G4}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}.json";
                 var table = Path.Combine(run.Path, name);
-                var all = EarlierResults(table).Where(e => !archs.Contains(e.Arch, StringComparer.OrdinalIgnoreCase)).Concat(results).ToList();
-                run.WriteJson(table, new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment), seed = parse.GetValue(seed), results = all });
-                Cli.Log($"wrote {table}" + (all.Count > results.Count ? $" (with {all.Count - results.Count} earlier architecture(s) of the same protocol)" : ""));
+                var all = EarlierResults(table).Where(e => !archs.Contains(e.Arch, StringComparer.OrdinalIgnoreCase))
+                    .Concat(results).ToList();
+                run.WriteJson(table, new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment),
+                    seed = parse.GetValue(seed), results = all });
+                Cli.Log($"wrote {table}" + (all.Count > results.Count
+                    ? $" (with {all.Count - results.Count} earlier architecture(s) of the same protocol)" : ""));
             }
             return 0;
         }));
         return command;
     }
 
-    /// <summary>The architectures an earlier `eval` with the same protocol wrote to <paramref name="file"/>: kept beside this run's.</summary>
+    /// <summary>The architectures an earlier `eval` with the same protocol wrote to <paramref name="file"/>: kept beside this
+    /// run's.</summary>
     private static IEnumerable<EvalResult> EarlierResults(string file)
     {
         if (!File.Exists(file)) return [];

@@ -66,15 +66,33 @@ public static class ExpertsCommand
     /// <summary>`experts import DIR`: the reference MTT code's replay_buffer_&lt;n&gt;.pt files as an expert store.</summary>
     private static Command Import()
     {
-        var source = new Argument<string>("buffers") { Description = "Folder of replay_buffer_0.pt, … as the reference buffer.py saves them" };
+        var source = new Argument<string>("buffers")
+        {
+            Description = "Folder of replay_buffer_0.pt, … as the reference buffer.py saves them",
+        };
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
-        var arch = new Option<string>("--arch") { Description = "Network the buffers were trained with (the ConvNet family)", DefaultValueFactory = _ => "ConvNet" };
+        var arch = new Option<string>("--arch")
+        {
+            Description = "Network the buffers were trained with (the ConvNet family)",
+            DefaultValueFactory = _ => "ConvNet",
+        };
         var zca = new Option<bool?>("--zca")
-        { Description = "The buffers were trained on ZCA-whitened images (default: on for cifar10/cifar100, as buffer.py --zca; off otherwise)" };
-        var lrTeacher = new Option<double>("--lr-teacher") { Description = "The buffers' training lr (buffer.py --lr_teacher)", DefaultValueFactory = _ => 0.01 };
-        var batch = new Option<int>("--batch-train") { Description = "The buffers' minibatch (buffer.py --batch_train)", DefaultValueFactory = _ => 256 };
+        {
+            Description = "The buffers were trained on ZCA-whitened images (default: on for cifar10/cifar100, as buffer.py --zca; "
+                + "off otherwise)",
+        };
+        var lrTeacher = new Option<double>("--lr-teacher")
+        {
+            Description = "The buffers' training lr (buffer.py --lr_teacher)",
+            DefaultValueFactory = _ => 0.01,
+        };
+        var batch = new Option<int>("--batch-train")
+        {
+            Description = "The buffers' minibatch (buffer.py --batch_train)",
+            DefaultValueFactory = _ => 256,
+        };
         var threads = Cli.Threads();
         var outDir = new Option<string?>("--out") { Description = "Expert store to create (default runs/experts/<dataset>-<arch>[-zca])" };
         var command = new Command("import", "Import expert trajectories saved by the reference MTT code (buffer.py) into an expert store")
@@ -90,9 +108,11 @@ public static class ExpertsCommand
             var buffers = Path.GetFullPath(parse.GetValue(source)!);
             BufferImport.Files(buffers);   // a folder without buffers fails before the data load
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
-            var net = Nets.NetRegistry.Build(archName, new Nets.InputShape(data.Train.Channels, data.Train.Height, data.Train.Width), data.Train.NumClasses);
-            var metadata = new ExpertMetadata(data.Name, archName, net.ParameterCount, 0, parse.GetValue(lrTeacher), parse.GetValue(batch), whitened,
-                Augment.Dsa.StrategyFor(data.Name), BufferImport.UnknownSeed, 0, $"imported by {MachineInfo.Current().Version}", [], null);
+            var net = Nets.NetRegistry.Build(archName, new Nets.InputShape(data.Train.Channels, data.Train.Height, data.Train.Width),
+                data.Train.NumClasses);
+            var metadata = new ExpertMetadata(data.Name, archName, net.ParameterCount, 0, parse.GetValue(lrTeacher), parse.GetValue(batch),
+                whitened, Augment.Dsa.StrategyFor(data.Name), BufferImport.UnknownSeed, 0,
+                $"imported by {MachineInfo.Current().Version}", [], null);
             int count = BufferImport.Run(buffers, store, net, metadata, Cli.Log);
             Cli.Log($"imported {count} experts into {store}"
                 + (whitened ? "; distillation whitens the images with this store's own ZCA (zca.bin, fitted on first use)" : ""));

@@ -113,7 +113,8 @@ public class BufferImportTests
             Assert.True(code == 0, stderr);
             var imported = ExpertStore.LoadAll(dir.File("imported"), net, "mnist");
             Assert.Equal(ours.Count, imported.Count);
-            for (int e = 0; e < ours.Count; e++) Assert.True(imported[e].Snapshots.equal(ours[e].Snapshots).all().item<bool>(), $"expert {e} differs");
+            for (int e = 0; e < ours.Count; e++) Assert.True(imported[e].Snapshots.equal(ours[e].Snapshots).all().item<bool>(),
+                $"expert {e} differs");
             foreach (var expert in imported) expert.Dispose();
         }
         finally

@@ -88,7 +88,8 @@ public class SlurmTests
             var fromArray = ExpertStore.LoadAll(dir.File("array"), net, "mnist");
             var fromOne = ExpertStore.LoadAll(dir.File("single"), net, "mnist");
             Assert.True(fromArray.Count == 3, $"{fromArray.Count} experts; the tasks said:\n" + TaskOutput(dir.File("logs")));
-            for (int i = 0; i < 3; i++) Assert.True(fromArray[i].Snapshots.equal(fromOne[i].Snapshots).all().item<bool>(), $"expert {i} differs");
+            for (int i = 0; i < 3; i++) Assert.True(fromArray[i].Snapshots.equal(fromOne[i].Snapshots).all().item<bool>(),
+                $"expert {i} differs");
             foreach (var e in fromArray.Concat(fromOne)) e.Dispose();
 
             WriteSet(dir.File("run-array"));
