@@ -40,13 +40,8 @@ public sealed record BpttOptions : ISetOptions
     public void Validate()
     {
         ImageUpdate.Check(this);
-        OptionRange.AtLeast("--syn-steps", SynSteps, 1, "pass e.g. --syn-steps 20");
-        if (BatchSyn is < 1) throw UserError.At("--batch-syn", $"must be at least 1, got {BatchSyn}",
-            "omit it to use all synthetic images");
-        OptionRange.Positive("--lr-lr", LrLr, "pass e.g. --lr-lr 1e-5");
-        OptionRange.Positive("--lr-teacher", LrInit, "pass e.g. --lr-teacher 0.01");
+        TrajectoryMatching.CheckStudent(SynSteps, BatchSyn, LrLr, LrInit, Unroll);
         OptionRange.AtLeast("--batch-real", BatchReal, 1, "pass e.g. --batch-real 32");
-        TrajectoryMatching.CheckUnroll(Unroll);
     }
 
     /// <summary>The defaults with the flags given (--lr-teacher sets the student's initial lr).</summary>

@@ -39,14 +39,9 @@ public sealed record MttOptions : ISetOptions
     public void Validate()
     {
         ImageUpdate.Check(this);
-        OptionRange.AtLeast("--syn-steps", SynSteps, 1, "pass e.g. --syn-steps 20");
+        TrajectoryMatching.CheckStudent(SynSteps, BatchSyn, LrLr, LrTeacher, Unroll);
         OptionRange.AtLeast("--expert-epochs", ExpertEpochs, 1, "pass e.g. --expert-epochs 2");
         OptionRange.AtLeast("--max-start-epoch", MaxStartEpoch, 1, "pass e.g. --max-start-epoch 20");
-        if (BatchSyn is < 1) throw UserError.At("--batch-syn", $"must be at least 1, got {BatchSyn}",
-            "omit it to use all synthetic images");
-        OptionRange.Positive("--lr-lr", LrLr, "pass e.g. --lr-lr 1e-5");
-        OptionRange.Positive("--lr-teacher", LrTeacher, "pass e.g. --lr-teacher 0.01");
-        TrajectoryMatching.CheckUnroll(Unroll);
     }
 
     /// <summary>The --preset's options (without one, the defaults) with the flags given.</summary>

@@ -118,6 +118,17 @@ public static class TrajectoryMatching
         _ => throw UnknownUnroll(path),
     };
 
+    /// <summary>The checks of the unrolled student's options, MTT's and BPTT's alike.</summary>
+    public static void CheckStudent(int synSteps, int? batchSyn, double lrLr, double startLr, string unroll)
+    {
+        OptionRange.AtLeast("--syn-steps", synSteps, 1, "pass e.g. --syn-steps 20");
+        if (batchSyn is < 1)
+            throw UserError.At("--batch-syn", $"must be at least 1, got {batchSyn}", "omit it to use all synthetic images");
+        OptionRange.Positive("--lr-lr", lrLr, "pass e.g. --lr-lr 1e-5");
+        OptionRange.Positive("--lr-teacher", startLr, "pass e.g. --lr-teacher 0.01");
+        CheckUnroll(unroll);
+    }
+
     /// <summary>Refuses an --unroll value <see cref="Compute"/> does not know, before any work.</summary>
     public static void CheckUnroll(string path)
     {

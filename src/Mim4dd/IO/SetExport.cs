@@ -79,7 +79,7 @@ public static class SetExport
     private static void WritePngs(SyntheticSet set, string directory, Normalization? normalization, List<string> written)
     {
         using var scope = NewDisposeScope();
-        var pixels = Pixels(set, normalization).mul(255).round().clamp(0, 255).to_type(ScalarType.Byte).permute(0, 2, 3, 1).contiguous();
+        var pixels = Pixels(set, normalization).Times(255).round().Between(0, 255).to_type(ScalarType.Byte).permute(0, 2, 3, 1).contiguous();
         long channels = pixels.shape[3];
         var labels = set.Labels.data<long>().ToArray();
         for (int i = 0; i < labels.Length; i++)
@@ -106,6 +106,6 @@ public static class SetExport
                 "export --format mtt or npz instead");
         var mean = tensor(normalization.Mean).view(1, -1, 1, 1);
         var std = tensor(normalization.Std).view(1, -1, 1, 1);
-        return set.Images.detach().mul(std).add(mean);
+        return set.Images.detach().mul(std).Plus(mean);
     }
 }
