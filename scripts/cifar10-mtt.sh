@@ -14,25 +14,25 @@ experts="$out/experts"
 common=(--experts "$experts" --eval-every 0 --eval-repeats 5 --eval-epochs 1000 --checkpoint-every 10 --seed 0)
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-run() { local name=$1; shift; distill_run "$out/$name" "${common[@]}" "$@"; }  # name, flags...
+run() { local name=$1 method=$2; shift 2; distill_run "$out/$name" "$method" "${common[@]}" "$@"; }  # name, method, flags...
 pair() {  # name, mim flags, flags...: MTT, then MIM4DD (λ 0.1, τ 0.1) with the same experts, budget and seed
   local name=$1 mim=$2; shift 2
-  run "mtt-$name" "$@" --method mtt
+  run "mtt-$name" mtt "$@"
   # shellcheck disable=SC2086
-  run "mim4dd-$name" "$@" --method mim4dd --lambda 0.1 --tau 0.1 $mim
+  run "mim4dd-$name" mim4dd "$@" --lambda 0.1 --tau 0.1 $mim
 }
 for group in $groups; do
   case $group in
     experts) "$mim4dd" experts --dataset cifar10 --num-experts 2 --train-epochs 5 --seed 0 --out "$experts" ;;
-    init)    run init-ipc1 --dataset cifar10 --preset cifar10-ipc1 --method mtt --iterations 0
-             run init-ipc10 --dataset cifar10 --preset cifar10-ipc10 --max-start-epoch 3 --method mtt --iterations 0 ;;
+    init)    run init-ipc1 mtt --dataset cifar10 --preset cifar10-ipc1 --iterations 0
+             run init-ipc10 mtt --dataset cifar10 --preset cifar10-ipc10 --max-start-epoch 3 --iterations 0 ;;
     # The IPC 1 rows of docs/results.md ran before the heads warm-up existed: "mim4dd-ipc1" and "supcon" have none.
     ipc1)    pair ipc1 "--mim-warmup 0" --dataset cifar10 --preset cifar10-ipc1 --iterations 300 ;;
     ipc1-mim)  # MIM variants on the same budget: SupCon critic, and both critics with a 20-iteration heads warm-up
       for variant in "supcon --mim-critic supcon --mim-warmup 0" "warm20 --mim-warmup 20" "supcon-warm20 --mim-critic supcon --mim-warmup 20"; do
         read -r name flags <<< "$variant"
         # shellcheck disable=SC2086
-        run "mim4dd-$name-ipc1" --dataset cifar10 --preset cifar10-ipc1 --iterations 300 --method mim4dd --lambda 0.1 --tau 0.1 $flags
+        run "mim4dd-$name-ipc1" mim4dd --dataset cifar10 --preset cifar10-ipc1 --iterations 300 --lambda 0.1 --tau 0.1 $flags
       done ;;
     ipc10)   pair ipc10 "--mim-warmup 20" --dataset cifar10 --preset cifar10-ipc10 --max-start-epoch 3 --iterations 100 ;;
     xarch)   # cross-architecture table of the IPC 10 sets: 2 nets per arch, E = 300 (a CPU budget; ResNet18 ≈ 30 min per net)

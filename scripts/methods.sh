@@ -10,22 +10,22 @@ mim4dd=${MIM4DD:-"$(dirname "$0")/../mim4dd"}
 common=(--dataset "$dataset" --eval-every 0 --eval-repeats 3 --eval-epochs 300 --checkpoint-every 10 --seed 0)
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-run() { local name=$1; shift; distill_run "$out/$name" "${common[@]}" "$@"; }  # name, flags...
-pair() {  # name, flags...: the method alone, then with MIM (λ 0.1, τ 0.1) at the same budget and seed
+run() { local name=$1 method=$2; shift 2; distill_run "$out/$name" "$method" "${common[@]}" "$@"; }  # name, method, flags...
+pair() {  # name, method, flags...: the method alone, then with MIM (λ 0.1, τ 0.1) at the same budget and seed
   local name=$1; shift
   run "$name" "$@"
   run "$name-mim" "$@" --mim --lambda 0.1 --tau 0.1 --mim-warmup 0   # as the first rows ran, before the heads warm-up existed
 }
 for group in "$@"; do
   case $group in
-    dm1)    pair dm-ipc1 --method dm --ipc 1 --iterations 400 --batch-real 64 ;;
-    dm10)   pair dm-ipc10 --method dm --ipc 10 --iterations 1000 --batch-real 64 ;;
-    dc1)    pair dc-ipc1 --method dc --ipc 1 --iterations 200 --batch-real 64 ;;
-    dc10)   pair dc-ipc10 --method dc --ipc 10 --iterations 20 --batch-real 64 ;;
-    dsa1)   pair dsa-ipc1 --method dsa --ipc 1 --iterations 200 --batch-real 64 --pix-init real ;;
-    dsa10)  pair dsa-ipc10 --method dsa --ipc 10 --iterations 10 --batch-real 64 --pix-init real ;;
-    bptt1)  pair bptt-ipc1 --method bptt --ipc 1 --iterations 300 ;;
-    bptt10) pair bptt-ipc10 --method bptt --ipc 10 --iterations 100 ;;
+    dm1)    pair dm-ipc1 dm --ipc 1 --iterations 400 --batch-real 64 ;;
+    dm10)   pair dm-ipc10 dm --ipc 10 --iterations 1000 --batch-real 64 ;;
+    dc1)    pair dc-ipc1 dc --ipc 1 --iterations 200 --batch-real 64 ;;
+    dc10)   pair dc-ipc10 dc --ipc 10 --iterations 20 --batch-real 64 ;;
+    dsa1)   pair dsa-ipc1 dsa --ipc 1 --iterations 200 --batch-real 64 --pix-init real ;;
+    dsa10)  pair dsa-ipc10 dsa --ipc 10 --iterations 10 --batch-real 64 --pix-init real ;;
+    bptt1)  pair bptt-ipc1 bptt --ipc 1 --iterations 300 ;;
+    bptt10) pair bptt-ipc10 bptt --ipc 10 --iterations 100 ;;
     *) echo "unknown group $group (dm1 dm10 dc1 dc10 dsa1 dsa10 bptt1 bptt10)" >&2; exit 2 ;;
   esac
 done

@@ -13,13 +13,13 @@ ipc1=(--preset mnist-ipc1 --iterations 200 --max-start-epoch 2)
 budget=(--experts "$experts" --eval-every 0 --eval-repeats 5 --eval-epochs 300 --checkpoint-every 10 --seed 0)
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-run() { local name=$1; shift; distill_run "$out/$name" "${budget[@]}" "$@"; }  # name, flags...
+run() { local name=$1 method=$2; shift 2; distill_run "$out/$name" "$method" "${budget[@]}" "$@"; }  # name, method, flags...
 for group in $groups; do
   case $group in
-    main)   run mtt "${ipc10[@]}" --method mtt; run mim4dd-l0.1-t0.1 "${ipc10[@]}" --method mim4dd --mim-warmup 0 --lambda 0.1 --tau 0.1 ;;
-    lambda) for l in 0.2 0.4 0.6 0.8 1.0; do run "mim4dd-l$l-t0.1" "${ipc10[@]}" --method mim4dd --mim-warmup 0 --lambda "$l" --tau 0.1; done ;;
-    tau)    for t in 0.07 0.2 0.5; do run "mim4dd-l0.1-t$t" "${ipc10[@]}" --method mim4dd --mim-warmup 0 --lambda 0.1 --tau "$t"; done ;;
-    ipc1)   run mtt-ipc1 "${ipc1[@]}" --method mtt; run mim4dd-ipc1-l0.1-t0.1 "${ipc1[@]}" --method mim4dd --mim-warmup 0 --lambda 0.1 --tau 0.1 ;;
+    main)   run mtt mtt "${ipc10[@]}"; run mim4dd-l0.1-t0.1 mim4dd "${ipc10[@]}" --mim-warmup 0 --lambda 0.1 --tau 0.1 ;;
+    lambda) for l in 0.2 0.4 0.6 0.8 1.0; do run "mim4dd-l$l-t0.1" mim4dd "${ipc10[@]}" --mim-warmup 0 --lambda "$l" --tau 0.1; done ;;
+    tau)    for t in 0.07 0.2 0.5; do run "mim4dd-l0.1-t$t" mim4dd "${ipc10[@]}" --mim-warmup 0 --lambda 0.1 --tau "$t"; done ;;
+    ipc1)   run mtt-ipc1 mtt "${ipc1[@]}"; run mim4dd-ipc1-l0.1-t0.1 mim4dd "${ipc1[@]}" --mim-warmup 0 --lambda 0.1 --tau 0.1 ;;
     *) echo "unknown group $group (main, lambda, tau, ipc1)" >&2; exit 2 ;;
   esac
 done

@@ -41,6 +41,9 @@ public static class DistillCommand
             .Append(KeyValuePair.Create(ConfigFile.SubcommandKey, (object?)method))
             .OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary();
 
+    // The run's schedule defaults (RunSchedule's), shown and used by every method.
+    private static readonly RunSchedule Schedule = new();
+
     private static Command ForMethod(DistillMethodInfo info)
     {
         string m = info.Name;
@@ -116,18 +119,22 @@ public static class DistillCommand
         var evalEvery = new Option<int>("--eval-every")
         {
             Description = "Evaluate every k iterations and at the end (0 = only at the end)",
-            DefaultValueFactory = _ => 500,
+            DefaultValueFactory = _ => Schedule.EvalEvery,
         };
-        var evalRepeats = new Option<int>("--eval-repeats") { Description = "Networks per evaluation", DefaultValueFactory = _ => 5 };
+        var evalRepeats = new Option<int>("--eval-repeats")
+        {
+            Description = "Networks per evaluation",
+            DefaultValueFactory = _ => Schedule.EvalRepeats,
+        };
         var evalEpochs = new Option<int>("--eval-epochs")
         {
             Description = "Epochs E of each evaluation network (the papers: 1000)",
-            DefaultValueFactory = _ => 1000,
+            DefaultValueFactory = _ => Schedule.EvalEpochs,
         };
         var checkpointEvery = new Option<int>("--checkpoint-every")
         {
             Description = "Write the checkpoint every k iterations",
-            DefaultValueFactory = _ => 50,
+            DefaultValueFactory = _ => Schedule.CheckpointEvery,
         };
         var mimOptionSet = new MimCliOptions();
         var batchReal = new Option<int?>("--batch-real")

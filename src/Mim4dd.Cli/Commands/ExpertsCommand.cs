@@ -8,23 +8,29 @@ namespace Mim4dd.Cli.Commands;
 
 public static class ExpertsCommand
 {
+    // The options' defaults are ExpertOptions' (buffer.py's defaults too, for `import`).
+    private static readonly ExpertOptions Defaults = new();
+
     public static Command Create()
     {
         var dataset = Cli.Dataset();
         var dataDir = Cli.DataDir();
         var cacheDir = Cli.CacheDir();
         var numExperts = new Option<int>("--num-experts")
-        { Description = "Experts in the store (indices 0..N−1); a larger N later extends it", DefaultValueFactory = _ => 100 };
+        {
+            Description = "Experts in the store (indices 0..N−1); a larger N later extends it",
+            DefaultValueFactory = _ => Defaults.NumExperts,
+        };
         var epochs = new Option<int>("--train-epochs")
-        { Description = "Epochs per expert; one snapshot at init and after each", DefaultValueFactory = _ => 50 };
+        { Description = "Epochs per expert; one snapshot at init and after each", DefaultValueFactory = _ => Defaults.Epochs };
         var zca = new Option<bool?>("--zca")
         { Description = "Train on ZCA-whitened images (default: on for cifar10/cifar100, off otherwise; --zca false turns it off)" };
         var shard = new Option<string?>("--shard")
         { Description = "Train only experts with index % n == i, given as i/n (for parallel processes or array jobs)" };
         var arch = new Option<string>("--arch") { Description = "Network (see NetRegistry names)", DefaultValueFactory = _ => "ConvNet" };
         var lrTeacher = new Option<double>("--lr-teacher")
-        { Description = "SGD learning rate (no momentum, no weight decay, no decay)", DefaultValueFactory = _ => 0.01 };
-        var batch = new Option<int>("--batch-train") { Description = "Minibatch size", DefaultValueFactory = _ => 256 };
+        { Description = "SGD learning rate (no momentum, no weight decay, no decay)", DefaultValueFactory = _ => Defaults.LearningRate };
+        var batch = new Option<int>("--batch-train") { Description = "Minibatch size", DefaultValueFactory = _ => Defaults.BatchSize };
         var seed = Cli.Seed();
         var threads = Cli.Threads();
         var outDir = new Option<string?>("--out") { Description = "Expert store directory (default runs/experts/<dataset>-<arch>[-zca])" };
@@ -86,12 +92,12 @@ public static class ExpertsCommand
         var lrTeacher = new Option<double>("--lr-teacher")
         {
             Description = "The buffers' training lr (buffer.py --lr_teacher)",
-            DefaultValueFactory = _ => 0.01,
+            DefaultValueFactory = _ => Defaults.LearningRate,
         };
         var batch = new Option<int>("--batch-train")
         {
             Description = "The buffers' minibatch (buffer.py --batch_train)",
-            DefaultValueFactory = _ => 256,
+            DefaultValueFactory = _ => Defaults.BatchSize,
         };
         var threads = Cli.Threads();
         var outDir = new Option<string?>("--out") { Description = "Expert store to create (default runs/experts/<dataset>-<arch>[-zca])" };

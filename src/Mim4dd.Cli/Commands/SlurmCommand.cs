@@ -80,7 +80,8 @@ public static class SlurmCommand
                 return 0;
             }
             var id = SlurmJob.Submit(path, script);
-            Cli.Log($"submitted job {id}: {tasks.Count} tasks ({path}); follow it with `squeue -j {id}`, "
+            Cli.Log($"submitted job {id}: {tasks.Count} tasks ({path}); "
+                + $"follow it with `squeue --me` (tasks {id}_0…{id}_{tasks.Count - 1}), "
                 + $"output in {Path.Combine(logs, $"{name}-{id}_<task>.out")}");
             // The job id last, alone on its line, for scripts: `jid=$(mim4dd slurm … | tail -n 1)`.
             Console.WriteLine(id);

@@ -27,7 +27,7 @@ public static class MiEstimate
         OptionRange.AtLeast("--pool", poolPerClass, realPerClass, $"pass --pool {Math.Max(realPerClass, DefaultPoolPerClass)}");
         var flat = FlatParameters.Unflatten(parameters, net);
         var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
-        using var mim = new Mim(Mim.LayerShapes(net, flat, input), options with { HeadSteps = 1 }, Rng.Torch(seed, 900_000),
+        using var mim = new Mim(Mim.LayerShapes(net, flat, input), (options with { HeadSteps = 1 }).Estimator, Rng.Torch(seed, 900_000),
             parameters.dtype);
         var setFeatures = Features(net, flat, setImages, mim);
         // Real features are computed once for a pool per class and batches are drawn from it: a forward pass per step

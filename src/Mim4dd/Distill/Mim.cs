@@ -41,9 +41,9 @@ public sealed class Mim : IDisposable
     private int adamSteps;
 
     /// <param name="layers">Every feature tap of the network with its shape [C, H, W] (see <see cref="LayerShapes"/>);
-    /// <see cref="MimOptions.Layers"/> selects among them.</param>
+    /// <see cref="MimEstimatorOptions.Layers"/> selects among them.</param>
     /// <param name="generator">Draws the heads as PyTorch's Linear does: U(±1/√fan_in) for weight and bias.</param>
-    public Mim(IReadOnlyList<(string Name, long[] Shape)> layers, MimOptions options, Generator generator,
+    public Mim(IReadOnlyList<(string Name, long[] Shape)> layers, MimEstimatorOptions options, Generator generator,
         ScalarType dtype = ScalarType.Float32)
     {
         options.Validate();
@@ -65,7 +65,7 @@ public sealed class Mim : IDisposable
         logZ = Enumerable.Repeat(double.NaN, Layers.Count).ToArray();
     }
 
-    public MimOptions Options { get; }
+    public MimEstimatorOptions Options { get; }
 
     /// <summary>Names of the contrasted feature taps, in the order <see cref="Loss"/> expects features.</summary>
     public IReadOnlyList<string> Layers { get; }
@@ -157,7 +157,7 @@ public sealed class Mim : IDisposable
     }
 
     /// <summary>
-    /// <see cref="MimOptions.HeadSteps"/> Adam steps of the heads on the unweighted L_MIM of these features, detached:
+    /// <see cref="MimEstimatorOptions.HeadSteps"/> Adam steps of the heads on the unweighted L_MIM of these features, detached:
     /// the heads learn to tell the classes apart while the images stay as they are.
     /// </summary>
     public void TrainHeads(IReadOnlyList<Tensor> synFeatures, Tensor synLabels, IReadOnlyList<Tensor> realFeatures, Tensor realLabels)

@@ -66,7 +66,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
         augment = new Dsa(Dsa.StrategyFor(dataset));
         var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
         var shapes = Mim.LayerShapes(net, FlatParameters.Unflatten(someParameters, net), input);
-        mim = new Mim(shapes, options, Rng.Torch(seed, 900_000));
+        mim = new Mim(shapes, options.Estimator, Rng.Torch(seed, 900_000));
         Weight = options.Lambda;
     }
 

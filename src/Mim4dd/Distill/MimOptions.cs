@@ -96,21 +96,37 @@ public sealed record MimOptions
         // Negated comparisons so that NaN is rejected too.
         if (!(Lambda >= 0))
             throw UserError.At("--lambda", $"must be ≥ 0, got {Lambda}", "pass --lambda 0.1, or 0 to turn MIM off");
-        if (!(Temperature > 0))
-            throw UserError.At("--tau", $"must be > 0, got {Temperature}", "pass --tau 0.1");
-        OptionRange.AtLeast("--head-dim", HeadDim, 1, "pass --head-dim 128");
-        OptionRange.AtLeast("--head-hidden", HeadHidden, 0, "pass --head-hidden 0 for a linear head");
-        OptionRange.AtLeast("--head-steps", HeadSteps, 0, "pass --head-steps 5");
+        Estimator.Validate();
         OptionRange.AtLeast("--mim-syn-per-class", SynPerClass ?? DefaultSynPerClass, 1, $"pass --mim-syn-per-class {DefaultSynPerClass}");
         OptionRange.AtLeast("--mim-warmup", WarmupIterations, 0, "pass --mim-warmup 10, or 0 for none");
         OptionRange.AtLeast("--mim-grad-every", GradientCheckEvery, 0, "pass --mim-grad-every 10, or 0 for none");
-        if (!(HeadLearningRate >= 0))
-            throw UserError.At("--head-lr", $"must be ≥ 0, got {HeadLearningRate}", "pass --head-lr 0.001, or 0 to keep the heads fixed");
         if (!(Balance >= 0))
             throw UserError.At("--mim-balance", $"must be ≥ 0, got {Balance}", "pass --mim-balance 0.25, or 0 for a fixed λ");
         if (Balance > 0 && GradientCheckEvery == 0)
             throw UserError.At("--mim-grad-every", $"0 turns off the gradient split that --mim-balance {Balance} balances λ on",
                 "pass --mim-balance 0 as well for a fixed λ, or --mim-grad-every 10");
+    }
+
+    /// <summary>The estimator's part, all that <see cref="Mim"/> reads; λ, the warm-up, the gradient checks, the balance
+    /// and the synthetic draw are the add-on's (<see cref="MimAddOn"/>). Not serialised: the record above is.</summary>
+    [JsonIgnore]
+    public MimEstimatorOptions Estimator =>
+        new(Temperature, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, Layers, HeadLearningRate, HeadSteps);
+}
+
+/// <summary>The MIM estimator's options (<see cref="MimOptions.Estimator"/>; each documented there).</summary>
+public sealed record MimEstimatorOptions(double Temperature, MimCritic Critic, bool Symmetric, MimFeatures Features, int HeadDim,
+    int HeadHidden, bool SharedHeads, IReadOnlyList<string>? Layers, double HeadLearningRate, int HeadSteps)
+{
+    public void Validate()
+    {
+        if (!(Temperature > 0))
+            throw UserError.At("--tau", $"must be > 0, got {Temperature}", "pass --tau 0.1");
+        OptionRange.AtLeast("--head-dim", HeadDim, 1, "pass --head-dim 128");
+        OptionRange.AtLeast("--head-hidden", HeadHidden, 0, "pass --head-hidden 0 for a linear head");
+        OptionRange.AtLeast("--head-steps", HeadSteps, 0, "pass --head-steps 5");
+        if (!(HeadLearningRate >= 0))
+            throw UserError.At("--head-lr", $"must be ≥ 0, got {HeadLearningRate}", "pass --head-lr 0.001, or 0 to keep the heads fixed");
         if (Layers is { Count: 0 })
             throw UserError.At("--mim-layers", "names no layer",
                 "leave it out to use every feature tap, or name taps such as block0,block2");

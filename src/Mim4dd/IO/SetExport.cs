@@ -79,7 +79,8 @@ public static class SetExport
     private static void WritePngs(SyntheticSet set, string directory, Normalization? normalization, List<string> written)
     {
         using var scope = NewDisposeScope();
-        var pixels = Pixels(set, normalization).Times(255).round().Between(0, 255).to_type(ScalarType.Byte).permute(0, 2, 3, 1).contiguous();
+        var pixels = Pixels(set, normalization).Times(255).round().Between(0, 255).to_type(ScalarType.Byte)
+            .permute(0, 2, 3, 1).contiguous();
         long channels = pixels.shape[3];
         var labels = set.Labels.data<long>().ToArray();
         for (int i = 0; i < labels.Length; i++)

@@ -57,7 +57,7 @@ public class MimTests
         using var scope = NewDisposeScope();
         const double tau = 0.5;
         var options = new MimOptions { Temperature = tau, HeadDim = 2, Critic = critic, Features = MimFeatures.Flat };
-        using var mim = new Mim(Flat(("a", 2L)), options, Rng.Torch(1), ScalarType.Float64);
+        using var mim = new Mim(Flat(("a", 2L)), options.Estimator, Rng.Torch(1), ScalarType.Float64);
         using (no_grad())
         {
             mim.HeadParameters[0].copy_(eye(2, dtype: ScalarType.Float64)); mim.HeadParameters[1].zero_();
@@ -107,7 +107,7 @@ public class MimTests
         // Heads that map every sample to one point score every pair alike: with the prior built in, h = 1/(m+1)
         // for every pair, the loss is ln(m+1) + m·ln((m+1)/m) (3.251 at m = 9) and the bound ln m − L is below 0.
         using var scope = NewDisposeScope();
-        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3, Features = MimFeatures.Flat }, Rng.Torch(5),
+        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3, Features = MimFeatures.Flat }.Estimator, Rng.Torch(5),
             ScalarType.Float64);
         using (no_grad())
             for (int i = 0; i < 4; i += 2) { mim.HeadParameters[i].zero_(); mim.HeadParameters[i + 1].fill_(1.0); }
@@ -129,7 +129,7 @@ public class MimTests
     {
         using var scope = NewDisposeScope();
         var options = new MimOptions { HeadDim = 4, Critic = critic, Symmetric = symmetric, HeadHidden = hidden, SharedHeads = shared };
-        using var mim = new Mim(new[] { ("a", new long[] { 2, 2, 2 }), ("b", new long[] { 6 }) }, options, Rng.Torch(2),
+        using var mim = new Mim(new[] { ("a", new long[] { 2, 2, 2 }), ("b", new long[] { 6 }) }, options.Estimator, Rng.Torch(2),
             ScalarType.Float64);
         var synLabels = Labels(0, 1, 2);
         var realLabels = Labels(0, 1, 1, 2, 0);
@@ -174,7 +174,8 @@ public class MimTests
     public void AdamStep_IsPyTorchsAdam()
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(Flat(("a", 3L)), new MimOptions { HeadDim = 2, HeadLearningRate = 0.1 }, Rng.Torch(4), ScalarType.Float64);
+        using var mim = new Mim(Flat(("a", 3L)), new MimOptions { HeadDim = 2, HeadLearningRate = 0.1 }.Estimator, Rng.Torch(4),
+            ScalarType.Float64);
         var before = mim.HeadParameters.Select(p => p.detach().clone()).ToList();
         var g1 = mim.HeadParameters.Select((p, i) => full_like(p, i + 1.0)).ToList();
         var g2 = mim.HeadParameters.Select((p, i) => full_like(p, -0.5 * (i + 1))).ToList();
@@ -200,8 +201,8 @@ public class MimTests
     {
         using var scope = NewDisposeScope();
         var options = new MimOptions { HeadDim = 3, HeadSteps = 2, Features = MimFeatures.Flat };
-        using var first = new Mim(Flat(("a", 4L)), options, Rng.Torch(7), ScalarType.Float64);
-        using var second = new Mim(Flat(("a", 4L)), options, Rng.Torch(8), ScalarType.Float64);
+        using var first = new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(7), ScalarType.Float64);
+        using var second = new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(8), ScalarType.Float64);
         var syn = new[] { Random(new long[] { 4, 4 }, 1) };
         var real = new[] { Random(new long[] { 8, 4 }, 2) };
         var synLabels = Labels(0, 1, 2, 3);
@@ -224,9 +225,9 @@ public class MimTests
     {
         using var scope = NewDisposeScope();
         var layers = Flat(("a", 16L), ("b", 9L));
-        using var first = new Mim(layers, new MimOptions { HeadDim = 5 }, Rng.Torch(11, 4));
-        using var same = new Mim(layers, new MimOptions { HeadDim = 5 }, Rng.Torch(11, 4));
-        using var other = new Mim(layers, new MimOptions { HeadDim = 5 }, Rng.Torch(12, 4));
+        using var first = new Mim(layers, new MimOptions { HeadDim = 5 }.Estimator, Rng.Torch(11, 4));
+        using var same = new Mim(layers, new MimOptions { HeadDim = 5 }.Estimator, Rng.Torch(11, 4));
+        using var other = new Mim(layers, new MimOptions { HeadDim = 5 }.Estimator, Rng.Torch(12, 4));
 
         Assert.Equal(8, first.HeadParameters.Count);
         for (int i = 0; i < first.HeadParameters.Count; i++)
@@ -251,7 +252,8 @@ public class MimTests
         var options = new MimOptions { Lambda = lambda, Temperature = tau, HeadDim = headDim };
         var error = Assert.Throws<UserError>(options.Validate);
         Assert.StartsWith(option + ":", error.Message);
-        Assert.Throws<UserError>(() => new Mim(Flat(("a", 4L)), options, Rng.Torch(0)));
+        // The estimator refuses its own options; λ is the add-on's, which the estimator never sees.
+        if (option != "--lambda") Assert.Throws<UserError>(() => new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(0)));
     }
 
     [Fact]
@@ -273,7 +275,7 @@ public class MimTests
     public void Loss_WithoutAPositivePair_ThrowsUserError()
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3 }, Rng.Torch(5), ScalarType.Float64);
+        using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3 }.Estimator, Rng.Torch(5), ScalarType.Float64);
         var error = Assert.Throws<UserError>(() =>
             mim.Loss(new[] { Random(new long[] { 2, 4 }, 1) }, Labels(0, 1), new[] { Random(new long[] { 3, 4 }, 2) }, Labels(2, 3, 2)));
         Assert.Contains("shares a label", error.Message);
@@ -283,7 +285,7 @@ public class MimTests
     public void Loss_WithMismatchedShapes_NamesTheProblem()
     {
         using var scope = NewDisposeScope();
-        using var mim = new Mim(Flat(("a", 4L), ("b", 2L)), new MimOptions { HeadDim = 3 }, Rng.Torch(6), ScalarType.Float64);
+        using var mim = new Mim(Flat(("a", 4L), ("b", 2L)), new MimOptions { HeadDim = 3 }.Estimator, Rng.Torch(6), ScalarType.Float64);
         var syn = new[] { Random(new long[] { 2, 4 }, 1), Random(new long[] { 2, 2 }, 2) };
         var real = new[] { Random(new long[] { 3, 4 }, 3), Random(new long[] { 3, 2 }, 4) };
         var synLabels = Labels(0, 1);
@@ -313,10 +315,10 @@ public class MimTests
         Assert.Equal(new[] { "block0", "block1", "block2" }, sizes.Select(s => s.Name));
         Assert.Equal(new long[] { 128, 16, 16 }, sizes[0].Shape);
         Assert.Equal(new long[] { 128, 4, 4 }, sizes[2].Shape);
-        using var mim = new Mim(sizes, new MimOptions { HeadDim = 2, Layers = new[] { "block2", "block0" } }, Rng.Torch(9));
+        using var mim = new Mim(sizes, new MimOptions { HeadDim = 2, Layers = new[] { "block2", "block0" } }.Estimator, Rng.Torch(9));
         Assert.Equal(new[] { "block2", "block0" }, mim.Layers);
         Assert.Equal(new long[] { 2, 128 }, mim.HeadParameters[0].shape);   // pooled: one value per channel
-        using var flat = new Mim(sizes, new MimOptions { HeadDim = 2, Features = MimFeatures.Flat, Layers = new[] { "block2" } },
+        using var flat = new Mim(sizes, new MimOptions { HeadDim = 2, Features = MimFeatures.Flat, Layers = new[] { "block2" } }.Estimator,
             Rng.Torch(9));
         Assert.Equal(new long[] { 2, 128 * 4 * 4 }, flat.HeadParameters[0].shape);
 
@@ -327,7 +329,7 @@ public class MimTests
         Assert.Equal(new long[] { 2, 128, 4, 4 }, features[0].shape);
         Assert.Equal(new long[] { 2, 128, 16, 16 }, features[1].shape);
 
-        var error = Assert.Throws<UserError>(() => new Mim(sizes, new MimOptions { Layers = new[] { "block9" } }, Rng.Torch(9)));
+        var error = Assert.Throws<UserError>(() => new Mim(sizes, new MimOptions { Layers = new[] { "block9" } }.Estimator, Rng.Torch(9)));
         Assert.Contains("block0, block1, block2", error.Message);
     }
 }
