@@ -2,6 +2,7 @@ using System.Collections;
 using Mim4dd.Experts;
 using Mim4dd.IO;
 using Mim4dd.Nets;
+using Mim4dd.Runtime;
 using Mim4dd.Tests.Cli;
 using static TorchSharp.torch;
 
@@ -13,7 +14,8 @@ public class BufferImportTests
 {
     // The reference ConvNet for 1×28×28 inputs written as a plain torch.nn module (3 × [conv, GroupNorm(C, C) = instance
     // norm, ReLU, avg-pool], linear), two experts of two "epochs" of SGD each, saved as buffer.py saves them but one
-    // expert per file; then the logits of expert 1 at its last epoch on a fixed batch.
+    // expert per file; then the logits of expert 1 at its last epoch on a fixed batch, and its parameters after one more
+    // SGD step (lr 0.01) on that batch: a student step from the imported trajectory.
     private const string MakeBuffers = """
         import sys, os, torch, torch.nn as nn
         out = sys.argv[1]
@@ -37,11 +39,16 @@ public class BufferImportTests
                 timestamps.append([p.detach().cpu().clone() for p in net.parameters()])
             torch.save([timestamps], os.path.join(out, "replay_buffer_%d.pt" % n))
         with torch.no_grad():
-            torch.save({"x": x, "logits": net(x)}, os.path.join(out, "probe.pt"))
+            logits = net(x)
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+        stepped = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+        torch.save({"x": x, "y": y, "logits": logits, "stepped": stepped}, os.path.join(out, "probe.pt"))
         """;
 
     [TorchFact]
-    public void Import_ReferenceBuffers_GiveThePyTorchNetworksOutputs()
+    public void Import_ReferenceBuffers_GiveThePyTorchNetworksOutputs_AndItsStudentStep()
     {
         using var dir = new TestData.TempDir();
         Directory.CreateDirectory(dir.File("buffers"));
@@ -64,6 +71,13 @@ public class BufferImportTests
             var logits = net.Forward(FlatParameters.Unflatten(experts[1].Snapshot(2), net), x, training: false);
             Assert.True(logits.allclose(expected, rtol: 1e-4, atol: 1e-4),
                 $"largest difference {(logits - expected).abs().max().item<float>()}");
+            using var y = (Tensor)probe["y"]!;
+            using var expectedStep = (Tensor)probe["stepped"]!;
+            var start = experts[1].Snapshot(2).clone().requires_grad_();
+            var loss = TorchSharp.torch.nn.functional.cross_entropy(net.Forward(FlatParameters.Unflatten(start, net), x), y);
+            var stepped = start.detach() - autograd.grad(new[] { loss }, new[] { start })[0].Times(0.01);
+            Assert.True(stepped.allclose(expectedStep, rtol: 1e-4, atol: 1e-5),
+                $"largest difference after a step {(stepped - expectedStep).abs().max().item<float>()}");
             // Epoch 0 and 2 differ: the snapshots are the trajectory, not one state repeated.
             Assert.False(experts[1].Snapshot(0).equal(experts[1].Snapshot(2)).all().item<bool>());
         }
