@@ -25,6 +25,10 @@ if ! command -v slurmctld >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get
       || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge; }; } >/dev/null 2>&1 \
     || echo "test.sh: could not install slurm-wlm and munge; the Slurm integration test will be skipped" >&2
 fi
+/usr/bin/python3 -c "import torch" 2>/dev/null \
+  || echo "test.sh: python3-torch is not installed: the PyTorch interop tests are skipped (apt-get install python3-torch)"
+{ command -v slurmctld >/dev/null && [ "$(id -u)" = 0 ]; } \
+  || echo "test.sh: no Slurm here, or not root: the Slurm integration test is skipped (apt-get install slurm-wlm munge, as root)"
 log=$(mktemp)
 trx=$(mktemp -d)
 # --blame: should the test host crash, the log names the test that was running.
