@@ -84,19 +84,22 @@ public static class EvalCommand
                 // Per run directory, every finished net is kept: a killed evaluation, or one asking for more nets, trains only the
                 // missing ones.
                 var key = $"{setHash} {a} {settings}";
-                var nets = slice is null ? new FinishedNets(run?.EvalNets, key, run?.EvalNetsOfShards())
-                    : new FinishedNets(run!.EvalNetsOfShard(slice), key, [run.EvalNets, .. run.EvalNetsOfShards()]);
+                var own = slice is null ? run?.EvalNets : run!.EvalNetsOfShard(slice);
+                var others = run is null ? [] : run.EvalNetsOfShards().Append(run.EvalNets).Where(f => f != own).ToList();
+                var nets = new FinishedNets(own, key, others);
                 var finished = nets.Read(protocol.Repeats);
+                int known = finished.Count;
                 if (slice is not null)
                 {
                     // Another shard's nets count as done here; this process reports only its own.
-                    var others = Enumerable.Range(0, protocol.Repeats).Where(r => !slice.Contains(r) && !finished.ContainsKey(r));
-                    finished = finished.Concat(others.Select(r => KeyValuePair.Create(r, new FinishedNet(double.NaN, 0)))).ToDictionary();
+                    var notMine = Enumerable.Range(0, protocol.Repeats).Where(r => !slice.Contains(r) && !finished.ContainsKey(r));
+                    finished = finished.Concat(notMine.Select(r => KeyValuePair.Create(r, new FinishedNet(double.NaN, 0)))).ToDictionary();
                 }
                 var losses = new List<double>();
                 Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks "
                     + $"on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
-                    + (finished.Count > 0 ? $" ({finished.Count} already in {run!.EvalNets})" : "") + " ...");
+                    + (slice is null ? "" : $" (shard {slice})")
+                    + (known > 0 ? $" ({known} already finished in {run!.Path})" : "") + " ...");
                 var r = nets.Evaluate(protocol, finished, a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses,
                     parse.GetValue(seed),
                     (i, net, loss, eta) =>

@@ -112,14 +112,14 @@ public static class ExpertsCommand
             OptionRange.AtLeast("--batch-train", parse.GetValue(batch), 1, "pass the buffers' --batch_train, e.g. 256");
             var store = Path.GetFullPath(parse.GetValue(outDir) ?? ExpertStore.DefaultDirectory(entry.Name, archName, whitened));
             var buffers = Path.GetFullPath(parse.GetValue(source)!);
-            BufferImport.Files(buffers);   // a folder without buffers fails before the data load
+            var files = BufferImport.Files(buffers);   // a folder without buffers fails before the data load
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var net = Nets.NetRegistry.Build(archName, new Nets.InputShape(data.Train.Channels, data.Train.Height, data.Train.Width),
                 data.Train.NumClasses);
             var metadata = new ExpertMetadata(data.Name, archName, net.ParameterCount, 0, parse.GetValue(lrTeacher), parse.GetValue(batch),
                 whitened, Augment.Dsa.StrategyFor(data.Name), BufferImport.UnknownSeed, 0,
                 $"imported by {MachineInfo.Current().Version}", [], null);
-            int count = BufferImport.Run(buffers, store, net, metadata, Cli.Log);
+            int count = BufferImport.Run(files, store, net, metadata, Cli.Log);
             Cli.Log($"imported {count} experts into {store}"
                 + (whitened ? "; distillation whitens the images with this store's own ZCA (zca.bin, fitted on first use)" : ""));
             return 0;

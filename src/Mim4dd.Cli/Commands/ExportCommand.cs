@@ -27,8 +27,7 @@ public static class ExportCommand
             Cli.Require(File.Exists(file), file, "synthetic set not found",
                 "pass a run directory written by mim4dd or a .safetensors file");
             var name = parse.GetValue(format)!;
-            Cli.Require(SetExport.Formats.Contains(name), $"--format {name}", "unknown format",
-                $"use one of: {string.Join(", ", SetExport.Formats)}");
+            SetExport.CheckFormat(name);
             using var set = SyntheticSet.Load(file);
             var directory = parse.GetValue(outDir) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, $"export-{name}");
             var normalization = DatasetCatalog.All

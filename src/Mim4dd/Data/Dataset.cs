@@ -16,6 +16,15 @@ public sealed record Normalization(float[] Mean, float[] Std)
         var std = x.std(1, unbiased: false).to_type(ScalarType.Float32).data<float>().ToArray();
         return new Normalization(mean, std);
     }
+
+    /// <summary>Pixels in [0, 1] (not clamped) from normalised images [N, C, H, W]: x·std + mean.</summary>
+    public Tensor Undo(Tensor normalized)
+    {
+        using var scope = NewDisposeScope();
+        var mean = tensor(Mean).view(1, -1, 1, 1);
+        var std = tensor(Std).view(1, -1, 1, 1);
+        return normalized.mul(std).Plus(mean).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>

@@ -37,17 +37,16 @@ public static partial class BufferImport
         return files;
     }
 
-    /// <summary>Writes every expert of the buffers in <paramref name="source"/> as expert_NNNN.m4e in <paramref name="store"/>,
-    /// numbered in buffer order, and the store's store.json; the store appears whole or not at all (it is written beside
-    /// it and renamed). Refuses a store folder that exists and is not empty.</summary>
+    /// <summary>Writes every expert of the buffer <paramref name="files"/> (<see cref="Files"/>) as expert_NNNN.m4e in
+    /// <paramref name="store"/>, numbered in buffer order, and the store's store.json; the store appears whole or not at all
+    /// (it is written beside it and renamed). Refuses a store folder that exists and is not empty.</summary>
     /// <param name="metadata">The training setup the buffers were made with (the reference's defaults unless told);
     /// its expert index and snapshot count are set per expert.</param>
-    public static int Run(string source, string store, Net net, ExpertMetadata metadata, Action<string> log)
+    public static int Run(IReadOnlyList<string> files, string store, Net net, ExpertMetadata metadata, Action<string> log)
     {
         if (net.HasBatchNorm)
             throw UserError.At($"--arch {net.Name}", "has BatchNorm, whose running statistics the reference buffers do not hold",
                 "import ConvNet-family experts");
-        var files = Files(source);
         if (Directory.Exists(store) && Directory.EnumerateFileSystemEntries(store).Any())
             throw UserError.At(store, "exists and is not empty", "pass --out with a new or empty folder");
         var partial = store.TrimEnd(Path.DirectorySeparatorChar) + $".importing-{Environment.ProcessId}";
@@ -66,7 +65,7 @@ public static partial class BufferImport
         }
     }
 
-    private static int Write(List<string> files, string store, Net net, ExpertMetadata metadata, Action<string> log)
+    private static int Write(IReadOnlyList<string> files, string store, Net net, ExpertMetadata metadata, Action<string> log)
     {
         int count = 0;
         int? epochs = null;

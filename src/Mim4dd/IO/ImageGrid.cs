@@ -49,9 +49,7 @@ public static class ImageGrid
     {
         if (normalization is not null)
         {
-            var mean = tensor(normalization.Mean).view(1, -1, 1, 1);
-            var std = tensor(normalization.Std).view(1, -1, 1, 1);
-            return images.mul(std).Plus(mean).Between(0, 1);
+            return normalization.Undo(images).Between(0, 1);
         }
         var flat = images.flatten(1);
         var low = flat.amin(new long[] { 1 }, keepdim: true);

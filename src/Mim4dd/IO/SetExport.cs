@@ -24,11 +24,10 @@ public static class SetExport
     /// <param name="normalization">The dataset's mean/std, for pixel space (png-folder) when the images are not ZCA-whitened.</param>
     public static List<string> Write(SyntheticSet set, string format, string directory, Normalization? normalization)
     {
-        if (!Formats.Contains(format))
-            throw UserError.At($"--format {format}", "unknown format", $"use one of: {string.Join(", ", Formats)}");
+        CheckFormat(format);
         Directory.CreateDirectory(directory);
         var written = new List<string>();
-        string File(string name)
+        string Out(string name)
         {
             var path = Path.Combine(directory, name);
             written.Add(path);
@@ -37,28 +36,26 @@ public static class SetExport
         switch (format)
         {
             case "mtt" or "datm":
-                TorchFile.Save(File("images_best.pt"), set.Images);
-                TorchFile.Save(File("labels_best.pt"), set.Labels);
-                using (var lr = tensor((float)set.LearningRate)) TorchFile.Save(File("lr_best.pt"), lr);
+                TorchFile.Save(Out("images_best.pt"), set.Images);
+                TorchFile.Save(Out("labels_best.pt"), set.Labels);
+                using (var lr = tensor((float)set.LearningRate)) TorchFile.Save(Out("lr_best.pt"), lr);
                 if (set.ZcaDirectory is not null)
                 {
                     using var zca = Zca.Load(Path.Combine(set.ZcaDirectory, "zca.bin"));
                     var (mean, matrix) = zca.Parameters();
                     using (mean)
                     using (matrix)
-                        PtExport.Save(File("zca.pt"), new Dictionary<string, Tensor> { ["mean"] = mean, ["matrix"] = matrix });
+                        PtExport.Save(Out("zca.pt"), new Dictionary<string, Tensor> { ["mean"] = mean, ["matrix"] = matrix });
                 }
                 break;
             case "npz":
-                using (var lr64 = tensor(new[] { set.LearningRate }))
-                    NpzWriter.Save(File("set.npz"),
-                        new Dictionary<string, Tensor> { ["x"] = set.Images, ["y"] = set.Labels, ["lr"] = lr64 });
+                set.SaveNpz(Out("set.npz"));
                 break;
             case "png-folder":
                 WritePngs(set, directory, normalization, written);
                 break;
         }
-        AtomicFile.WriteAllText(File("set.json"), JsonSerializer.Serialize(new
+        AtomicFile.WriteAllText(Out("set.json"), JsonSerializer.Serialize(new
         {
             dataset = set.Dataset,
             images = set.Images.shape,
@@ -71,6 +68,13 @@ public static class SetExport
         }, new JsonSerializerOptions { WriteIndented = true,
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         return written;
+    }
+
+    /// <summary>Refuses a format <see cref="Write"/> does not know, before any set is loaded.</summary>
+    public static void CheckFormat(string format)
+    {
+        if (!Formats.Contains(format))
+            throw UserError.At($"--format {format}", "unknown format", $"use one of: {string.Join(", ", Formats)}");
     }
 
     private static string Join(float[]? values) => values is null ? "unknown" : $"[{string.Join(", ", values)}]";
@@ -105,8 +109,6 @@ public static class SetExport
         if (normalization is null)
             throw UserError.At(set.Dataset, "the dataset's mean/std is not known, so the images cannot be turned back into pixels",
                 "export --format mtt or npz instead");
-        var mean = tensor(normalization.Mean).view(1, -1, 1, 1);
-        var std = tensor(normalization.Std).view(1, -1, 1, 1);
-        return set.Images.detach().mul(std).Plus(mean);
+        return normalization.Undo(set.Images.detach());
     }
 }

@@ -30,15 +30,20 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
     public void Save(string path, Normalization? normalization = null)
     {
         SaveSafeTensors(path);
-        using var lr64 = tensor(new[] { LearningRate });
-        NpzWriter.Save(Path.ChangeExtension(path, ".npz"),
-            new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr64 });
+        SaveNpz(Path.ChangeExtension(path, ".npz"));
         using var lr = tensor((float)LearningRate);
         PtExport.Save(Path.ChangeExtension(path, ".pt"),
             new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["lr"] = lr });
         int classes = Labels.numel() == 0 ? 0 : (int)Labels.max().item<long>() + 1;
         ImageGrid.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, GridFileName), Images, Labels, classes,
             ZcaDirectory is null ? normalization : null);
+    }
+
+    /// <summary>The set as numpy <c>.npz</c>: x (images), y (labels), lr (float64 [1]).</summary>
+    public void SaveNpz(string path)
+    {
+        using var lr64 = tensor(new[] { LearningRate });
+        NpzWriter.Save(path, new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr64 });
     }
 
     public const string GridFileName = "grid.png";
