@@ -12,7 +12,8 @@ public class SweepTests
     {
         using var dir = new TestData.TempDir();
         File.WriteAllText(dir.File("g.csv"), "name,mim-balance,lambda,tau\n# a comment\nlam0.2,0,0.2,\ntau0.5,,,0.5\n");
-        File.WriteAllText(dir.File("g.json"), """[{"name": "lam0.2", "mim-balance": 0, "lambda": 0.2}, {"name": "tau0.5", "tau": "0.5"}]""");
+        File.WriteAllText(dir.File("g.json"),
+            """[{"name": "lam0.2", "mim-balance": 0, "lambda": 0.2}, {"name": "tau0.5", "tau": "0.5"}]""");
         foreach (var file in new[] { "g.csv", "g.json" })
         {
             var points = SweepGrid.Read(dir.File(file));
