@@ -17,7 +17,7 @@ public static class DistillCommand
     {
         var command = new Command("distill",
             "Distil a synthetic set: `mim4dd distill <method> [flags]`; `mim4dd distill <method> --help` lists "
-            + "the method's flags (--mim adds the MIM term to bptt, dm, dc and dsa)");
+            + "the method's flags (--mim adds the MIM term to datm, bptt, dm, dc and dsa)");
         foreach (var info in DistillMethods.All) command.Subcommands.Add(ForMethod(info));
         return command;
     }
@@ -80,7 +80,8 @@ public static class DistillCommand
         };
         var maxStart = new Option<int?>("--max-start-epoch")
         {
-            Description = "Start epochs drawn from 0..T⁺−1" + Default(mtt?.MaxStartEpoch, inPresets: true),
+            Description = "Start epochs drawn from 0..T⁺−1 (datm: the window's final upper bound T⁺)"
+                + Default(mtt?.MaxStartEpoch, inPresets: true),
         };
         var lrImg = new Option<double?>("--lr-img")
         {
@@ -109,12 +110,46 @@ public static class DistillCommand
         };
         var pixInit = new Option<string?>("--pix-init")
         {
-            Description = "real or noise: start from real images or Gaussian noise" + Default(defaults.Options.PixInit),
+            Description = (mtt is null ? "real or noise: start from real images or Gaussian noise"
+                    : "real, correct or noise: start from real images, real images the experts classify correctly (DATM), or noise")
+                + Default(defaults.Options.PixInit, inPresets: true),
         };
         var unroll = new Option<string?>("--unroll")
         {
             Description = "reverse (exact, constant memory), first-order (no Hessian terms: cheaper, approximate) or naive (whole graph)"
                 + Default(mtt?.Unroll ?? bptt?.Unroll),
+        };
+        var softLabels = new Option<bool>("--soft-labels")
+        {
+            Description = "Learn a soft label (logits) per image, started from the experts' final checkpoints (DATM)"
+                + Default(mtt?.SoftLabels is not null ? "on" : mtt is null ? null : "off", inPresets: true),
+        };
+        var lrY = new Option<double?>("--lr-y")
+        {
+            Description = "SGD lr of the soft labels" + Default((mtt?.SoftLabels ?? new SoftLabelOptions()).Lr, inPresets: true),
+        };
+        var momentumY = new Option<double?>("--momentum-y")
+        {
+            Description = "SGD momentum of the soft labels" + Default((mtt?.SoftLabels ?? new SoftLabelOptions()).Momentum),
+        };
+        var minStart = new Option<int?>("--min-start-epoch")
+        {
+            Description = "Start epochs drawn from min..upper−1" + Default(mtt?.Window?.Min ?? 0, inPresets: true),
+        };
+        var currentMax = new Option<int?>("--current-max-start-epoch")
+        {
+            Description = "The start-epoch window's first upper bound, grown linearly to --max-start-epoch over "
+                + "--expansion-iterations" + (mtt?.Window?.Current is { } c ? Default(c, inPresets: true)
+                    : " (default: none, the upper bound is --max-start-epoch throughout, or the preset's)"),
+        };
+        var expansion = new Option<int?>("--expansion-iterations")
+        {
+            Description = "Iterations over which the window's upper bound grows" + Default(mtt?.Window?.ExpansionIterations, inPresets: true),
+        };
+        var threshold = new Option<double?>("--match-threshold")
+        {
+            Description = "Leave the set unchanged in an iteration whose matching loss is above this (DATM's gate)"
+                + Default(mtt?.MatchThreshold, inPresets: true),
         };
         var evalEvery = new Option<int>("--eval-every")
         {
@@ -139,12 +174,12 @@ public static class DistillCommand
         var mimOptionSet = new MimCliOptions();
         var batchReal = new Option<int?>("--batch-real")
         {
-            Description = (info.AlwaysMim ? "Real images per class in MIM's batch" : "Real images per class per iteration")
+            Description = (info.Reads("experts") ? "Real images per class in MIM's batch" : "Real images per class per iteration")
                 + Default(defaults.BatchReal),
         };
         var mimFlag = new Option<bool>("--mim")
         {
-            Description = "Add λ·MIM to bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)",
+            Description = "Add λ·MIM to datm, bptt, dm, dc or dsa, on the networks the method runs (mim4dd is mtt with it)",
         };
         var force = new Option<bool>("--force")
         {
@@ -157,7 +192,8 @@ public static class DistillCommand
         var command = new Command(m, $"{info.Summary} ({info.Paper})")
         {
             preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher,
-            batchSyn, iterations, pixInit, unroll, mimFlag, batchReal, evalEvery, evalRepeats, evalEpochs,
+            batchSyn, iterations, pixInit, unroll, softLabels, lrY, momentumY, minStart, currentMax, expansion, threshold, mimFlag, batchReal,
+            evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
         mimOptionSet.AddTo(command);
@@ -170,7 +206,7 @@ public static class DistillCommand
                 : command.Options.FirstOrDefault(o => DistillMethods.MimFlags.Contains(o.Name.TrimStart('-'))
                     && parse.GetResult(o) is { Implicit: false });
             Cli.Require(unread is null, $"{unread?.Name}", $"is a MIM flag, read only with --mim", $"add --mim, or drop {unread?.Name}");
-            var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p) : null;
+            var chosen = parse.GetValue(preset) is { } p ? MttPresets.Find(p, m == "datm" ? "datm" : "mtt") : null;
             bool datasetGiven = parse.GetResult(dataset) is { Implicit: false };
             var name = chosen is not null && !datasetGiven ? chosen.Dataset : parse.GetValue(dataset)!;
             Cli.Require(chosen is null || string.Equals(chosen.Dataset, name, StringComparison.OrdinalIgnoreCase),

@@ -38,8 +38,13 @@ public static class EvalCommand
             Description = "Train only nets with index % n == i, given as i/n, into a log of this shard (for array jobs: "
                 + "`mim4dd slurm eval`); the same command without --shard then counts them and writes the table",
         };
+        var labels = new Option<string?>("--labels")
+        {
+            Description = "soft or hard: train on the set's learned soft labels or on its class labels (default: soft when the set "
+                + "has them; hard-label accuracy of a soft-label set is what HLR compares with full data)",
+        };
         var command = new Command("eval", "Train fresh networks on a saved synthetic set and test them on the real test set")
-        { target, arch, repeats, epochs, lr, augment, dataDir, cacheDir, seed, threads, shard };
+        { target, arch, repeats, epochs, lr, augment, labels, dataDir, cacheDir, seed, threads, shard };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
@@ -55,6 +60,13 @@ public static class EvalCommand
             Cli.Require(slice is null || isDir, "--shard", "keeps its nets in a run directory",
                 "pass the set's run directory, not the file");
             using var set = SyntheticSet.Load(file);
+            var kind = parse.GetValue(labels) ?? (set.SoftLabels is null ? "hard" : "soft");
+            Cli.Require(kind is "soft" or "hard", $"--labels {kind}", "unknown label kind", "use soft or hard");
+            Cli.Require(kind == "hard" || set.SoftLabels is not null, file, "has no soft labels",
+                "evaluate it with hard labels (drop --labels), or distil with --soft-labels");
+            var trainOn = kind == "soft" ? set.SoftLabels! : set.Labels;
+            // A soft-label set evaluated on its hard labels is another table (eval-…-hard.json) and other nets.
+            var hardOnSoft = kind == "hard" && set.SoftLabels is not null ? "-hard" : "";
             var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var input = new Nets.InputShape(set.Images.shape[1], set.Images.shape[2], set.Images.shape[3]);
             foreach (var a in archs) Nets.NetRegistry.Build(a, input, 10);
@@ -77,7 +89,7 @@ public static class EvalCommand
             // Only a run directory keeps finished nets; the key names the set by its bytes.
             var setHash = run is null ? ""
                 : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)))[..16];
-            var settings = $"e{protocol.Epochs}-lr{protocol.LearningRate:R}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}";
+            var settings = $"e{protocol.Epochs}-lr{protocol.LearningRate:R}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}{hardOnSoft}";
             var stop = Cli.StopRequests();
             foreach (var a in archs)
             {
@@ -97,10 +109,10 @@ public static class EvalCommand
                 }
                 var losses = new List<double>();
                 Cli.Log($"{a}: training {protocol.Repeats - finished.Count} of {protocol.Repeats} networks "
-                    + $"on {set.Images.shape[0]} images for {protocol.Epochs} epochs"
+                    + $"on {set.Images.shape[0]} images ({kind} labels) for {protocol.Epochs} epochs"
                     + (slice is null ? "" : $" (shard {slice})")
                     + (known > 0 ? $" ({known} already finished in {run!.Path})" : "") + " ...");
-                var r = nets.Evaluate(protocol, finished, a, set.Images, set.Labels, testImages, data.Test.Labels, data.Train.NumClasses,
+                var r = nets.Evaluate(protocol, finished, a, set.Images, trainOn, testImages, data.Test.Labels, data.Train.NumClasses,
                     parse.GetValue(seed),
                     (i, net, loss, eta) =>
                     {
@@ -132,19 +144,19 @@ public static class EvalCommand
                 return 0;
             }
             Console.WriteLine();
-            Console.WriteLine($"| arch | accuracy % (mean ± std, {protocol.Repeats} nets) | minutes |");
-            Console.WriteLine("|---|---|---|");
-            foreach (var r in results) Console.WriteLine($"| {r.Arch} | {r} | {r.Seconds / 60:F1} |");
+            Console.WriteLine($"| arch | labels | accuracy % (mean ± std, {protocol.Repeats} nets) | minutes |");
+            Console.WriteLine("|---|---|---|---|");
+            foreach (var r in results) Console.WriteLine($"| {r.Arch} | {kind} | {r} | {r.Seconds / 60:F1} |");
             if (run is not null)
             {
                 // One file per protocol setting, so that e.g. an E = 300 cross-architecture table does not replace the E = 1000 one.
                 var name = settings == $"e1000-lr{set.LearningRate:R}-dsa-s0" ? "eval.json"
-                    : $"eval-e{protocol.Epochs}-lr{protocol.LearningRate:G4}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}.json";
+                    : $"eval-e{protocol.Epochs}-lr{protocol.LearningRate:G4}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}{hardOnSoft}.json";
                 var table = Path.Combine(run.Path, name);
                 var all = EarlierResults(table).Where(e => !archs.Contains(e.Arch, StringComparer.OrdinalIgnoreCase))
                     .Concat(results).ToList();
                 run.WriteJson(table, new { protocol.Repeats, protocol.Epochs, protocol.LearningRate, augment = parse.GetValue(augment),
-                    seed = parse.GetValue(seed), results = all });
+                    seed = parse.GetValue(seed), labels = kind, results = all });
                 Cli.Log($"wrote {table}" + (all.Count > results.Count
                     ? $" (with {all.Count - results.Count} earlier architecture(s) of the same protocol)" : ""));
             }

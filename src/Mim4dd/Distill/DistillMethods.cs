@@ -63,7 +63,13 @@ public static class DistillMethods
     };
 
     private static readonly string[] Trajectory =
-        ["preset", "experts", "syn-steps", "expert-epochs", "max-start-epoch", "lr-lr", "lr-teacher", "batch-syn", "unroll"];
+    [
+        "preset", "experts", "syn-steps", "expert-epochs", "max-start-epoch", "lr-lr", "lr-teacher", "batch-syn", "unroll",
+        "soft-labels", "lr-y", "momentum-y",
+    ];
+
+    /// <summary>DATM's own flags beyond trajectory matching's: the window of start epochs and the gate.</summary>
+    private static readonly string[] DatmFlags = ["min-start-epoch", "current-max-start-epoch", "expansion-iterations", "match-threshold"];
 
     public static readonly IReadOnlyList<DistillMethodInfo> All =
     [
@@ -71,6 +77,8 @@ public static class DistillMethods
             [.. Trajectory, "batch-real"], false, flags => Trajectories("mim4dd", flags)),
         new("mtt", "Matching Training Trajectories on expert trajectories", "Cazenavette et al., CVPR 2022", Trajectory, false,
             flags => Trajectories("mtt", flags)),
+        new("datm", "Difficulty-Aligned Trajectory Matching: MTT with a growing window of start epochs, learned soft labels and a gate",
+            "Guo et al., ICLR 2024", [.. Trajectory, .. DatmFlags, "batch-real"], true, flags => Trajectories("datm", flags)),
         new("bptt", "Backpropagation through the whole inner training of a fresh network", "Deng & Russakovsky, NeurIPS 2022",
             ["syn-steps", "lr-lr", "lr-teacher", "batch-syn", "unroll", "batch-real"], true,
             flags => Prepared(BpttOptions.From(flags), o => o.BatchReal,
@@ -95,12 +103,13 @@ public static class DistillMethods
         return new(options, batchReal(options), inputs => build(options, inputs));
     }
 
-    /// <summary>MTT, and MIM4DD (MTT + λ·MIM), on an expert store; --batch-real is MIM's real batch.</summary>
+    /// <summary>MTT, MIM4DD (MTT + λ·MIM) and DATM (with --mim: + λ·MIM), on an expert store; --batch-real is MIM's real
+    /// batch.</summary>
     private static PreparedMethod Trajectories(string name, IGivenFlags flags)
     {
         int realPerClass = flags.Value<int>("batch-real") ?? MimOptions.RealPerClass;
         OptionRange.AtLeast("--batch-real", realPerClass, 1, $"pass e.g. --batch-real {MimOptions.RealPerClass}");
-        return Prepared(MttOptions.From(flags), _ => realPerClass, (o, x) => new MttMethod(x.Data,
+        return Prepared(MttOptions.From(flags, name == "datm" ? "datm" : "mtt"), _ => realPerClass, (o, x) => new MttMethod(x.Data,
             new MttDistillationSettings(name, o, x.Mim, realPerClass,
                 Path.GetFullPath(x.Experts ?? ExpertStore.DefaultDirectory(x.Data.Name, ArchOf(x), o.Zca)), x.Arch),
             x.Log, x.Machine));

@@ -40,10 +40,11 @@ public interface IDistillMethod : IDisposable
     void Run(DistillState state, IDistillObserver observer, CancellationToken stop);
 }
 
-/// <summary>What one distillation iteration reports to its observer.</summary>
+/// <summary>What one distillation iteration reports to its observer; <paramref name="Gated"/>: the set was left unchanged by
+/// DATM's gate (matching loss above --match-threshold).</summary>
 public sealed record IterationMetrics(int Iteration, double Loss, double MatchLoss, double ExtraLoss, double ImageGradNorm,
     double LearningRate, int Expert, int StartEpoch, double Seconds, bool Skipped = false,
-    IReadOnlyDictionary<string, double>? AddOn = null);
+    IReadOnlyDictionary<string, double>? AddOn = null, bool Gated = false);
 
 /// <summary>Receives progress; logging, evaluation and checkpoints live there, not in the method.</summary>
 public interface IDistillObserver

@@ -14,7 +14,8 @@ public interface ISetOptions
     int Iterations { get; }
     double LrImg { get; }
 
-    /// <summary>"real" (IPC real images per class) or "noise" (Gaussian).</summary>
+    /// <summary>"real" (IPC real images per class) or "noise" (Gaussian); trajectory matching also "correct" (real images
+    /// the experts classify correctly, DATM's start).</summary>
     string PixInit { get; }
 
     long Seed { get; }
@@ -34,23 +35,26 @@ public static class ImageUpdate
     public const int DefaultImagesPerClass = 10;
 
     /// <summary>The checks of <see cref="ISetOptions"/>' shared part, for each record's <see cref="ISetOptions.Validate"/>.</summary>
-    public static void Check(ISetOptions options)
+    public static void Check(ISetOptions options, string? otherInit = null)
     {
         OptionRange.AtLeast("--ipc", options.ImagesPerClass, 1, "pass e.g. --ipc 10");
         OptionRange.AtLeast("--iterations", options.Iterations, 0, "pass e.g. --iterations 1000");
         OptionRange.Positive("--lr-img", options.LrImg, "pass e.g. --lr-img 1");
-        if (options.PixInit is not ("real" or "noise"))
-            throw UserError.At($"--pix-init {options.PixInit}", "unknown initialisation", "use real or noise");
+        if (options.PixInit is not ("real" or "noise") && options.PixInit != otherInit)
+            throw UserError.At($"--pix-init {options.PixInit}", "unknown initialisation",
+                $"use real{(otherInit is null ? "" : $", {otherInit}")} or noise");
     }
 
     /// <summary>Creates the initial state: IPC real images per class (or Gaussian noise), the learned lr at its start.</summary>
-    public static DistillState Start(Dataset train, Tensor trainImages, ISetOptions options)
+    /// <param name="pick">Draws the real images' indices from a generator (default: uniformly random per class).</param>
+    public static DistillState Start(Dataset train, Tensor trainImages, ISetOptions options, Func<Generator, Tensor>? pick = null)
     {
         using var scope = NewDisposeScope();
         var (seed, lr) = (options.Seed, options.StartLearningRate);
-        var indices = CoresetSelection.Random(train, options.ImagesPerClass, Rng.Torch(seed, 10));
+        using var generator = Rng.Torch(seed, 10);
+        var indices = pick?.Invoke(generator) ?? CoresetSelection.Random(train, options.ImagesPerClass, generator);
         var labels = train.Labels.index_select(0, indices);
-        var images = options.PixInit == "real"
+        var images = options.PixInit != "noise"
             ? trainImages.index_select(0, indices).clone()
             : randn(new[] { indices.shape[0], trainImages.shape[1], trainImages.shape[2], trainImages.shape[3] },
                 generator: Rng.Torch(seed, 11));
@@ -70,10 +74,14 @@ public static class ImageUpdate
     /// its last checkpoint kept. Returns false for a skipped iteration.
     /// </summary>
     /// <param name="blame">Called only when the run stops: which term made the last iteration non-finite and the flags to lower.</param>
+    /// <param name="labels">The learned soft labels' gradient and SGD settings (null: the set has hard labels).</param>
+    /// <param name="gated">Leave the set as it is (DATM's gate: the matching loss was above its threshold); the add-on still
+    /// steps.</param>
     internal static bool Step(DistillState state, int it, double loss, Tensor imageGrad, double lrImg, IAddOn? addOn,
-        Tensor? lrGrad = null, double lrLr = 0, Func<(string Finding, string Lower)>? blame = null)
+        Tensor? lrGrad = null, double lrLr = 0, Func<(string Finding, string Lower)>? blame = null, LabelStep? labels = null,
+        bool gated = false)
     {
-        var problem = NonFinite(loss, imageGrad, lrGrad);
+        var problem = NonFinite(loss, imageGrad, lrGrad, labels?.Gradient);
         bool finite = problem is null;
         state.NonFiniteInARow = finite ? 0 : state.NonFiniteInARow + 1;
         if (state.NonFiniteInARow >= MaxNonFiniteInARow)
@@ -86,12 +94,15 @@ public static class ImageUpdate
                 + $"the last because {problem}{finding}; the last checkpoint is kept — "
                 + $"lower {lower} and run the same command with --resume");
         }
-        if (finite)
+        if (finite && !gated)
             using (no_grad())
             {
                 state.ImageVelocity = MomentumStep(state.Images, imageGrad, state.ImageVelocity, lrImg);
                 if (lrGrad is not null)
                     state.LearningRateVelocity = MomentumStep(state.LearningRate, lrGrad, state.LearningRateVelocity, lrLr);
+                if (labels is not null)
+                    state.SoftLabelVelocity = MomentumStep(state.SoftLabels!, labels.Gradient, state.SoftLabelVelocity, labels.Lr,
+                        labels.Momentum);
             }
         addOn?.Step(state);
         state.Iteration = it + 1;
@@ -99,7 +110,7 @@ public static class ImageUpdate
     }
 
     /// <summary>What is not finite, in words ("the image gradient has 12 of 7840 values NaN/Inf"), or null when all is.</summary>
-    internal static string? NonFinite(double loss, Tensor imageGrad, Tensor? lrGrad)
+    internal static string? NonFinite(double loss, Tensor imageGrad, Tensor? lrGrad, Tensor? labelGrad = null)
     {
         var problems = new List<string>();
         if (!double.IsFinite(loss)) problems.Add($"the loss is {loss}");
@@ -107,14 +118,19 @@ public static class ImageUpdate
             if (bad.LongValue() is long count and > 0)
                 problems.Add($"the image gradient has {count} of {imageGrad.numel()} values NaN/Inf");
         if (lrGrad is not null && !lrGrad.isfinite().all().item<bool>()) problems.Add("the gradient of the learned lr is NaN/Inf");
+        if (labelGrad is not null && !labelGrad.isfinite().all().item<bool>()) problems.Add("the soft labels' gradient is NaN/Inf");
         return problems.Count == 0 ? null : string.Join(" and ", problems);
     }
 
-    /// <summary>SGD with momentum 0.5 (PyTorch semantics: v = m·v + g, v = g at the first step; p −= lr·v).</summary>
-    internal static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr)
+    /// <summary>SGD with momentum m, 0.5 for images and lr (PyTorch semantics: v = m·v + g, v = g at the first step;
+    /// p −= lr·v).</summary>
+    internal static Tensor MomentumStep(Tensor parameter, Tensor grad, Tensor? velocity, double lr, double momentum = 0.5)
     {
-        velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.TimesInPlace(0.5).PlusInPlace(grad);
+        velocity = velocity is null ? grad.detach().clone().DetachFromDisposeScope() : velocity.TimesInPlace(momentum).PlusInPlace(grad);
         parameter.PlusInPlace(velocity, -lr);
         return velocity;
     }
 }
+
+/// <summary>One SGD step of learned soft labels: their gradient, lr and momentum (DATM: lr_y, Momentum_y 0.9).</summary>
+internal sealed record LabelStep(Tensor Gradient, double Lr, double Momentum);

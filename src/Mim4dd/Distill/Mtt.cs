@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using Mim4dd.Augment;
 using Mim4dd.Data;
 using Mim4dd.Nets;
@@ -34,22 +35,42 @@ public sealed record MttOptions : ISetOptions
 
     public long Seed { get; init; }
 
+    // DATM's additions (Datm.cs); null leaves MTT as it was, and out of config.json and the checkpoint's hash.
+
+    /// <summary>Learned soft labels; null = hard labels.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SoftLabelOptions? SoftLabels { get; init; }
+
+    /// <summary>DATM's window of start epochs; null = MTT's U{0 … T⁺−1} throughout.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StartEpochWindow? Window { get; init; }
+
+    /// <summary>DATM's gate: the set steps only when the matching loss is at most this; null = always.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? MatchThreshold { get; init; }
+
     double ISetOptions.StartLearningRate => LrTeacher;
 
     public void Validate()
     {
-        ImageUpdate.Check(this);
+        ImageUpdate.Check(this, otherInit: "correct");
         TrajectoryMatching.CheckStudent(SynSteps, BatchSyn, LrLr, LrTeacher, Unroll);
         OptionRange.AtLeast("--expert-epochs", ExpertEpochs, 1, "pass e.g. --expert-epochs 2");
         OptionRange.AtLeast("--max-start-epoch", MaxStartEpoch, 1, "pass e.g. --max-start-epoch 20");
+        SoftLabels?.Validate();
+        Datm.CheckWindow(Window, MaxStartEpoch);
+        if (MatchThreshold is { } t) OptionRange.Positive("--match-threshold", t, "pass e.g. --match-threshold 1");
     }
 
-    /// <summary>The --preset's options (without one, the defaults) with the flags given.</summary>
-    public static MttOptions From(IGivenFlags flags)
+    /// <summary>The --preset's options (without one, the method's defaults: <paramref name="method"/> mtt or datm) with the
+    /// flags given.</summary>
+    public static MttOptions From(IGivenFlags flags, string method = "mtt")
     {
-        var d = flags.Text("preset") is { } preset ? MttPresets.Find(preset).Options : new MttOptions();
+        var d = flags.Text("preset") is { } preset ? MttPresets.Find(preset, method).Options : MttPresets.Defaults(method);
         return d with
         {
+            SoftLabels = SoftLabelsFrom(flags, d.SoftLabels), Window = WindowFrom(flags, d.Window),
+            MatchThreshold = flags.Value<double>("match-threshold") ?? d.MatchThreshold,
             ImagesPerClass = flags.Value<int>("ipc") ?? d.ImagesPerClass, SynSteps = flags.Value<int>("syn-steps") ?? d.SynSteps,
             ExpertEpochs = flags.Value<int>("expert-epochs") ?? d.ExpertEpochs,
             MaxStartEpoch = flags.Value<int>("max-start-epoch") ?? d.MaxStartEpoch,
@@ -59,13 +80,36 @@ public sealed record MttOptions : ISetOptions
             Unroll = flags.Text("unroll") ?? d.Unroll, Seed = flags.Value<long>("seed") ?? d.Seed,
         };
     }
+
+    private static SoftLabelOptions? SoftLabelsFrom(IGivenFlags flags, SoftLabelOptions? d)
+    {
+        var (lr, momentum) = (flags.Value<double>("lr-y"), flags.Value<double>("momentum-y"));
+        if (!(flags.Value<bool>("soft-labels") ?? d is not null))
+        {
+            if (lr is not null || momentum is not null)
+                throw UserError.At(lr is not null ? "--lr-y" : "--momentum-y", "is read only with soft labels", "add --soft-labels");
+            return null;
+        }
+        var on = d ?? new SoftLabelOptions();
+        return on with { Lr = lr ?? on.Lr, Momentum = momentum ?? on.Momentum };
+    }
+
+    private static StartEpochWindow? WindowFrom(IGivenFlags flags, StartEpochWindow? d)
+    {
+        var (min, current, expansion) = (flags.Value<int>("min-start-epoch"), flags.Value<int>("current-max-start-epoch"),
+            flags.Value<int>("expansion-iterations"));
+        var w = d ?? new StartEpochWindow();
+        w = w with { Min = min ?? w.Min, Current = current ?? w.Current, ExpansionIterations = expansion ?? w.ExpansionIterations };
+        return w == new StartEpochWindow() ? null : w;   // MTT's draw, written as MTT's
+    }
 }
 
 /// <summary>
 /// Matching Training Trajectories (Cazenavette et al., CVPR 2022), the loop in the paper's order:
 /// init the synthetic set from real images, then per iteration pick an expert segment θ*_t → θ*_{t+M},
 /// unroll N student steps on the synthetic set, and step images and the student lr on the matching loss.
-/// An add-on loss on the final student (MIM) enters through <paramref name="addOn"/>.
+/// An add-on loss on the final student (MIM) enters through <paramref name="addOn"/>; DATM's window, soft labels and gate
+/// (<see cref="Datm"/>) through the options.
 /// </summary>
 public static class Mtt
 {
@@ -94,14 +138,17 @@ public static class Mtt
             var (expert, start) = Segment(options, experts.Count, it);
             var target = experts[expert].Snapshot(start + options.ExpertEpochs);
             var unroll = new Unroll(net, experts[expert].Snapshot(start), target,
-                state.Images, state.Labels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
+                state.Images, state.TrainingLabels, state.LearningRate, options.SynSteps, batch, augment, (long)Rng.Mix(options.Seed, it));
             Func<Tensor, Tensor>? extra = addOn is null ? null : final => addOn.Loss(final, target, state.Images, state.Labels, it);
             var (grads, diagnostics) = Gradients(options.Unroll, unroll, extra, addOn, it, plainLoss: null);
             using var _ = grads;
+            bool gated = options.MatchThreshold is { } limit && grads.MatchLoss > limit;
+            var labels = options.SoftLabels is { } soft ? new LabelStep(grads.Labels!, soft.Lr, soft.Momentum) : null;
             bool stepped = ImageUpdate.Step(state, it, grads.Loss, grads.Images, options.LrImg, addOn, grads.LearningRate, options.LrLr,
-                blame: addOn is null ? null : () => BlameTerm(options.Unroll, unroll));
+                blame: addOn is null ? null : () => BlameTerm(options.Unroll, unroll), labels, gated);
             observer.Iteration(new IterationMetrics(it, grads.Loss, grads.MatchLoss, grads.ExtraLoss, grads.Images.norm().item<float>(),
-                state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics), state);
+                state.LearningRate.item<float>(), expert, start, clock.Elapsed.TotalSeconds, Skipped: !stepped, diagnostics,
+                Gated: gated), state);
         }
     }
 
@@ -137,8 +184,9 @@ public static class Mtt
         }
         var images = plain.Images.Plus(addOnPart.Times(factor)).MoveToOuterDisposeScope();
         var lr = plain.LearningRate.Plus(total.LearningRate.sub(plain.LearningRate).Times(factor)).MoveToOuterDisposeScope();
+        var labels = plain.Labels?.Plus(total.Labels!.sub(plain.Labels).Times(factor)).MoveToOuterDisposeScope();
         var rebalanced = new UnrollGradients(plain.MatchLoss, plain.ExtraLoss + factor * (total.ExtraLoss - plain.ExtraLoss), images, lr,
-            total.FinalParameters.clone().MoveToOuterDisposeScope());
+            total.FinalParameters.clone().MoveToOuterDisposeScope(), labels);
         plain.Dispose();
         total.Dispose();
         return (rebalanced, readings);
@@ -157,13 +205,15 @@ public static class Mtt
             : ("; the same unroll without the MIM term is not finite either, so the matching term made it", "--lr-img or --lr-lr");
     }
 
-    /// <summary>The reference's choice per iteration: experts in a shuffled order per pass, start epoch ~ U{0..T⁺−1}.</summary>
+    /// <summary>The reference's choice per iteration: experts in a shuffled order per pass, start epoch ~ U{0..T⁺−1} (DATM:
+    /// from its window, <see cref="Datm.StartRange"/>).</summary>
     public static (int Expert, int Start) Segment(MttOptions options, int expertCount, int iteration)
     {
         int pass = iteration / expertCount;
         var order = Enumerable.Range(0, expertCount).ToArray();
         Rng.Managed(options.Seed, 500_000 + pass).Shuffle(order);
-        return (order[iteration % expertCount], Rng.Managed(options.Seed, 600_000 + iteration).Next(0, options.MaxStartEpoch));
+        var (min, upper) = Datm.StartRange(options, iteration);
+        return (order[iteration % expertCount], Rng.Managed(options.Seed, 600_000 + iteration).Next(min, upper));
     }
 }
 
@@ -182,8 +232,11 @@ public sealed class MttMethod : IDistillMethod
     private readonly Tensor train;
     private readonly MimAddOn? addOn;
 
+    private readonly Action<string> log;
+
     public MttMethod(DataSplit data, MttDistillationSettings settings, Action<string> log, object? machine = null)
     {
+        this.log = log;
         var (options, mim) = (settings.Options, settings.Mim);
         options.Validate();
         mim.Validate();
@@ -234,7 +287,20 @@ public sealed class MttMethod : IDistillMethod
     public Tensor TestImages { get; } = null!;
     public string? ZcaDirectory => settings.Options.Zca ? settings.ExpertStore : null;
 
-    public DistillState Initialize() => Mtt.Initialize(data.Train, train, settings.Options);
+    public DistillState Initialize()
+    {
+        var o = settings.Options;
+        var state = o.PixInit == "correct"
+            ? ImageUpdate.Start(data.Train, train, o,
+                g => Datm.CorrectlyClassified(net, experts[0], data.Train, train, o.ImagesPerClass, g))
+            : Mtt.Initialize(data.Train, train, o);
+        if (o.SoftLabels is null) return state;
+        var (logits, noCorrect) = Datm.InitialSoftLabels(net, experts, state.Images.detach(), state.Labels);
+        state.SoftLabels = logits.requires_grad_();
+        log($"soft labels: the logits of the experts' final checkpoints that classify each image correctly"
+            + (noCorrect > 0 ? $"; {noCorrect} image(s) no expert classifies correctly take all experts' mean" : ""));
+        return state;
+    }
     public void Restore(DistillState state) => addOn?.RestoreFrom(state);
 
     public void Run(DistillState state, IDistillObserver observer, CancellationToken stop) =>

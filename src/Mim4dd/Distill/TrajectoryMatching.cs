@@ -3,7 +3,6 @@ using Mim4dd.Nets;
 using Mim4dd.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Mim4dd.Distill;
 
@@ -13,13 +12,16 @@ namespace Mim4dd.Distill;
 /// <param name="Target">θ*_{t+M}, the expert's flat parameters M epochs later; null for no matching term (BPTT,
 /// where the whole loss is the extra loss on the final student).</param>
 /// <param name="Images">Synthetic images [n, C, H, W] (a leaf; gradients are returned, not accumulated).</param>
+/// <param name="Labels">Class indices [n], or learned soft labels (logits [n, classes], a leaf that requires grad: their
+/// gradient is returned too; <see cref="Train.Targets"/>).</param>
 /// <param name="Seed">Fixes the minibatch order and the augmentation of every student step.</param>
 public sealed record Unroll(Net Net, Tensor Start, Tensor? Target, Tensor Images, Tensor Labels, Tensor LearningRate,
     int Steps, int BatchSize, IAugment? Augment, long Seed);
 
-/// <summary>The matching loss and its gradients w.r.t. the synthetic images and the student learning rate.</summary>
+/// <summary>The matching loss and its gradients w.r.t. the synthetic images, the student learning rate and, for learned
+/// soft labels, the labels (null for hard labels).</summary>
 public sealed record UnrollGradients(double MatchLoss, double ExtraLoss, Tensor Images, Tensor LearningRate,
-    Tensor FinalParameters) : IDisposable
+    Tensor FinalParameters, Tensor? Labels = null) : IDisposable
 {
     public double Loss => MatchLoss + ExtraLoss;
 
@@ -28,6 +30,7 @@ public sealed record UnrollGradients(double MatchLoss, double ExtraLoss, Tensor 
         Images.Dispose();
         LearningRate.Dispose();
         FinalParameters.Dispose();
+        Labels?.Dispose();
     }
 }
 
@@ -40,7 +43,8 @@ public static class TrajectoryMatching
 {
     /// <summary>
     /// Forward without graph storing θ_0..θ_N, then for i = N−1…0 rebuild step i and take one double-backward of
-    /// ⟨g_i, a_{i+1}⟩: dX −= α(∂g_i/∂X)ᵀa_{i+1}; dα −= ⟨g_i, a_{i+1}⟩; a_i = a_{i+1} − α·H_i·a_{i+1}.
+    /// ⟨g_i, a_{i+1}⟩: dX −= α(∂g_i/∂X)ᵀa_{i+1}; dα −= ⟨g_i, a_{i+1}⟩; a_i = a_{i+1} − α·H_i·a_{i+1}. Learned soft labels Y
+    /// enter g_i as X does, so the same double-backward gives dY −= α(∂g_i/∂Y)ᵀa_{i+1}.
     /// </summary>
     /// <param name="firstOrder">Drop the Hessian terms: every step's images get (∂g_i/∂X)ᵀ·a_N with the final adjoint
     /// a_N and α gets −Σ⟨g_i, a_N⟩; no derivative w.r.t. θ is taken in the backward pass (cheaper, approximate; exact
@@ -77,6 +81,7 @@ public static class TrajectoryMatching
             adjoint = ((final - u.Target).Times(2) / denominator).DetachFromDisposeScope();
         }
         var imageGrad = zeros_like(u.Images);
+        var labelGrad = LearnsLabels(u) ? zeros_like(u.Labels) : null;
         if (extraLossOnFinal is not null)
         {
             using var scope = NewDisposeScope();
@@ -94,19 +99,26 @@ public static class TrajectoryMatching
             var theta = thetas[i].requires_grad_();
             var g = StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
             var dot = (g * adjoint).sum();
-            var grads = autograd.grad(new[] { dot }, firstOrder ? new[] { u.Images } : new[] { u.Images, theta });
+            var inputs = new List<Tensor> { u.Images };
+            if (labelGrad is not null) inputs.Add(u.Labels);
+            if (!firstOrder) inputs.Add(theta);
+            var grads = autograd.grad(new[] { dot }, inputs);
             using (no_grad())
             {
                 imageGrad.sub_(grads[0] * alpha);
                 lrGrad.sub_(dot.detach());
-                if (!firstOrder) adjoint.sub_(grads[1] * alpha);
+                labelGrad?.sub_(grads[1] * alpha);
+                if (!firstOrder) adjoint.sub_(grads[^1] * alpha);
             }
             theta.requires_grad_(false);
         }
         foreach (var t in thetas.Take(u.Steps)) t.Dispose();
         adjoint.Dispose();
-        return new UnrollGradients(lossValue, extraValue, imageGrad, lrGrad, final);
+        return new UnrollGradients(lossValue, extraValue, imageGrad, lrGrad, final, labelGrad);
     }
+
+    /// <summary>Whether the unroll's labels are learned soft labels (a leaf that requires grad).</summary>
+    private static bool LearnsLabels(Unroll u) => Train.Targets.AreSoft(u.Labels) && u.Labels.requires_grad;
 
     /// <summary>The gradient by the path an options string names: "reverse" (exact), "first-order" or "naive" (exact, whole
     /// graph).</summary>
@@ -152,12 +164,15 @@ public static class TrajectoryMatching
             theta = theta - alpha * StepGradient(u, theta, u.Images, batches[i], i, createGraph: true);
         var match = u.Target is null ? tensor(0.0, theta.dtype) : (theta - u.Target).Power(2).sum() / (u.Start - u.Target).Power(2).sum();
         var extra = extraLossOnFinal is null ? zeros_like(match) : extraLossOnFinal(theta);
-        var grads = autograd.grad(new[] { match.Plus(extra) }, new[] { u.Images, alpha });
+        bool labels = LearnsLabels(u);
+        var grads = autograd.grad(new[] { match.Plus(extra) }, labels ? new[] { u.Images, alpha, u.Labels } : new[] { u.Images, alpha });
         return new UnrollGradients(match.Value(), extra.Value(), grads[0].detach().MoveToOuterDisposeScope(),
-            grads[1].detach().MoveToOuterDisposeScope(), theta.detach().MoveToOuterDisposeScope());
+            grads[1].detach().MoveToOuterDisposeScope(), theta.detach().MoveToOuterDisposeScope(),
+            labels ? grads[2].detach().MoveToOuterDisposeScope() : null);
     }
 
-    /// <summary>g_i = ∇θ CE(f_θ(A_i(X[b_i])), y[b_i]); the augmentation A_i is reproduced from (seed, i).</summary>
+    /// <summary>g_i = ∇θ CE(f_θ(A_i(X[b_i])), y[b_i]) (soft CE for soft labels); the augmentation A_i is reproduced from
+    /// (seed, i).</summary>
     private static Tensor StepGradient(Unroll u, Tensor theta, Tensor images, Tensor batch, int step, bool createGraph)
     {
         var x = images.index_select(0, batch);
@@ -166,7 +181,7 @@ public static class TrajectoryMatching
             using var generator = Rng.Torch(u.Seed, 1_000_000 + step);
             x = u.Augment.Apply(x, generator);
         }
-        var loss = F.cross_entropy(u.Net.Forward(FlatParameters.Unflatten(theta, u.Net), x), u.Labels.index_select(0, batch));
+        var loss = Train.Targets.Loss(u.Net.Forward(FlatParameters.Unflatten(theta, u.Net), x), u.Labels.index_select(0, batch));
         return autograd.grad(new[] { loss }, new[] { theta }, retain_graph: createGraph, create_graph: createGraph)[0];
     }
 

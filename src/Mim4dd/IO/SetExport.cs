@@ -9,7 +9,8 @@ namespace Mim4dd.IO;
 
 /// <summary>
 /// A synthetic set in the layouts other tools load. "mtt" (also "datm"): images_best.pt, labels_best.pt and
-/// lr_best.pt, each one tensor as torch.save writes it, which is how the MTT and DATM evaluation scripts read a set;
+/// lr_best.pt, each one tensor as torch.save writes it, which is how the MTT and DATM evaluation scripts read a set
+/// (for "datm", labels_best.pt holds the learned soft labels, logits [N, classes], when the set has them);
 /// the images stay in the space they were distilled in (mean/std-normalised, or ZCA-whitened: then zca.pt holds the
 /// whitening, mean [D] and matrix [D, D], so that whiten(x) = (x − mean)·matrix). "npz": set.npz (x, y, lr).
 /// "png-folder": one folder per class of PNGs in pixel space, for any image-folder loader. Every format writes
@@ -37,7 +38,8 @@ public static class SetExport
         {
             case "mtt" or "datm":
                 TorchFile.Save(Out("images_best.pt"), set.Images);
-                TorchFile.Save(Out("labels_best.pt"), set.Labels);
+                // DATM's evaluation trains on labels_best.pt as logits (soft labels); MTT's on class indices.
+                TorchFile.Save(Out("labels_best.pt"), format == "datm" ? set.TrainingLabels : set.Labels);
                 using (var lr = tensor((float)set.LearningRate)) TorchFile.Save(Out("lr_best.pt"), lr);
                 if (set.ZcaDirectory is not null)
                 {

@@ -6,25 +6,32 @@ using static TorchSharp.torch;
 namespace Mim4dd.IO;
 
 /// <summary>
-/// A distilled or selected set: images in the dataset's normalised space [N, C, H, W], labels [N],
-/// and what it came from. Stored as safetensors (<c>syn.safetensors</c>).
+/// A distilled or selected set: images in the dataset's normalised space [N, C, H, W], labels [N], learned soft labels
+/// when the method learns them (logits [N, classes], trained on by evaluation), and what it came from. Stored as
+/// safetensors (<c>syn.safetensors</c>).
 /// </summary>
-public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, double learningRate, string? zcaDirectory = null)
-    : IDisposable
+public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, double learningRate, string? zcaDirectory = null,
+    Tensor? softLabels = null) : IDisposable
 {
     /// <summary>Where the ZCA whitening the images live in is stored (zca.bin); null = mean/std-normalised space.</summary>
     public string? ZcaDirectory { get; } = zcaDirectory;
 
     public Tensor Images { get; } = images;
     public Tensor Labels { get; } = labels;
+
+    /// <summary>Learned soft labels (logits [N, classes]); null for a hard-label set.</summary>
+    public Tensor? SoftLabels { get; } = softLabels;
+
+    /// <summary>What evaluation trains with: the soft labels when the set has them.</summary>
+    public Tensor TrainingLabels => SoftLabels ?? Labels;
     public string Dataset { get; } = dataset;
 
     /// <summary>The lr evaluation nets train with (MTT learns it; 0.01 for everything else).</summary>
     public double LearningRate { get; } = learningRate;
 
     /// <summary>
-    /// Writes <paramref name="path"/> (safetensors) and beside it the same arrays as numpy <c>.npz</c> (x, y, lr), as a
-    /// PyTorch <c>.pt</c> (images, labels, lr) and <c>grid.png</c> (de-normalised with <paramref name="normalization"/>
+    /// Writes <paramref name="path"/> (safetensors) and beside it the same arrays as numpy <c>.npz</c> (x, y, lr, and
+    /// y_soft for soft labels), as a PyTorch <c>.pt</c> (images, labels, lr, soft_labels) and <c>grid.png</c> (de-normalised with <paramref name="normalization"/>
     /// when the images live in that space).
     /// </summary>
     public void Save(string path, Normalization? normalization = null)
@@ -32,8 +39,8 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
         SaveSafeTensors(path);
         SaveNpz(Path.ChangeExtension(path, ".npz"));
         using var lr = tensor((float)LearningRate);
-        PtExport.Save(Path.ChangeExtension(path, ".pt"),
-            new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["lr"] = lr });
+        PtExport.Save(Path.ChangeExtension(path, ".pt"), WithSoft(
+            new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["lr"] = lr }, "soft_labels"));
         int classes = Labels.numel() == 0 ? 0 : (int)Labels.max().item<long>() + 1;
         ImageGrid.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, GridFileName), Images, Labels, classes,
             ZcaDirectory is null ? normalization : null);
@@ -43,13 +50,19 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
     public void SaveNpz(string path)
     {
         using var lr64 = tensor(new[] { LearningRate });
-        NpzWriter.Save(path, new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr64 });
+        NpzWriter.Save(path, WithSoft(new Dictionary<string, Tensor> { ["x"] = Images, ["y"] = Labels, ["lr"] = lr64 }, "y_soft"));
+    }
+
+    private Dictionary<string, Tensor> WithSoft(Dictionary<string, Tensor> tensors, string name)
+    {
+        if (SoftLabels is not null) tensors[name] = SoftLabels;
+        return tensors;
     }
 
     public const string GridFileName = "grid.png";
 
     private void SaveSafeTensors(string path) => SafeTensors.Save(path,
-        new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels },
+        WithSoft(new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels }, "soft_labels"),
         new Dictionary<string, string>
         {
             ["dataset"] = Dataset,
@@ -68,6 +81,10 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
             throw UserError.At(path, $"images must be float32 [N, C, H, W], got {images.dtype} with {images.dim()} dimensions", fix);
         if (labels.dim() != 1 || labels.shape[0] != images.shape[0] || labels.dtype != ScalarType.Int64)
             throw UserError.At(path, $"labels must be int64 [{images.shape[0]}]", fix);
+        var soft = tensors.GetValueOrDefault("soft_labels");
+        if (soft is not null && (soft.dim() != 2 || soft.shape[0] != images.shape[0] || soft.dtype != ScalarType.Float32
+            || !soft.isfinite().all().item<bool>()))
+            throw UserError.At(path, $"soft_labels must be finite float32 [{images.shape[0]}, classes]", fix);
         if (!metadata.TryGetValue("dataset", out var dataset))
             throw UserError.At(path, "no 'dataset' in the metadata", fix);
         var lr = metadata.TryGetValue("learning_rate", out var text)
@@ -79,12 +96,13 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
         if (zca is not null && !File.Exists(Path.Combine(zca, "zca.bin")))
             throw UserError.At(path, $"the images are ZCA-whitened but {Path.Combine(zca, "zca.bin")} is missing",
                 "keep the expert store the set was distilled from");
-        return new SyntheticSet(images, labels, dataset, lr, zca);
+        return new SyntheticSet(images, labels, dataset, lr, zca, soft);
     }
 
     public void Dispose()
     {
         Images.Dispose();
         Labels.Dispose();
+        SoftLabels?.Dispose();
     }
 }

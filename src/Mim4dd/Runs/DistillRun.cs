@@ -94,7 +94,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         {
             iteration = m.Iteration, loss = Finite(m.Loss), match_loss = Finite(m.MatchLoss), extra_loss = Finite(m.ExtraLoss),
             image_grad_norm = Finite(m.ImageGradNorm), lr = m.LearningRate, expert = m.Expert, start_epoch = m.StartEpoch,
-            seconds = m.Seconds, rss_mb = Environment.WorkingSet / 1048576, skipped = m.Skipped,
+            seconds = m.Seconds, rss_mb = Environment.WorkingSet / 1048576, skipped = m.Skipped, gated = m.Gated,
             mim = m.AddOn?.ToDictionary(kv => kv.Key, kv => Finite(kv.Value)),
         }) + "\n");
         int done = m.Iteration + 1;
@@ -150,18 +150,20 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
             Augment = new Dsa(Dsa.StrategyFor(data.Name)),
         };
         using var images = state.Images.detach().clone();
+        using var labels = state.TrainingLabels.detach().clone();
         long evalSeed = (long)Rng.Mix(seed, 3_000_000 + iteration);
         // A net's result depends on the set, the protocol and its seeds only: keyed so, a stopped evaluation resumes.
         var nets = new FinishedNets(run.EvalNets,
-            $"distill it{iteration} {SetHash(images)} {arch} e{protocol.Epochs} lr{protocol.LearningRate:R} s{evalSeed}");
+            $"distill it{iteration} {SetHash(images)}{LabelHash(labels)} {arch} e{protocol.Epochs} lr{protocol.LearningRate:R} s{evalSeed}");
         var finished = nets.Read(protocol.Repeats);
-        log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4}"
+        log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4}, "
+            + $"{Targets.Kind(labels)} labels"
             + (finished.Count > 0 ? $" ({finished.Count} net(s) already in {run.EvalNets})" : "") + " ...");
         var featureMap = iteration == iterations
             ? (Net net, NetWeights weights) => Optional("the t-SNE map", "the report will show none",
                 () => FeatureMap.Write(run.Path, net, weights, images, state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000)))
             : (Action<Net, NetWeights>?)null;
-        var result = nets.Evaluate(protocol, finished, arch, images, state.Labels, testImages, data.Test.Labels, data.Train.NumClasses,
+        var result = nets.Evaluate(protocol, finished, arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses,
             evalSeed,
             (r, net, loss, eta) =>
                 log($"  net {r + 1}/{protocol.Repeats}: {100 * net.Accuracy:F2} % (final training loss {loss:F3})  {eta}"),
@@ -173,11 +175,16 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
                     + "is saved — run the same command with --resume to continue";
             }, featureMap, stop);
         Evaluations.Add((iteration, result));
-        File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, mean = result.Mean, std = result.Std,
-            accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
+        File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, labels = Targets.Kind(labels), mean = result.Mean,
+            std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
         log($"iteration {iteration}: {arch} {result}  ({result.Seconds / 60:F1} min)");
         return result;
     }
+
+    /// <summary>Learned soft labels' bytes (hard labels follow from the run's options, so they add nothing).</summary>
+    private static string LabelHash(Tensor labels) => Targets.AreSoft(labels)
+        ? " y" + Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(labels.contiguous().data<float>().ToArray().AsSpan())))[..16]
+        : "";
 
     /// <summary>The images' bytes (a run's labels follow from its options).</summary>
     private static string SetHash(Tensor images) =>
@@ -209,7 +216,9 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         if (setWrittenAt == state.Iteration) return;
         setWrittenAt = state.Iteration;
         using var images = state.Images.detach().clone();
-        using var set = new SyntheticSet(images.alias(), state.Labels.alias(), data.Name, state.LearningRate.item<float>(), zcaDirectory);
+        using var soft = state.SoftLabels?.detach().clone();
+        using var set = new SyntheticSet(images.alias(), state.Labels.alias(), data.Name, state.LearningRate.item<float>(), zcaDirectory,
+            soft?.alias());
         set.Save(run.Synthetic, data.Normalization);
         log($"synthetic set: {run.Synthetic} (also .npz, .pt and grid.png)");
     }

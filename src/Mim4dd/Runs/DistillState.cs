@@ -18,6 +18,15 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
     public Tensor? ImageVelocity { get; set; }
     public Tensor? LearningRateVelocity { get; set; }
     public Dictionary<string, Tensor> Extra { get; } = new();
+
+    /// <summary>Learned soft labels (logits [n, classes], a leaf that requires grad) and their momentum buffer; null for a set
+    /// that trains on its hard <see cref="Labels"/>.</summary>
+    public Tensor? SoftLabels { get; set; }
+
+    public Tensor? SoftLabelVelocity { get; set; }
+
+    /// <summary>What the set trains with: the soft labels when it learns them, else the class indices.</summary>
+    public Tensor TrainingLabels => SoftLabels ?? Labels;
     public int Iteration { get; set; } = iteration;
 
     /// <summary>Iterations in a row whose gradient was NaN/Inf and skipped (not checkpointed: it only decides when a run gives
@@ -29,6 +38,8 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
         var tensors = new Dictionary<string, Tensor> { ["images"] = Images, ["labels"] = Labels, ["learning_rate"] = LearningRate };
         if (ImageVelocity is not null) tensors["image_velocity"] = ImageVelocity;
         if (LearningRateVelocity is not null) tensors["lr_velocity"] = LearningRateVelocity;
+        if (SoftLabels is not null) tensors["soft_labels"] = SoftLabels;
+        if (SoftLabelVelocity is not null) tensors["soft_label_velocity"] = SoftLabelVelocity;
         foreach (var (name, t) in Extra) tensors[$"extra.{name}"] = t;
         SafeTensors.Save(path, tensors, new Dictionary<string, string>
         {
@@ -52,6 +63,8 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
         {
             ImageVelocity = tensors.GetValueOrDefault("image_velocity"),
             LearningRateVelocity = tensors.GetValueOrDefault("lr_velocity"),
+            SoftLabels = tensors.GetValueOrDefault("soft_labels")?.requires_grad_(),
+            SoftLabelVelocity = tensors.GetValueOrDefault("soft_label_velocity"),
         };
         foreach (var (name, t) in tensors.Where(kv => kv.Key.StartsWith("extra.")))
             state.Extra[name["extra.".Length..]] = t;
@@ -65,6 +78,8 @@ public sealed class DistillState(Tensor images, Tensor labels, Tensor learningRa
         LearningRate.Dispose();
         ImageVelocity?.Dispose();
         LearningRateVelocity?.Dispose();
+        SoftLabels?.Dispose();
+        SoftLabelVelocity?.Dispose();
         foreach (var t in Extra.Values) t.Dispose();
     }
 }

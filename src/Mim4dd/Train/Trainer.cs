@@ -3,7 +3,6 @@ using Mim4dd.Nets;
 using Mim4dd.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Mim4dd.Train;
 
@@ -27,7 +26,8 @@ public sealed record TrainOptions
         new() { Epochs = epochs + 1, DecayAfterEpoch = epochs / 2 + 1, LearningRate = learningRate };
 }
 
-/// <summary>Trains a functional network on any (images, labels) set and measures accuracy.</summary>
+/// <summary>Trains a functional network on any (images, labels) set, hard or soft labels (<see cref="Targets"/>), and measures
+/// accuracy.</summary>
 public static class Trainer
 {
     /// <summary>Called after each epoch with (epoch index, mean training loss).</summary>
@@ -60,7 +60,7 @@ public static class Trainer
                         y = labels.index_select(0, idx);
                     }
                     if (augment is not null) x = augment.Apply(x, generator);
-                    var loss = F.cross_entropy(net.Forward(parameters, x, true, weights.Buffers), y);
+                    var loss = Targets.Loss(net.Forward(parameters, x, true, weights.Buffers), y);
                     var grads = autograd.grad(new[] { loss }, parameters);
                     using (no_grad()) SgdStep(parameters, grads, velocity, lr, options.Momentum, options.WeightDecay);
                     lossSum += loss.Value();   // float32 or float64 training

@@ -109,6 +109,59 @@ public class TrajectoryMatchingTests
         Assert.Equal(numeric, reverse.LearningRate.item<double>(), 6);
     }
 
+    /// <summary>The problem with learned soft labels: float64 logits [12, 3], a leaf that requires grad.</summary>
+    private static Unroll SoftProblem(int steps, int batch, IAugment? augment)
+    {
+        var u = Problem(steps, batch, augment);
+        var logits = randn(new long[] { 12, 3 }, ScalarType.Float64, generator: Rng.Torch(13)).Times(2).requires_grad_();
+        return u with { Labels = logits };
+    }
+
+    [Theory]
+    [InlineData(5, 12, false)]
+    [InlineData(5, 4, true)]
+    public void SoftLabels_ReverseEqualsNaive_ForImagesLrAndLabels_InFloat64(int steps, int batch, bool augment)
+    {
+        var u = SoftProblem(steps, batch, augment ? new Dsa(Dsa.NoFlip) : null);
+        using var naive = TrajectoryMatching.Naive(u);
+        using var reverse = TrajectoryMatching.Reverse(u);
+        Assert.Equal(naive.Loss, reverse.Loss, 12);
+        Assert.NotNull(naive.Labels);
+        Assert.NotNull(reverse.Labels);
+        Assert.Equal(new long[] { 12, 3 }, reverse.Labels!.shape);
+        Assert.True(naive.Labels!.abs().max().item<double>() > 0, "the label gradient is not trivially zero");
+        Assert.True(RelativeError(reverse.Labels, naive.Labels) < 1e-5,
+            $"label gradient rel. error {RelativeError(reverse.Labels, naive.Labels):E2}");
+        Assert.True(RelativeError(reverse.Images, naive.Images) < 1e-5);
+        Assert.True(RelativeError(reverse.LearningRate, naive.LearningRate) < 1e-5);
+    }
+
+    [Fact]
+    public void SoftLabels_Gradient_MatchesAFiniteDifference()
+    {
+        var u = SoftProblem(3, 12, null);
+        using var reverse = TrajectoryMatching.Reverse(u);
+        const double eps = 1e-6;
+        var direction = randn(new long[] { 12, 3 }, ScalarType.Float64, generator: Rng.Torch(17));
+        double LossAt(double h) =>
+            TrajectoryMatching.Reverse(u with { Labels = (u.Labels.detach() + direction.Times(h)).requires_grad_() }).Loss;
+        double numeric = (LossAt(eps) - LossAt(-eps)) / (2 * eps);
+        Assert.Equal(numeric, (reverse.Labels! * direction).sum().item<double>(), 6);
+    }
+
+    [Fact]
+    public void HardLabels_GiveNoLabelGradient_AndSoftOneHotLabelsTrainLikeThem()
+    {
+        var hard = Problem(3, 12, null);
+        using var h = TrajectoryMatching.Reverse(hard);
+        Assert.Null(h.Labels);
+        // Logits 40·one-hot: softmax is one-hot to ~1e-17, so the soft loss is the hard one and the students agree.
+        var oneHot = nn.functional.one_hot(hard.Labels, 3).to_type(ScalarType.Float64).Times(40).requires_grad_();
+        using var s = TrajectoryMatching.Reverse(hard with { Labels = oneHot });
+        Assert.True(RelativeError(s.FinalParameters, h.FinalParameters) < 1e-10);
+        Assert.Equal(h.Loss, s.Loss, 10);
+    }
+
     [Fact]
     public void WrongSizedExpert_IsAUserError()
     {

@@ -1,0 +1,162 @@
+using System.Text.Json;
+using Mim4dd.Distill;
+using Mim4dd.IO;
+using Mim4dd.Runs;
+using Mim4dd.Tests.Cli;
+using Mim4dd.Tests.Interop;
+using static TorchSharp.torch;
+
+namespace Mim4dd.Tests.Distill;
+
+/// <summary>DATM (soft labels, the start-epoch window, the gate) and soft labels on MTT, on the tiny MNIST store.</summary>
+public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
+{
+    // The tiny store has 3-epoch experts: the window grows from 1 to T⁺ = 2 over 2 iterations.
+    private static readonly string[] DatmFlags =
+    [
+        "--method", "datm", "--preset", "datm-mnist-ipc10", "--max-start-epoch", "2", "--current-max-start-epoch", "1",
+        "--expansion-iterations", "2", "--batch-syn", "10",
+    ];
+
+    private (int Code, string Stdout, string Stderr) Run(string outDir, params string[] extra) =>
+        store.Distill(outDir, [.. DatmFlags, .. extra]);
+
+    private static SyntheticSet Set(string run) => SyntheticSet.Load(new RunDirectory(run).Synthetic);
+
+    private static JsonElement[] Metrics(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+        .Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+
+    [Fact]
+    public void StartingSoftLabels_AreTheCorrectExpertsLogits_SoEachPointsAtItsClass()
+    {
+        var run = store.Dir.File("datm-start");
+        var (code, stdout, stderr) = Run(run, "--iterations", "0");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("soft labels: the logits of the experts' final checkpoints", stdout);
+        Assert.DoesNotContain("no expert classifies correctly", stdout);   // --pix-init correct
+        using var set = Set(run);
+        Assert.NotNull(set.SoftLabels);
+        Assert.Equal(new long[] { 20, 10 }, set.SoftLabels!.shape);
+        // The mean of logit vectors that all peak at class c peaks at c.
+        Assert.True(set.SoftLabels.argmax(1).equal(set.Labels).all().item<bool>());
+    }
+
+    [Fact]
+    public void Datm_LearnsItsSoftLabels_SavesThemWithTheSet_AndEvaluatesWithThemOrWithHardLabels()
+    {
+        var start = store.Dir.File("datm-0");
+        var run = store.Dir.File("datm-3");
+        Assert.Equal(0, Run(start, "--iterations", "0").Code);
+        var (code, stdout, stderr) = Run(run, "--iterations", "3", "--match-threshold", "100");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("soft labels", stdout);   // the final evaluation says what it trains on
+        using (var before = Set(start))
+        using (var after = Set(run))
+        {
+            Assert.False(after.SoftLabels!.equal(before.SoftLabels!).all().item<bool>(), "the labels were learned");
+            Assert.False(after.Images.equal(before.Images).all().item<bool>(), "the images were learned");
+        }
+        var evals = File.ReadAllLines(Path.Combine(run, "evals.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal("soft", evals[^1].GetProperty("labels").GetString());
+        // The set's start epochs lie in the window: [0, 1) at iteration 0, [0, 2) after.
+        Assert.Equal(0, Metrics(run)[0].GetProperty("start_epoch").GetInt32());
+
+        (code, stdout, stderr) = CliTests.Run("eval", run, "--epochs", "2", "--repeats", "1", "--data-dir", store.DataDir);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("| ConvNet | soft |", stdout);
+        (code, stdout, stderr) = CliTests.Run("eval", run, "--epochs", "2", "--repeats", "1", "--data-dir", store.DataDir,
+            "--labels", "hard");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("| ConvNet | hard |", stdout);
+        Assert.Single(Directory.GetFiles(run, "eval-e2-*-hard.json"));   // the hard-label table is its own file
+    }
+
+    [Fact]
+    public void TheGate_LeavesTheSetAsItWas_WhenTheMatchingLossIsAboveTheThreshold()
+    {
+        var start = store.Dir.File("gate-0");
+        var run = store.Dir.File("gate-2");
+        Assert.Equal(0, Run(start, "--iterations", "0").Code);
+        var (code, _, stderr) = Run(run, "--iterations", "2", "--match-threshold", "1e-9");
+        Assert.True(code == 0, stderr);
+        Assert.All(Metrics(run), m => Assert.True(m.GetProperty("gated").GetBoolean()));
+        using var before = Set(start);
+        using var after = Set(run);
+        Assert.True(after.Images.equal(before.Images).all().item<bool>());
+        Assert.True(after.SoftLabels!.equal(before.SoftLabels!).all().item<bool>());
+    }
+
+    [Fact]
+    public void DatmWithMimAtLambdaZero_GivesDatmsBytes()
+    {
+        var plain = store.Dir.File("datm-plain");
+        var mim = store.Dir.File("datm-mim0");
+        Assert.Equal(0, Run(plain, "--iterations", "2", "--match-threshold", "100").Code);
+        var (code, _, stderr) = Run(mim, "--iterations", "2", "--match-threshold", "100", "--mim", "--lambda", "0");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(File.ReadAllBytes(new RunDirectory(plain).Synthetic), File.ReadAllBytes(new RunDirectory(mim).Synthetic));
+    }
+
+    [Fact]
+    public void DatmWithMim_Runs_AndLearnsItsLabels()
+    {
+        var run = store.Dir.File("datm-mim");
+        var (code, _, stderr) = Run(run, "--iterations", "2", "--match-threshold", "100", "--mim", "--mim-warmup", "0",
+            "--mim-grad-every", "1");
+        Assert.True(code == 0, stderr);
+        Assert.All(Metrics(run), m => Assert.True(m.GetProperty("extra_loss").GetDouble() > 0, "the MIM term is on"));
+    }
+
+    [Fact]
+    public void MttWithSoftLabels_StartsFromRealImages_AndLearnsLabels()
+    {
+        var run = store.Dir.File("mtt-soft");
+        var (code, stdout, stderr) = store.Distill(run, "--method", "mtt", "--soft-labels", "--lr-y", "5", "--iterations", "2");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("soft labels", stdout);
+        using var set = Set(run);
+        Assert.Equal(new long[] { 20, 10 }, set.SoftLabels!.shape);
+        var refused = store.Distill(store.Dir.File("mtt-lr-y"), "--method", "mtt", "--lr-y", "5", "--iterations", "1");
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("--lr-y: is read only with soft labels", refused.Stderr);
+    }
+
+    [TorchFact]
+    public void SoftLabelSet_RoundTripsThroughTorchLoad()
+    {
+        var run = store.Dir.File("datm-pt");
+        Assert.Equal(0, Run(run, "--iterations", "1", "--match-threshold", "100").Code);
+        var pt = Path.ChangeExtension(new RunDirectory(run).Synthetic, ".pt");
+        PyTorch.Check("""
+            import sys, torch
+            d = torch.load(sys.argv[1])
+            assert d["soft_labels"].shape == (20, 10) and d["soft_labels"].dtype == torch.float32, d["soft_labels"].shape
+            torch.save(d["soft_labels"].clone(), sys.argv[2])
+            """, pt, Path.Combine(run, "back.pt"));
+        using var set = Set(run);
+        using var back = (Tensor)TorchFile.Load(Path.Combine(run, "back.pt"))!;
+        Assert.True(back.equal(set.SoftLabels!).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(0, 10, 1000, 20, 0, 10)]
+    [InlineData(500, 10, 1000, 20, 0, 15)]
+    [InlineData(1000, 10, 1000, 20, 0, 20)]
+    [InlineData(5000, 10, 1000, 20, 0, 20)]
+    public void TheWindowsUpperBound_GrowsLinearlyToMaxStartEpoch(int iteration, int current, int expansion, int max, int min, int upper)
+    {
+        var options = new MttOptions { MaxStartEpoch = max, Window = new StartEpochWindow(min, current, expansion) };
+        Assert.Equal((min, upper), Datm.StartRange(options, iteration));
+        Assert.Equal((0, max), Datm.StartRange(new MttOptions { MaxStartEpoch = max }, iteration));
+    }
+
+    [Fact]
+    public void MttWithoutDatmOptions_HashesAsBefore()
+    {
+        // MTT's options serialise without the DATM fields, so old checkpoints keep their hash.
+        var json = JsonSerializer.Serialize(new MttOptions());
+        Assert.DoesNotContain("SoftLabels", json);
+        Assert.DoesNotContain("Window", json);
+        Assert.DoesNotContain("MatchThreshold", json);
+    }
+}
