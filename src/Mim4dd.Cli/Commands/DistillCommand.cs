@@ -144,7 +144,8 @@ public static class DistillCommand
         };
         var expansion = new Option<int?>("--expansion-iterations")
         {
-            Description = "Iterations over which the window's upper bound grows" + Default(mtt?.Window?.ExpansionIterations, inPresets: true),
+            Description = "Iterations over which the window's upper bound grows"
+                + Default(mtt?.Window?.ExpansionIterations, inPresets: true),
         };
         var threshold = new Option<double?>("--match-threshold")
         {
@@ -192,8 +193,8 @@ public static class DistillCommand
         var command = new Command(m, $"{info.Summary} ({info.Paper})")
         {
             preset, dataset, dataDir, cacheDir, experts, arch, ipc, synSteps, expertEpochs, maxStart, lrImg, lrNet, lrLr, lrTeacher,
-            batchSyn, iterations, pixInit, unroll, softLabels, lrY, momentumY, minStart, currentMax, expansion, threshold, mimFlag, batchReal,
-            evalEvery, evalRepeats, evalEpochs,
+            batchSyn, iterations, pixInit, unroll, softLabels, lrY, momentumY, minStart, currentMax, expansion, threshold, mimFlag,
+            batchReal, evalEvery, evalRepeats, evalEpochs,
             checkpointEvery, resume, force, seed, threads, outDir,
         };
         mimOptionSet.AddTo(command);

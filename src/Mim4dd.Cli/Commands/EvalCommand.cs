@@ -151,7 +151,8 @@ public static class EvalCommand
             {
                 // One file per protocol setting, so that e.g. an E = 300 cross-architecture table does not replace the E = 1000 one.
                 var name = settings == $"e1000-lr{set.LearningRate:R}-dsa-s0" ? "eval.json"
-                    : $"eval-e{protocol.Epochs}-lr{protocol.LearningRate:G4}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}{hardOnSoft}.json";
+                    : $"eval-e{protocol.Epochs}-lr{protocol.LearningRate:G4}-{parse.GetValue(augment)}-s{parse.GetValue(seed)}"
+                        + $"{hardOnSoft}.json";
                 var table = Path.Combine(run.Path, name);
                 var all = EarlierResults(table).Where(e => !archs.Contains(e.Arch, StringComparer.OrdinalIgnoreCase))
                     .Concat(results).ToList();

@@ -56,7 +56,8 @@ public static class Datm
             throw UserError.At("--current-max-start-epoch", $"must be in ({window.Min}, {maxStartEpoch}], got {c}",
                 $"pass e.g. --current-max-start-epoch {Math.Max(window.Min + 1, maxStartEpoch / 2)}");
         if (window.Current is not null && window.ExpansionIterations < 1)
-            throw UserError.At("--expansion-iterations", $"must be at least 1 with --current-max-start-epoch, got {window.ExpansionIterations}",
+            throw UserError.At("--expansion-iterations",
+                $"must be at least 1 with --current-max-start-epoch, got {window.ExpansionIterations}",
                 "pass e.g. --expansion-iterations 1000");
     }
 

@@ -31,8 +31,8 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
 
     /// <summary>
     /// Writes <paramref name="path"/> (safetensors) and beside it the same arrays as numpy <c>.npz</c> (x, y, lr, and
-    /// y_soft for soft labels), as a PyTorch <c>.pt</c> (images, labels, lr, soft_labels) and <c>grid.png</c> (de-normalised with <paramref name="normalization"/>
-    /// when the images live in that space).
+    /// y_soft for soft labels), as a PyTorch <c>.pt</c> (images, labels, lr, soft_labels) and <c>grid.png</c> (de-normalised
+    /// with <paramref name="normalization"/> when the images live in that space).
     /// </summary>
     public void Save(string path, Normalization? normalization = null)
     {

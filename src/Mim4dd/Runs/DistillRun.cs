@@ -154,7 +154,8 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         long evalSeed = (long)Rng.Mix(seed, 3_000_000 + iteration);
         // A net's result depends on the set, the protocol and its seeds only: keyed so, a stopped evaluation resumes.
         var nets = new FinishedNets(run.EvalNets,
-            $"distill it{iteration} {SetHash(images)}{LabelHash(labels)} {arch} e{protocol.Epochs} lr{protocol.LearningRate:R} s{evalSeed}");
+            $"distill it{iteration} {SetHash(images)}{LabelHash(labels)} {arch} e{protocol.Epochs} lr{protocol.LearningRate:R} "
+            + $"s{evalSeed}");
         var finished = nets.Read(protocol.Repeats);
         log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4}, "
             + $"{Targets.Kind(labels)} labels"
@@ -182,9 +183,7 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
     }
 
     /// <summary>Learned soft labels' bytes (hard labels follow from the run's options, so they add nothing).</summary>
-    private static string LabelHash(Tensor labels) => Targets.AreSoft(labels)
-        ? " y" + Convert.ToHexStringLower(SHA256.HashData(MemoryMarshal.AsBytes(labels.contiguous().data<float>().ToArray().AsSpan())))[..16]
-        : "";
+    private static string LabelHash(Tensor labels) => Targets.AreSoft(labels) ? " y" + SetHash(labels) : "";
 
     /// <summary>The images' bytes (a run's labels follow from its options).</summary>
     private static string SetHash(Tensor images) =>
