@@ -5,6 +5,7 @@ using Mim4dd.Data;
 using Mim4dd.IO;
 using Mim4dd.Train;
 using Mim4dd.Experts;
+using Mim4dd.Coreset;
 
 namespace Mim4dd.Cli.Commands;
 
@@ -43,8 +44,13 @@ public static class EvalCommand
             Description = "soft or hard: train on the set's learned soft labels or on its class labels (default: soft when the set "
                 + "has them; hard-label accuracy of a soft-label set is what HLR compares with full data)",
         };
+        var random = new Option<bool>("--random")
+        {
+            Description = "Evaluate, instead of the set, a random real subset of its size, space (ZCA), lr and labels (soft ones from "
+                + "the run's experts when the set has them), written to RUN/random: the baseline of `compare`'s IOR",
+        };
         var command = new Command("eval", "Train fresh networks on a saved synthetic set and test them on the real test set")
-        { target, arch, repeats, epochs, lr, augment, labels, dataDir, cacheDir, seed, threads, shard };
+        { target, arch, repeats, epochs, lr, augment, labels, random, dataDir, cacheDir, seed, threads, shard };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
@@ -59,7 +65,15 @@ public static class EvalCommand
             var slice = parse.GetValue(shard) is { } text ? Shard.Parse(text) : null;
             Cli.Require(slice is null || isDir, "--shard", "keeps its nets in a run directory",
                 "pass the set's run directory, not the file");
-            using var set = SyntheticSet.Load(file);
+            Cli.Require(!parse.GetValue(random) || isDir, "--random", "writes its subset into a run directory",
+                "pass the set's run directory, not the file");
+            using var loaded = SyntheticSet.Load(file);
+            using var data = DatasetCatalog.Load(loaded.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
+            // --random: from here on, the baseline's set and directory are evaluated exactly as the set's would be.
+            using var baseline = parse.GetValue(random) ? RandomBaseline.Write(path, loaded, data, parse.GetValue(seed), Cli.Log) : null;
+            if (baseline is not null) (path, file) = (Path.Combine(path, RandomBaseline.FolderName),
+                new RunDirectory(Path.Combine(path, RandomBaseline.FolderName)).Synthetic);
+            var set = baseline ?? loaded;
             var kind = parse.GetValue(labels) ?? (set.SoftLabels is null ? "hard" : "soft");
             Cli.Require(kind is "soft" or "hard", $"--labels {kind}", "unknown label kind", "use soft or hard");
             Cli.Require(kind == "hard" || set.SoftLabels is not null, file, "has no soft labels",
@@ -70,7 +84,6 @@ public static class EvalCommand
             var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var input = new Nets.InputShape(set.Images.shape[1], set.Images.shape[2], set.Images.shape[3]);
             foreach (var a in archs) Nets.NetRegistry.Build(a, input, 10);
-            using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
             Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
                 $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has "
                     + $"{data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",

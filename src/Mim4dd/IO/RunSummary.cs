@@ -6,10 +6,16 @@ namespace Mim4dd.IO;
 
 /// <summary>
 /// One accuracy a run directory holds: a method's set on one evaluation network, as mean ± std over its nets; with the
-/// set's summed MI lower bound in nats when `mim4dd mi` was run on it (mi.json), else null.
+/// set's summed MI lower bound in nats when `mim4dd mi` was run on it (mi.json), else null. <paramref name="Labels"/>:
+/// what the nets trained on (hard or soft); <paramref name="Epochs"/>: the evaluation's E (null where unknown);
+/// IPC 0 is a full-data `train` run.
 /// </summary>
 public sealed record RunRow(string Run, string Method, string Dataset, int ImagesPerClass, string Arch, double Mean, double Std, int Nets,
-    string Point, double Minutes, double? MiNats = null);
+    string Point, double Minutes, double? MiNats = null, string Labels = "hard", int? Epochs = null)
+{
+    /// <summary>DD-Ranking's metrics for this row, where its counterparts exist (<see cref="LabelRobust"/>).</summary>
+    public LabelRobust.Scores? Robust { get; init; }
+}
 
 /// <summary>
 /// Reads what `coreset`, `distill` and `eval` wrote into a run directory (results.json, evals.jsonl, metrics.jsonl,
@@ -22,6 +28,32 @@ public static class RunSummary
     public static IReadOnlyList<RunRow> Read(string directory)
     {
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory));
+        if (FullData(name, Path.Combine(directory, RunDirectory.ResultsName)) is { } full) return [full];
+        var own = ReadOwn(directory, name);
+        // The random baseline of `eval RUN --random` lives inside the run, as RUN/random.
+        var baseline = Path.Combine(directory, Mim4dd.Coreset.RandomBaseline.FolderName);
+        return File.Exists(Path.Combine(baseline, RunDirectory.ConfigName))
+            ? [.. own, .. ReadOwn(baseline, $"{name}/{Mim4dd.Coreset.RandomBaseline.FolderName}")]
+            : own;
+    }
+
+    /// <summary>A `train` run's full-data accuracy as a row (IPC 0), or null for any other run.</summary>
+    private static RunRow? FullData(string run, string results)
+    {
+        if (!File.Exists(results)) return null;
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(results)); }
+        catch (JsonException) { return null; }   // the run's own reader says what is wrong with it
+        using var _ = doc;
+        if (!doc.RootElement.TryGetProperty("result", out var r) || !r.TryGetProperty("TestAccuracy", out var accuracy)) return null;
+        int epochs = r.GetProperty("Epochs").GetInt32();
+        return new RunRow(run, "full data", r.GetProperty("Dataset").GetString()!, 0, r.GetProperty("Arch").GetString()!,
+            accuracy.GetDouble(), 0, 1, $"train, E={epochs}", r.TryGetProperty("Seconds", out var sec) ? sec.GetDouble() / 60 : 0,
+            Epochs: epochs);
+    }
+
+    private static IReadOnlyList<RunRow> ReadOwn(string directory, string name)
+    {
         var config = Path.Combine(directory, RunDirectory.ConfigName);
         if (!File.Exists(config))
             throw UserError.At(directory, "is not a run directory (no config.json)",
@@ -49,18 +81,22 @@ public static class RunSummary
         }
     }
 
-    /// <summary>A Markdown table of the rows, one per line.</summary>
+    /// <summary>A Markdown table of the rows, one per line, with DD-Ranking's IOR, HLR and LRS (fractions) where the rows'
+    /// counterparts are among them (<see cref="LabelRobust"/>).</summary>
     public static IEnumerable<string> Table(IEnumerable<RunRow> rows)
     {
-        yield return "| run | method | dataset | IPC | arch | accuracy % | nets | point | time (min) | MI bound (nats) |";
-        yield return "|---|---|---|---|---|---|---|---|---|---|";
-        foreach (var r in rows.OrderBy(r => r.Dataset).ThenBy(r => r.ImagesPerClass).ThenBy(r => r.Arch).ThenBy(r => r.Method)
-            .ThenBy(r => r.Run))
+        yield return "| run | method | dataset | IPC | arch | labels | accuracy % | nets | point | time (min) | MI bound (nats) "
+            + "| IOR | HLR | LRS |";
+        yield return "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+        foreach (var r in LabelRobust.Apply(rows.ToList()).OrderBy(r => r.Dataset).ThenBy(r => r.ImagesPerClass).ThenBy(r => r.Arch)
+            .ThenBy(r => r.Method).ThenBy(r => r.Run))
             yield return string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Run} | {r.Method} | {r.Dataset} | {r.ImagesPerClass} | {r.Arch} | {100 * r.Mean:F2} ± {100 * r.Std:F2} | "
-                + $"{r.Nets} | {r.Point} | {r.Minutes:F1} | "
-                + $"{(r.MiNats is { } mi ? mi.ToString("F3", CultureInfo.InvariantCulture) : "–")} |");
+                $"| {r.Run} | {r.Method} | {r.Dataset} | {(r.ImagesPerClass == 0 ? "all" : r.ImagesPerClass)} | {r.Arch} | {r.Labels} "
+                + $"| {100 * r.Mean:F2} ± {100 * r.Std:F2} | {r.Nets} | {r.Point} | {r.Minutes:F1} | {Cell(r.MiNats, "F3")} "
+                + $"| {Cell(r.Robust?.Ior, "+0.000;−0.000")} | {Cell(r.Robust?.Hlr, "+0.000;−0.000")} | {Cell(r.Robust?.Lrs, "F3")} |");
     }
+
+    private static string Cell(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
 
     private static IEnumerable<RunRow> Coreset(string run, string file)
     {
@@ -71,12 +107,13 @@ public static class RunSummary
             c.GetProperty("ImagesPerClass").GetInt32(), c.GetProperty("Arch").GetString()!,
             root.GetProperty("Mean").GetDouble(), root.GetProperty("Std").GetDouble(), root.GetProperty("Accuracies").GetArrayLength(),
             $"E={c.GetProperty("Epochs").GetInt32()} {c.GetProperty("Augment").GetString()}",
-            root.GetProperty("TotalSeconds").GetDouble() / 60);
+            root.GetProperty("TotalSeconds").GetDouble() / 60, Epochs: c.GetProperty("Epochs").GetInt32());
     }
 
     private static IEnumerable<RunRow> Distillation(string run, string config, string evals, string metrics)
     {
         var (method, dataset, ipc) = Identity(config);
+        int? epochs = EvalEpochs(config);
         var points = File.ReadLines(evals).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         if (points.Count == 0) yield break;
         double distilSeconds = File.Exists(metrics)
@@ -93,7 +130,17 @@ public static class RunSummary
         RunRow Point(JsonElement p, string kind) =>
             new(run, method, dataset, ipc, p.GetProperty("arch").GetString()!, p.GetProperty("mean").GetDouble(),
                 p.GetProperty("std").GetDouble(), p.GetProperty("accuracies").GetArrayLength(),
-                $"{kind}, it {p.GetProperty("iteration").GetInt32()}", minutes);
+                $"{kind}, it {p.GetProperty("iteration").GetInt32()}", minutes, Labels: LabelsOf(p), Epochs: epochs);
+    }
+
+    /// <summary>"hard" or "soft" as an evaluation recorded it (records from before soft labels are hard).</summary>
+    private static string LabelsOf(JsonElement e) => e.TryGetProperty("labels", out var l) ? l.GetString()! : "hard";
+
+    /// <summary>The distillation's evaluation epochs E from its config.json (schedule.EvalEpochs), null if absent.</summary>
+    private static int? EvalEpochs(string config)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(config));
+        return doc.RootElement.TryGetProperty("schedule", out var s) && s.TryGetProperty("EvalEpochs", out var e) ? e.GetInt32() : null;
     }
 
     private static IEnumerable<RunRow> CrossArchitecture(string run, string method, string dataset, int ipc, string file)
@@ -101,11 +148,12 @@ public static class RunSummary
         using var doc = JsonDocument.Parse(File.ReadAllText(file));
         var root = doc.RootElement;
         var lr = root.GetProperty("LearningRate").GetDouble();
+        var (labels, epochs) = (LabelsOf(root), root.GetProperty("Epochs").GetInt32());
         foreach (var r in root.GetProperty("results").EnumerateArray())
             yield return new RunRow(run, method, dataset, ipc, r.GetProperty("Arch").GetString()!, r.GetProperty("Mean").GetDouble(),
                 r.GetProperty("Std").GetDouble(), r.GetProperty("Accuracies").GetArrayLength(),
                 string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileNameWithoutExtension(file)}, lr {lr:G3}"),
-                r.GetProperty("Seconds").GetDouble() / 60);
+                r.GetProperty("Seconds").GetDouble() / 60, Labels: labels, Epochs: epochs);
     }
 
     /// <summary>(method, dataset, IPC) from a distill config ({ distill: { method, dataset, options } })

@@ -37,10 +37,10 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
 
         using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(coreset, "results.json")));
         var mean = (100 * results.RootElement.GetProperty("Mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture);
-        Assert.Contains(lines, l => l.StartsWith("| cmp-random | random | mnist | 1 | ConvNet | " + mean));
+        Assert.Contains(lines, l => l.StartsWith("| cmp-random | random | mnist | 1 | ConvNet | hard | " + mean));
         var final = JsonDocument.Parse(File.ReadAllLines(Path.Combine(dm, "evals.jsonl"))[^1]).RootElement;
         var dmMean = (100 * final.GetProperty("mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture);
-        Assert.Contains(lines, l => l.StartsWith("| cmp-dm | dm | mnist | 1 | ConvNet | " + dmMean) && l.Contains("final, it 2")
+        Assert.Contains(lines, l => l.StartsWith("| cmp-dm | dm | mnist | 1 | ConvNet | hard | " + dmMean) && l.Contains("final, it 2")
             && l.EndsWith("| – |"));
 
         // `mim4dd mi` on a set writes mi.json beside it; compare then shows the set's summed bound in its last column.
@@ -52,8 +52,8 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains($"| sum | {total} |", printed);
         (code, stdout, stderr) = CliTests.Run("compare", coreset, dm);
         Assert.True(code == 0, stderr);
-        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| cmp-dm | dm |") && l.EndsWith($"| {total} |"));
-        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| cmp-random | random |") && l.EndsWith("| – |"));
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| cmp-dm | dm |") && l.EndsWith($"| {total} | – | – | – |"));
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| cmp-random | random |") && l.EndsWith("| – | – | – | – |"));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         {
             Assert.Equal(2, r.GetProperty("Accuracies").GetArrayLength());
             Assert.True(r.GetProperty("Seconds").GetDouble() > 0);
-            var row = $"| {r.GetProperty("Arch").GetString()} | "
+            var row = $"| {r.GetProperty("Arch").GetString()} | hard | "
                 + $"{(100 * r.GetProperty("Mean").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} ± "
                 + $"{(100 * r.GetProperty("Std").GetDouble()).ToString("F2", CultureInfo.InvariantCulture)} |";
             Assert.Contains(row, bareTable);

@@ -138,6 +138,48 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(back.equal(set.SoftLabels!).all().item<bool>());
     }
 
+    [Fact]
+    public void Compare_GivesIorHlrAndLrs_FromTheRandomBaselineTheHardLabelEvalAndAFullDataRun()
+    {
+        var run = store.Dir.File("datm-lrs");
+        var full = store.Dir.File("full-data");
+        Assert.Equal(0, Run(run, "--iterations", "1", "--match-threshold", "100").Code);
+        string[] protocol = ["--epochs", "3", "--repeats", "1", "--arch", TinyMnist.Arch, "--data-dir", store.DataDir];
+        var (code, stdout, stderr) = CliTests.Run(["eval", run, "--random", .. protocol]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("random baseline: 2 real images per class (soft labels)", stdout);
+        Assert.Equal(0, CliTests.Run(["eval", run, "--labels", "hard", .. protocol]).Code);
+        (code, _, stderr) = CliTests.Run("train", "--dataset", "mnist", "--data-dir", store.DataDir, "--epochs", "1",
+            "--arch", TinyMnist.Arch, "--out", full);
+        Assert.True(code == 0, stderr);
+        (code, stdout, stderr) = CliTests.Run("compare", run, full);
+        Assert.True(code == 0, stderr);
+
+        double Mean(string file) => JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("results")[0]
+            .GetProperty("Mean").GetDouble();
+        var synAny = JsonDocument.Parse(File.ReadAllLines(Path.Combine(run, "evals.jsonl"))[^1]).RootElement.GetProperty("mean").GetDouble();
+        var random = Mean(Directory.GetFiles(Path.Combine(run, "random"), "eval*.json").Single());
+        var synHard = Mean(Directory.GetFiles(run, "eval-*-hard.json").Single());
+        var real = JsonDocument.Parse(File.ReadAllText(Path.Combine(full, "results.json"))).RootElement.GetProperty("result")
+            .GetProperty("TestAccuracy").GetDouble();
+        var (ior, hlr) = (synAny - random, real - synHard);
+        double alpha = 0.5 * ior - 0.5 * hlr;
+        double lrs = (Math.Exp(alpha) - Math.Exp(-1)) / (Math.E - Math.Exp(-1));
+        string F(double v, string format) => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+        var row = stdout.Split('\n').Single(l => l.StartsWith("| datm-lrs | datm |") && l.Contains("final"));
+        Assert.EndsWith($"| {F(ior, "+0.000;−0.000")} | {F(hlr, "+0.000;−0.000")} | {F(lrs, "F3")} |", row);
+        Assert.Contains("| soft |", row);
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| full-data | full data | mnist | all |"));
+        Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| datm-lrs/random | random |") && l.Contains("| soft |"));
+    }
+
+    [Theory]
+    [InlineData(2, 0, 1.0)]   // α = ½·IOR − ½·HLR = 1: the top of the scale
+    [InlineData(0, 2, 0.0)]   // α = −1: the bottom
+    [InlineData(0, 0, 0.2689414213699951)]   // α = 0: (1 − e⁻¹) / (e − e⁻¹)
+    public void LabelRobustScore_MapsAlphaFromMinusOneToOneOntoZeroToOne(double ior, double hlr, double lrs) =>
+        Assert.Equal(lrs, LabelRobust.Lrs(ior, hlr), 12);
+
     [Theory]
     [InlineData(0, 10, 1000, 20, 0, 10)]
     [InlineData(500, 10, 1000, 20, 0, 15)]
