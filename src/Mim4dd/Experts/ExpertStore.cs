@@ -120,6 +120,12 @@ public static class ExpertStore
         if (paths.Count == 0)
             throw UserError.At(directory, "no expert files (expert_NNNN.m4e) here",
                 "train them with `mim4dd experts`, or pass the store's directory");
+        // A store whose shards are still training (or stopped) would silently distil on a fraction of its experts.
+        var listed = Path.Combine(directory, ConfigFileName);
+        if (File.Exists(listed) && ReadConfig(listed).NumExperts is var expected && expected > paths.Count)
+            throw UserError.At(directory, $"holds {paths.Count} of the {expected} experts its {ConfigFileName} lists "
+                + "(a shard or Slurm task still training, or stopped)",
+                "finish the store with the same `mim4dd experts` command (per shard), then distil");
         var experts = new List<ExpertTrajectory>(paths.Count);
         try
         {

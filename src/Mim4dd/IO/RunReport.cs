@@ -84,7 +84,8 @@ public static class RunReport
 
         html.Append("<h2>t-SNE of real and synthetic features</h2>");
         var map = FeatureMap.Read(directory);
-        if (map is null) html.Append("<p>Not written yet (written with the final evaluation).</p>");
+        if (map is null) html.Append("<p>Not drawn: it is drawn after the final evaluation, from its first net (log.txt says why "
+            + "when it failed, or when a resumed evaluation had that net already).</p>");
         else
             html.Append("<p>").Append(Encode(map.Network)).Append(", penultimate-layer features; perplexity ")
                 .Append(map.Perplexity.ToString("G3", Invariant)).Append(". Dots: real test images; rings: synthetic images; colour: class")

@@ -160,9 +160,12 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
         log($"evaluating iteration {iteration}: {protocol.Repeats}× {arch}, {protocol.Epochs} epochs, lr {protocol.LearningRate:G4}, "
             + $"{Targets.Kind(labels)} labels"
             + (finished.Count > 0 ? $" ({finished.Count} net(s) already in {run.EvalNets})" : "") + " ...");
-        var featureMap = iteration == iterations
-            ? (Net net, NetWeights weights) => Optional("the t-SNE map", "the report will show none",
-                () => FeatureMap.Write(run.Path, net, weights, images, state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000)))
+        // The final evaluation's first net is kept for the t-SNE, drawn only once the evaluation is recorded: optional output
+        // must not stand between the nets and their record.
+        (Net Net, NetWeights Weights)? first = null;
+        var keepFirst = iteration == iterations
+            ? (Net net, NetWeights weights) => first = (net, new NetWeights(
+                weights.Parameters.Select(p => p.detach().clone()).ToList(), weights.Buffers.Select(b => b.detach().clone()).ToList()))
             : (Action<Net, NetWeights>?)null;
         var result = nets.Evaluate(protocol, finished, arch, images, labels, testImages, data.Test.Labels, data.Train.NumClasses,
             evalSeed,
@@ -174,11 +177,17 @@ public sealed class DistillRun(RunDirectory run, DataSplit data, Tensor testImag
                 return $"during the evaluation of iteration {iteration}; its finished nets are kept in {run.EvalNets} "
                     + $"and checkpoint {Checkpoint} "
                     + "is saved — run the same command with --resume to continue";
-            }, featureMap, stop);
+            }, keepFirst, stop);
         Evaluations.Add((iteration, result));
         File.AppendAllText(Evals, JsonSerializer.Serialize(new { iteration, arch, labels = Targets.Kind(labels), mean = result.Mean,
             std = result.Std, accuracies = result.Accuracies, seconds = result.Seconds }) + "\n");
         log($"iteration {iteration}: {arch} {result}  ({result.Seconds / 60:F1} min)");
+        if (first is var (net, weights))
+            using (weights)
+                Optional("the t-SNE map", "the report will show none", () => FeatureMap.Write(run.Path, net, weights, images,
+                    state.Labels, data.Test, testImages, (long)Rng.Mix(seed, 4_000_000)));
+        else if (iteration == iterations)
+            log("no t-SNE map: the final evaluation's first net was trained by an earlier process (its weights are not kept)");
         return result;
     }
 

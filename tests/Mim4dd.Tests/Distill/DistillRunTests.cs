@@ -190,6 +190,21 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void APartialStore_IsRefusedWithHowToFinishIt()
+    {
+        // Shard 0 of 2 finished, shard 1 not: distilling now would use half the experts without a word.
+        var partial = store.Dir.File("partial-store");
+        Directory.CreateDirectory(partial);
+        foreach (var file in Directory.GetFiles(store.Experts).Where(f => !f.EndsWith("expert_0001.m4e", StringComparison.Ordinal)))
+            File.Copy(file, Path.Combine(partial, Path.GetFileName(file)));
+        var (code, _, stderr) = store.Distill(store.Dir.File("partial-run"), "--method", "mtt", "--iterations", "1",
+            "--experts", partial);
+        Assert.Equal(2, code);
+        Assert.Contains("holds 1 of the 2 experts its store.json lists", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void Mim4dd_LowersItsLossAndChangesTheImages()
     {
         var run = store.Dir.File("mim");

@@ -72,7 +72,8 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
 
     [Theory]
     [InlineData("dm")]
-    [InlineData("dsa")]   // DC's loop with DSA's siamese augmentation: DC itself adds nothing per class
+    [InlineData("dc")]
+    [InlineData("dsa")]
     [InlineData("bptt")]
     [InlineData("dm", "--mim", "--lambda", "0.1", "--mim-warmup", "0")]
     public void ExpertFreeMethods_FinishWithSetEvaluationAndReport(string method, params string[] extra)
@@ -132,14 +133,22 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
     }
 
     [Fact]
-    public void AReportThatCannotBeWritten_IsAWarning_AndKeepsTheSetAndItsEvaluation()
+    public void AReportOrTsneThatCannotBeWritten_IsAWarning_KeepsTheSetAndItsEvaluation_AndReportRedoesIt()
     {
         var run = store.Dir.File("report-fails");
-        Directory.CreateDirectory(Path.Combine(run, "report.html"));   // the report's final rename cannot replace a folder
+        // The final renames cannot replace a folder: the t-SNE map and the report both fail.
+        Directory.CreateDirectory(Path.Combine(run, "report.html"));
+        Directory.CreateDirectory(Path.Combine(run, "tsne.json"));
         var (code, stdout, stderr) = CliTests.Run(Distill("dm", run));
         AssertFinished(run, stdout, stderr, code);
+        Assert.Contains("warning: the t-SNE map could not be written", stdout + stderr);
         Assert.Contains("warning: the report could not be written", stdout + stderr);
         Assert.True(File.Exists(Path.Combine(run, "syn.pt")));
+        Assert.Single(File.ReadAllLines(Path.Combine(run, "eval-nets.jsonl")));   // the net the t-SNE would have used is recorded
+        Directory.Delete(Path.Combine(run, "report.html"));
+        (code, _, stderr) = CliTests.Run("report", run);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("t-SNE", File.ReadAllText(Path.Combine(run, "report.html")));
     }
 
     [Fact]
