@@ -5,11 +5,15 @@ using static TorchSharp.torch;
 
 namespace Mim4dd.IO;
 
-/// <summary>A PNG of a synthetic set: one row per class, up to <see cref="MaxColumns"/> images each.</summary>
+/// <summary>A PNG of a synthetic set: one row per class, up to <see cref="MaxColumns"/> images each; beyond
+/// <see cref="RowsBeforeWrapping"/> classes the class rows wrap into blocks laid out in reading order (class 0 top left), so
+/// that 100 classes make a near-square picture instead of a strip 100 rows high.</summary>
 public static class ImageGrid
 {
     public const int MaxColumns = 10;
+    public const int RowsBeforeWrapping = 20;
     private const int Gap = 2;
+    private const int BlockGap = 8;   // between wrapped class blocks, so that classes stay apart
 
     /// <param name="normalization">Undoes the dataset's mean/std; null (e.g. ZCA-whitened images, which have no
     /// per-pixel inverse worth showing) scales each image to its own min…max instead.</param>
@@ -24,7 +28,12 @@ public static class ImageGrid
             .Select(c => labels.EqualTo(c).nonzero().view(-1).data<long>().Take(MaxColumns).ToArray()).ToArray();
         int columns = Math.Max(1, byClass.Max(ix => ix.Length));
         int cell = (int)height * scale, cellW = (int)width * scale;
-        int gridW = columns * (cellW + Gap) + Gap, gridH = numClasses * (cell + Gap) + Gap;
+        int blockW = columns * (cellW + Gap);
+        // Blocks per row for a near-square picture: B blocks across, ⌈K/B⌉ down, each block one class row.
+        int across = numClasses <= RowsBeforeWrapping ? 1
+            : Math.Clamp((int)Math.Round(Math.Sqrt(numClasses * (double)(cell + Gap) / blockW)), 1, numClasses);
+        int down = (numClasses + across - 1) / across;
+        int gridW = across * blockW + (across - 1) * BlockGap + Gap, gridH = down * (cell + Gap) + Gap;
         var rgb = new byte[gridW * gridH * 3];
         Array.Fill(rgb, (byte)255);
         var hwc = pixels.permute(0, 2, 3, 1).contiguous().data<byte>().ToArray();
@@ -33,7 +42,7 @@ public static class ImageGrid
             for (int k = 0; k < byClass[c].Length; k++)
             {
                 long offset = byClass[c][k] * imageBytes;
-                int top = Gap + c * (cell + Gap), left = Gap + k * (cellW + Gap);
+                int top = Gap + c / across * (cell + Gap), left = Gap + c % across * (blockW + BlockGap) + k * (cellW + Gap);
                 for (int y = 0; y < cell; y++)
                     for (int x = 0; x < cellW; x++)
                     {

@@ -77,7 +77,8 @@ public static class RunReport
         var grid = Path.Combine(directory, "grid.png");
         html.Append("<h2>Synthetic images</h2>");
         if (File.Exists(grid))
-            html.Append("<p>One row per class (de-normalised).</p>"
+            html.Append("<p>One row per class (de-normalised); beyond 20 classes the rows wrap into blocks in reading order, "
+                    + "class 0 top left.</p>"
                     + "<img style=\"image-rendering:pixelated;width:100%\" alt=\"synthetic images\" src=\"data:image/png;base64,")
                 .Append(Convert.ToBase64String(File.ReadAllBytes(grid))).Append("\">");
         else html.Append("<p>Not written yet (the run has not finished).</p>");
