@@ -22,7 +22,7 @@ public static class DataCommands
         {
             var entry = DatasetCatalog.Find(parse.GetValue(name)!);
             Cli.Require(entry.Get is not null, $"data get {entry.Name}", "this dataset cannot be fetched here",
-                $"download it yourself and pass --data-dir to the other verbs");
+                entry.Source ?? "download it yourself and pass --data-dir to the other verbs");
             entry.Get!(CacheDirectory.Resolve(parse.GetValue(cacheDir)), Cli.Log);
             return 0;
         }));

@@ -118,6 +118,31 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
     }
 
     [Fact]
+    public async Task HeadlineScript_OnSlurm_SubmitsTheExpertsAsAJobArray()
+    {
+        // SLURM_TASKS hands the experts to `mim4dd slurm experts`; --dry-run writes the batch script without a cluster.
+        var root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
+        var logs = store.Dir.File("headline-slurm-logs");
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(root, "scripts", "cifar100-headline.sh"), store.DataDir, store.Dir.File("headline-slurm"),
+            "experts" })
+            info.ArgumentList.Add(a);
+        foreach (var (k, v) in new[] { ("MIM4DD", Path.Combine(AppContext.BaseDirectory, "Mim4dd.Cli")), ("SLURM_TASKS", "3"),
+            ("SLURM_ARGS", $"--dry-run --logs {logs}"), ("EXPERTS", "6") })
+            info.Environment[k] = v;
+        using var process = Process.Start(info)!;
+        var reading = process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr}\n{await reading}");
+        var script = File.ReadAllText(Directory.GetFiles(logs, "*.sbatch").Single());
+        Assert.Contains("--array=0-2", script);
+        Assert.Contains("--dataset cifar100", script);
+        Assert.Contains("--num-experts 6", script);
+        Assert.Contains("experts submitted as a job array", stderr);
+    }
+
+    [Fact]
     public void Coresets_AndEvalOfASavedSet()
     {
         foreach (var method in new[] { "random", "herding" })
