@@ -72,7 +72,7 @@ public class CliTests
     [InlineData("--ipc", "coreset", "--ipc", "0")]
     [InlineData("unknown name", "coreset", "--arch", "NoNet")]
     [InlineData("unknown name", "distill", "--method", "dm", "--arch", "NoNet")]
-    [InlineData("--syn-steps: `distill dm` does not read it (read by mim4dd, mtt, bptt)", "distill", "dm", "--syn-steps", "5")]
+    [InlineData("--syn-steps: `distill dm` does not read it (read by mim4dd, mtt, datm, bptt)", "distill", "dm", "--syn-steps", "5")]
     [InlineData("--syn-steps: `distill dm` does not read it", "distill", "--method", "dm", "--syn-steps", "5")]
     [InlineData("--lambda: `distill mtt` does not read it", "distill", "mtt", "--lambda", "0.1")]
     [InlineData("--tau: is a MIM flag, read only with --mim", "distill", "dc", "--tau", "0.2")]

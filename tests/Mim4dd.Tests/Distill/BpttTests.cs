@@ -76,7 +76,7 @@ public class BpttTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Theory]
-    [InlineData("--preset: `distill bptt` does not read it (read by mim4dd, mtt)", "--preset", "mnist-ipc10")]
+    [InlineData("--preset: `distill bptt` does not read it (read by mim4dd, mtt, datm)", "--preset", "mnist-ipc10")]
     [InlineData("--syn-steps", "--syn-steps", "0")]
     public void BadOptions_ExitTwo(string expected, params string[] args)
     {
