@@ -59,10 +59,13 @@ public static class Cli
     private static string logFormat = "text";
     private static bool quiet;
 
+    /// <summary>A progress line on stdout (none with --quiet); a "warning: …" line goes to stderr, --quiet or not, since it
+    /// says that something the user expects was not written.</summary>
     public static void Log(string message)
     {
-        if (quiet) return;
-        Console.WriteLine(logFormat == "json"
+        bool warning = message.StartsWith("warning:", StringComparison.Ordinal);
+        if (quiet && !warning) return;
+        (warning ? Console.Error : Console.Out).WriteLine(logFormat == "json"
             ? System.Text.Json.JsonSerializer.Serialize(new { time = DateTimeOffset.Now.ToString("o"), message })
             : $"[{DateTime.Now:HH:mm:ss}] {message}");
     }
