@@ -71,7 +71,7 @@ public static class RunReport
             ("total", Series(metrics, "loss")), ("match", Series(metrics, "match_loss")),
             ("add-on (MIM)", Series(metrics, "extra_loss"))]));
         html.Append(Chart("image-gradient norm", [("‖∇X‖", Series(metrics, "image_grad_norm"))]));
-        html.Append(Chart("learned student lr", [("lr", Series(metrics, "lr"))]));
+        if (LearnsLr(metrics)) html.Append(Chart("learned student lr", [("lr", Series(metrics, "lr"))]));
         AppendMim(html, metrics);
 
         var grid = Path.Combine(directory, "grid.png");
@@ -105,6 +105,10 @@ public static class RunReport
 
     /// <summary>The same run in Markdown, for a terminal, a notebook or a pull request: the numbers, and pointers
     /// to the pictures.</summary>
+    /// <summary>Whether the run learns its student lr (MTT, BPTT, DATM): DM, DC and DSA keep the evaluation's.</summary>
+    private static bool LearnsLr(List<JsonElement> metrics) =>
+        metrics.Select(m => m.GetProperty("lr").GetDouble()).Distinct().Skip(1).Any();
+
     private static string Markdown(string name, List<JsonElement> metrics, List<JsonElement> evals, bool hasGrid, bool hasMap)
     {
         var md = new StringBuilder($"# {name}\n\n");
@@ -114,7 +118,9 @@ public static class RunReport
         if (last.ValueKind == JsonValueKind.Object)
             md.Append(Invariant, $"; last loss {last.GetProperty("loss").GetDouble():F4} "
                 + $"(match {last.GetProperty("match_loss").GetDouble():F4}, add-on {last.GetProperty("extra_loss").GetDouble():F4}), "
-                + $"learned lr {last.GetProperty("lr").GetDouble():G4}");
+                + $"{(LearnsLr(metrics) ? "learned lr" : "lr (not learned)")} {last.GetProperty("lr").GetDouble():G4}");
+        int gated = metrics.Count(m => m.TryGetProperty("gated", out var g) && g.ValueKind == JsonValueKind.True);
+        if (gated > 0) md.Append(Invariant, $"; {gated} iteration(s) left the set unchanged (matching loss above --match-threshold)");
         int skipped = metrics.Count(m => m.TryGetProperty("skipped", out var s) && s.ValueKind == JsonValueKind.True);
         if (skipped > 0) md.Append(Invariant, $"; {skipped} non-finite iteration(s) skipped");
         md.Append(".\n\n");
