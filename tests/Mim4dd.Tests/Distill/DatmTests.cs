@@ -87,6 +87,19 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void AResumedRun_LearnsTheSameLabelsAndImages_AsAnUnbrokenOne()
+    {
+        // The checkpoint keeps the soft labels and their momentum: 2 iterations, then 1 more on --resume, equals 3 at once.
+        var resumed = store.Dir.File("datm-resumed");
+        var unbroken = store.Dir.File("datm-unbroken");
+        Assert.Equal(0, Run(resumed, "--iterations", "2", "--match-threshold", "100").Code);
+        var (code, _, stderr) = Run(resumed, "--iterations", "3", "--match-threshold", "100", "--resume");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(0, Run(unbroken, "--iterations", "3", "--match-threshold", "100").Code);
+        Assert.Equal(File.ReadAllBytes(new RunDirectory(unbroken).Synthetic), File.ReadAllBytes(new RunDirectory(resumed).Synthetic));
+    }
+
+    [Fact]
     public void DatmWithMimAtLambdaZero_GivesDatmsBytes()
     {
         var plain = store.Dir.File("datm-plain");
