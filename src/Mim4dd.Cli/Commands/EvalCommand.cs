@@ -68,22 +68,24 @@ public static class EvalCommand
             Cli.Require(!parse.GetValue(random) || isDir, "--random", "writes its subset into a run directory",
                 "pass the set's run directory, not the file");
             using var loaded = SyntheticSet.Load(file);
-            using var data = DatasetCatalog.Load(loaded.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
-            // --random: from here on, the baseline's set and directory are evaluated exactly as the set's would be.
+            var kind = parse.GetValue(labels) ?? (loaded.SoftLabels is null ? "hard" : "soft");
+            Cli.Require(kind is "soft" or "hard", $"--labels {kind}", "unknown label kind", "use soft or hard");
+            Cli.Require(kind == "hard" || loaded.SoftLabels is not null, file, "has no soft labels",
+                "evaluate it with hard labels (drop --labels), or distil with --soft-labels");
+            var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var input = new Nets.InputShape(loaded.Images.shape[1], loaded.Images.shape[2], loaded.Images.shape[3]);
+            foreach (var a in archs) Nets.NetRegistry.Build(a, input, 10);
+            using var data = DatasetCatalog.Load(loaded.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)),
+                parse.GetValue(dataDir));
+            // --random: from here on, the baseline's set and directory are evaluated exactly as the set's would be (it has
+            // soft labels exactly when the set has).
             using var baseline = parse.GetValue(random) ? RandomBaseline.Write(path, loaded, data, parse.GetValue(seed), Cli.Log) : null;
             if (baseline is not null) (path, file) = (Path.Combine(path, RandomBaseline.FolderName),
                 new RunDirectory(Path.Combine(path, RandomBaseline.FolderName)).Synthetic);
             var set = baseline ?? loaded;
-            var kind = parse.GetValue(labels) ?? (set.SoftLabels is null ? "hard" : "soft");
-            Cli.Require(kind is "soft" or "hard", $"--labels {kind}", "unknown label kind", "use soft or hard");
-            Cli.Require(kind == "hard" || set.SoftLabels is not null, file, "has no soft labels",
-                "evaluate it with hard labels (drop --labels), or distil with --soft-labels");
             var trainOn = kind == "soft" ? set.SoftLabels! : set.Labels;
             // A soft-label set evaluated on its hard labels is another table (eval-…-hard.json) and other nets.
             var hardOnSoft = kind == "hard" && set.SoftLabels is not null ? "-hard" : "";
-            var archs = parse.GetValue(arch)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var input = new Nets.InputShape(set.Images.shape[1], set.Images.shape[2], set.Images.shape[3]);
-            foreach (var a in archs) Nets.NetRegistry.Build(a, input, 10);
             Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
                 $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has "
                     + $"{data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",

@@ -47,7 +47,10 @@ public static class RandomBaseline
         baseline.Save(directory.Synthetic, data.Normalization);
         directory.WriteJson(directory.Config, new
         {
-            Config = new { Method = "random", set.Dataset, ImagesPerClass = ipc, Labels = Targets.Kind(baseline.TrainingLabels), Seed = seed },
+            Config = new
+            {
+                Method = "random", set.Dataset, ImagesPerClass = ipc, Labels = Targets.Kind(baseline.TrainingLabels), Seed = seed,
+            },
             baselineOf = Path.GetFullPath(runDirectory),
         });
         log($"random baseline: {ipc} real images per class ({Targets.Kind(baseline.TrainingLabels)} labels) in {directory.Path}");

@@ -170,7 +170,8 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
 
         double Mean(string file) => JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("results")[0]
             .GetProperty("Mean").GetDouble();
-        var synAny = JsonDocument.Parse(File.ReadAllLines(Path.Combine(run, "evals.jsonl"))[^1]).RootElement.GetProperty("mean").GetDouble();
+        var synAny = JsonDocument.Parse(File.ReadAllLines(Path.Combine(run, "evals.jsonl"))[^1]).RootElement
+            .GetProperty("mean").GetDouble();
         var random = Mean(Directory.GetFiles(Path.Combine(run, "random"), "eval*.json").Single());
         var synHard = Mean(Directory.GetFiles(run, "eval-*-hard.json").Single());
         var real = JsonDocument.Parse(File.ReadAllText(Path.Combine(full, "results.json"))).RootElement.GetProperty("result")
