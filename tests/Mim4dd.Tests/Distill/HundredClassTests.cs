@@ -185,4 +185,14 @@ public class HundredClassTests(TinyCifar100 store) : IClassFixture<TinyCifar100>
         Assert.Contains("cifar-100-python.tar.gz", stderr);
         Assert.Single(stderr.Trim().Split('\n'));
     }
+
+    [Fact]
+    public void TheFolderTarUnpackedInto_SaysToPassTheInnerOne()
+    {
+        var parent = store.Dir.File("unpacked-here");
+        Directory.CreateDirectory(Path.Combine(parent, "cifar-100-python"));
+        var (code, _, stderr) = CliTests.Run("data", "info", "cifar100", "--data-dir", parent);
+        Assert.Equal(2, code);
+        Assert.Contains($"pass --data-dir {Path.Combine(parent, "cifar-100-python")}", stderr);
+    }
 }
