@@ -242,10 +242,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
     {
         // kill -9 of a real process at the worst moment; the resumed run must end with the bytes and the one-line-per-
         // iteration metrics of an unbroken run (MTT's state is a subset of MIM4DD's, so this covers it too).
-        // 40 images per class (stepped 4 at a time, so iterations stay cheap) make a checkpoint of a few MB, whose
-        // write lasts long enough to be caught: watch for its temp file and kill -9 the process while it is there. On a
-        // loaded machine the watcher can miss every write of a try, hence up to 10 tries.
-        string[] large = ["--method", "mim4dd", "--mim-warmup", "0", "--ipc", "40", "--batch-syn", "4"];
+        // 40 images per class (stepped 4 at a time, so iterations stay cheap) and MIM heads on the flattened maps (with
+        // their Adam moments, tens of MB) make a checkpoint whose write lasts long enough to be caught: watch for its temp
+        // file and kill -9 the process while it is there. A loaded machine can still miss a write, hence up to 10 tries.
+        string[] large = ["--method", "mim4dd", "--mim-warmup", "0", "--ipc", "40", "--batch-syn", "4", "--mim-features", "flat"];
         var run = store.Dir.File("killed-in-write");
         var metrics = Path.Combine(run, "metrics.jsonl");
         string[] Temps() => Directory.Exists(run) ? Directory.GetFiles(run, ".checkpoint.safetensors.*.tmp") : [];
