@@ -105,10 +105,10 @@ public static class Datm
         var logits = stack(experts.Select(e => net.Forward(FlatParameters.Unflatten(e.Snapshot(e.Epochs), net), images, training: false))
             .ToArray(), 0);   // [experts, n, classes]
         var correct = logits.argmax(2).eq(labels.unsqueeze(0)).to_type(logits.dtype).unsqueeze(2);   // [experts, n, 1]
-        var experts0 = new long[] { 0 };   // sum(0) would be the whole sum in a ScalarType overload
-        var count = correct.sum(experts0);   // [n, 1]
+        var overExperts = new long[] { 0 };   // dimension 0; sum(0) would pick a ScalarType overload and sum everything
+        var count = correct.sum(overExperts);   // [n, 1]
         var none = count.LessThan(0.5);
-        var averaged = where(none, logits.mean(experts0), (logits * correct).sum(experts0) / count.AtLeast(1.0));
+        var averaged = where(none, logits.mean(overExperts), (logits * correct).sum(overExperts) / count.AtLeast(1.0));
         int noCorrect = (int)none.sum().item<long>();
         return (averaged.to_type(ScalarType.Float32).MoveToOuterDisposeScope(), noCorrect);
     }
