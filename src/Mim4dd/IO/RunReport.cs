@@ -55,7 +55,8 @@ public static class RunReport
             html.Append("<table><tr><th>iteration</th><th>arch</th><th>labels</th><th>accuracy %</th><th>nets</th><th>minutes</th></tr>");
             foreach (var e in evals)
                 html.Append("<tr><td>").Append(e.GetProperty("iteration").GetInt32()).Append("</td><td>")
-                    .Append(Encode(e.GetProperty("arch").GetString()!)).Append("</td><td>").Append(LabelsOf(e))
+                    .Append(Encode(e.GetProperty("arch").GetString()!)).Append("</td><td>")
+                    .Append(RunSummary.LabelsOf(e))
                     .Append("</td><td>").Append((100 * e.GetProperty("mean").GetDouble()).ToString("F2", Invariant)).Append(" ± ")
                     .Append((100 * e.GetProperty("std").GetDouble()).ToString("F2", Invariant)).Append("</td><td>")
                     .Append(e.GetProperty("accuracies").GetArrayLength()).Append("</td><td>")
@@ -105,9 +106,6 @@ public static class RunReport
 
     /// <summary>The same run in Markdown, for a terminal, a notebook or a pull request: the numbers, and pointers
     /// to the pictures.</summary>
-    /// <summary>What an evaluation's nets trained on (records from before soft labels: hard).</summary>
-    private static string LabelsOf(JsonElement e) => e.TryGetProperty("labels", out var l) ? l.GetString()! : "hard";
-
     /// <summary>Whether the run learns its student lr (MTT, BPTT, DATM): DM, DC and DSA keep the evaluation's.</summary>
     private static bool LearnsLr(List<JsonElement> metrics) =>
         metrics.Select(m => m.GetProperty("lr").GetDouble()).Distinct().Skip(1).Any();
@@ -137,7 +135,8 @@ public static class RunReport
         {
             md.Append("| iteration | arch | labels | accuracy % | nets | minutes |\n|---|---|---|---|---|---|\n");
             foreach (var e in evals)
-                md.Append(Invariant, $"| {e.GetProperty("iteration").GetInt32()} | {e.GetProperty("arch").GetString()} | {LabelsOf(e)} | "
+                md.Append(Invariant, $"| {e.GetProperty("iteration").GetInt32()} | {e.GetProperty("arch").GetString()} | "
+                    + $"{RunSummary.LabelsOf(e)} | "
                     + $"{100 * e.GetProperty("mean").GetDouble():F2} ± {100 * e.GetProperty("std").GetDouble():F2} | "
                     + $"{e.GetProperty("accuracies").GetArrayLength()} | {e.GetProperty("seconds").GetDouble() / 60:F1} |\n");
         }

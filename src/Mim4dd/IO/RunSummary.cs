@@ -134,7 +134,7 @@ public static class RunSummary
     }
 
     /// <summary>"hard" or "soft" as an evaluation recorded it (records from before soft labels are hard).</summary>
-    private static string LabelsOf(JsonElement e) => e.TryGetProperty("labels", out var l) ? l.GetString()! : "hard";
+    internal static string LabelsOf(JsonElement e) => e.TryGetProperty("labels", out var l) ? l.GetString()! : "hard";
 
     /// <summary>The distillation's evaluation epochs E from its config.json (schedule.EvalEpochs), null if absent.</summary>
     private static int? EvalEpochs(string config)
