@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.CommandLine;
 using Mim4dd.Data;
+using Mim4dd.IO;
 using Mim4dd.Runtime;
 
 namespace Mim4dd.Cli;
@@ -87,30 +88,37 @@ public static class Cli
                 "drop --threads, or drop --deterministic");
             TorchRuntime.Start(n, deterministic);
             ComputePrecision.Set(parse.GetValue(Precision) ?? "fp32");
-            return !quiet && logFormat == "text" && ProgressDisplay.TerminalWantsIt()
+            int code = !quiet && logFormat == "text" && ProgressDisplay.TerminalWantsIt()
                 ? ProgressDisplay.Run(ProgressDisplay.Terminal(), body)
                 : body();
-        }
-        catch (UserError e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (RunFailedException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-        catch (RunStoppedException e)
-        {
-            Console.Error.WriteLine($"stopped: {e.Message}");
-            return 130;
+            if (code != 0) RunDirectory.RemoveUnused();
+            return code;
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {e.GetType().Name}: {e.Message.Split('\n')[0]} "
-                + $"(this is a bug or an environment problem; please report it with the command line)");
-            return 1;
+            RunDirectory.RemoveUnused();
+            return Report(e);
+        }
+    }
+
+    /// <summary>The one line a failed command prints, and its exit code.</summary>
+    private static int Report(Exception failure)
+    {
+        switch (failure)
+        {
+            case UserError e:
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            case RunFailedException e:
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            case RunStoppedException e:
+                Console.Error.WriteLine($"stopped: {e.Message}");
+                return 130;
+            default:
+                Console.Error.WriteLine($"error: {failure.GetType().Name}: {failure.Message.Split('\n')[0]} "
+                    + $"(this is a bug or an environment problem; please report it with the command line)");
+                return 1;
         }
     }
 

@@ -15,6 +15,7 @@ public sealed class RunDirectory
         Path = System.IO.Path.GetFullPath(path);
         try
         {
+            if (!Directory.Exists(Path)) lock (Claimed) Created.Add(Path);
             Directory.CreateDirectory(Path);
             var probe = System.IO.Path.Combine(Path, ".write-probe");
             File.WriteAllText(probe, "");
@@ -29,6 +30,31 @@ public sealed class RunDirectory
     public string Path { get; }
 
     private static readonly Dictionary<string, FileStream> Claimed = new();
+    private static readonly HashSet<string> Created = new();
+
+    /// <summary>
+    /// After a command failed: deletes the run directories this process created that hold nothing but its lock and log,
+    /// so a typo leaves no empty run folder behind (one a later `--resume` or `compare` would take for a run).
+    /// A directory that existed before, or that holds anything else, stays.
+    /// </summary>
+    public static void RemoveUnused()
+    {
+        lock (Claimed)
+        {
+            foreach (var path in Created)
+            {
+                if (Claimed.Remove(path, out var lockFile)) lockFile.Dispose();
+                try
+                {
+                    if (!Directory.Exists(path)) continue;
+                    var left = Directory.EnumerateFileSystemEntries(path).Select(System.IO.Path.GetFileName);
+                    if (left.All(name => name is ".lock" or LogName)) Directory.Delete(path, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            }
+            Created.Clear();
+        }
+    }
 
     /// <summary>
     /// Makes this process the directory's only writer until it exits: an exclusive lock on <c>.lock</c> (.NET takes

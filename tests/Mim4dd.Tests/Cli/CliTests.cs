@@ -103,6 +103,24 @@ public class CliTests
         var (code, _, stderr) = Run("coreset", "--dataset", "mnist", "--data-dir", dir.Path, "--ipc", "50", "--out", dir.File("run"));
         Assert.Equal(2, code);
         Assert.Contains("has only", stderr);
+        Assert.False(Directory.Exists(dir.File("run")), "the failed run left its folder behind");
+    }
+
+    [Fact]
+    public void FailedDistill_RemovesTheRunFolderItMade_ButNotOneThatExisted()
+    {
+        using var dir = new TestData.TempDir();
+        TestData.WriteMnistSlice(dir.Path, 100, 20);
+        string[] args = ["distill", "mtt", "--dataset", "mnist", "--data-dir", dir.Path, "--experts", dir.File("no-store")];
+        var (code, _, stderr) = Run([.. args, "--out", dir.File("new")]);
+        Assert.Equal(2, code);
+        Assert.Contains("no-store", stderr);
+        Assert.False(Directory.Exists(dir.File("new")), "the failed run left its folder behind");
+
+        Directory.CreateDirectory(dir.File("old"));
+        (code, _, _) = Run([.. args, "--out", dir.File("old")]);
+        Assert.Equal(2, code);
+        Assert.True(Directory.Exists(dir.File("old")), "a folder the user made was deleted");
     }
 
     [Fact]
