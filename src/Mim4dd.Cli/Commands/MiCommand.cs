@@ -16,7 +16,8 @@ public static class MiCommand
         var experts = new Option<string?>("--experts")
         {
             Description = "Expert store whose first expert, at its last epoch, is the feature network "
-                + "(default: the store `mim4dd experts` writes for the set's dataset)"
+                + "(default: the set's own store, else the one `mim4dd experts` writes for its dataset); a set in the "
+                + "other space (pixels or ZCA) is moved into the store's, so one network reads every method's sets"
         };
         var steps = new Option<int>("--steps")
         { Description = "Adam steps of the fresh heads, each against a fresh real batch", DefaultValueFactory = _ => 200 };
@@ -59,15 +60,17 @@ public static class MiCommand
             var trajectories = ExpertStore.LoadAll(store, net, data.Name);
             try
             {
-                Cli.Require(trajectories[0].Metadata.Zca == zca, store,
-                    $"the experts were trained {(zca ? "without" : "with")} ZCA but the set is {(zca ? "" : "not ")}in ZCA space",
-                    "pass --experts with the store the set was distilled from");
-                var (train, test) = ExpertStore.PrepareImages(data, zca, store, Cli.Log);
+                bool storeZca = trajectories[0].Metadata.Zca;
+                var (train, test) = ExpertStore.PrepareImages(data, storeZca, store, Cli.Log);
                 test.Dispose();
+                if (storeZca != zca)
+                    Cli.Log($"the set is in {(zca ? "ZCA" : "normalised pixel")} space, the experts in "
+                        + $"{(storeZca ? "ZCA" : "normalised pixel")} space: the set is moved into the experts' space by way of pixels");
+                using var images = set.InSpaceOf(storeZca ? store : null, data.Normalization);
                 using var features = trajectories[0].Snapshot(trajectories[0].Epochs);
                 Cli.Log($"feature network: expert 0 of {store} at epoch {trajectories[0].Epochs}; {parse.GetValue(steps)} head steps, "
                     + $"then {parse.GetValue(batches)} held-out batches of {parse.GetValue(batchReal)} real images per class");
-                var estimate = MiEstimate.Run(net, features, set.Images.detach(), set.Labels, data.Train, train, options,
+                var estimate = MiEstimate.Run(net, features, images, set.Labels, data.Train, train, options,
                     parse.GetValue(steps), parse.GetValue(batches), parse.GetValue(batchReal), parse.GetValue(pool), parse.GetValue(seed),
                     (step, readings) =>
                     {

@@ -13,6 +13,9 @@ public sealed class Zca : IDisposable
 {
     public const double DefaultRegularization = 0.1;
 
+    /// <summary>The whitening's file in an expert store (and so in a ZCA-space set's <c>zca_directory</c>).</summary>
+    public const string FileName = "zca.bin";
+
     // Bounds the float64 copy of one chunk of images while accumulating XᵀX to about 64 MB.
     private const long ChunkElements = 1L << 23;
 

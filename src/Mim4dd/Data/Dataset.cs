@@ -17,14 +17,23 @@ public sealed record Normalization(float[] Mean, float[] Std)
         return new Normalization(mean, std);
     }
 
+    /// <summary>Normalised images from pixels in [0, 1] [N, C, H, W]: (x − mean) / std, the inverse of <see cref="Undo"/>.</summary>
+    public Tensor Apply(Tensor pixels)
+    {
+        using var scope = NewDisposeScope();
+        var (mean, std) = PerChannel();
+        return pixels.sub(mean).div(std).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Pixels in [0, 1] (not clamped) from normalised images [N, C, H, W]: x·std + mean.</summary>
     public Tensor Undo(Tensor normalized)
     {
         using var scope = NewDisposeScope();
-        var mean = tensor(Mean).view(1, -1, 1, 1);
-        var std = tensor(Std).view(1, -1, 1, 1);
+        var (mean, std) = PerChannel();
         return normalized.mul(std).Plus(mean).MoveToOuterDisposeScope();
     }
+
+    private (Tensor Mean, Tensor Std) PerChannel() => (tensor(Mean).view(1, -1, 1, 1), tensor(Std).view(1, -1, 1, 1));
 }
 
 /// <summary>

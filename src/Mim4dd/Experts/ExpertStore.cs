@@ -38,7 +38,7 @@ public sealed record ExpertRunSummary(IReadOnlyList<int> Trained, IReadOnlyList<
 public static class ExpertStore
 {
     public const string ConfigFileName = "store.json";
-    public const string ZcaFileName = "zca.bin";
+    public const string ZcaFileName = Zca.FileName;
     private const int WhitenChunk = 1024;
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -43,7 +43,7 @@ public static class SetExport
                 using (var lr = tensor((float)set.LearningRate)) TorchFile.Save(Out("lr_best.pt"), lr);
                 if (set.ZcaDirectory is not null)
                 {
-                    using var zca = Zca.Load(Path.Combine(set.ZcaDirectory, "zca.bin"));
+                    using var zca = Zca.Load(Path.Combine(set.ZcaDirectory, Zca.FileName));
                     var (mean, matrix) = zca.Parameters();
                     using (mean)
                     using (matrix)
@@ -85,7 +85,7 @@ public static class SetExport
     private static void WritePngs(SyntheticSet set, string directory, Normalization? normalization, List<string> written)
     {
         using var scope = NewDisposeScope();
-        var pixels = Pixels(set, normalization).Times(255).round().Between(0, 255).to_type(ScalarType.Byte)
+        var pixels = set.Pixels(normalization).Times(255).round().Between(0, 255).to_type(ScalarType.Byte)
             .permute(0, 2, 3, 1).contiguous();
         long channels = pixels.shape[3];
         var labels = set.Labels.data<long>().ToArray();
@@ -99,18 +99,5 @@ public static class SetExport
                 channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue, stream));
             written.Add(path);
         }
-    }
-
-    private static Tensor Pixels(SyntheticSet set, Normalization? normalization)
-    {
-        if (set.ZcaDirectory is not null)
-        {
-            using var zca = Zca.Load(Path.Combine(set.ZcaDirectory, "zca.bin"));
-            return zca.Unwhiten(set.Images.detach());
-        }
-        if (normalization is null)
-            throw UserError.At(set.Dataset, "the dataset's mean/std is not known, so the images cannot be turned back into pixels",
-                "export --format mtt or npz instead");
-        return normalization.Undo(set.Images.detach());
     }
 }

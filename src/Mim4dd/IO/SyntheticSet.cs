@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mim4dd.Augment;
 using Mim4dd.Data;
 using Mim4dd.Runtime;
 using static TorchSharp.torch;
@@ -44,6 +45,36 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
         int classes = Labels.numel() == 0 ? 0 : (int)Labels.max().item<long>() + 1;
         ImageGrid.Save(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, GridFileName), Images, Labels, classes,
             ZcaDirectory is null ? normalization : null);
+    }
+
+    /// <summary>The images as pixels in [0, 1] (not clamped): un-whitened with the set's zca.bin, or de-normalised with
+    /// <paramref name="normalization"/>.</summary>
+    public Tensor Pixels(Normalization? normalization)
+    {
+        if (ZcaDirectory is not null)
+        {
+            using var zca = Zca.Load(Path.Combine(ZcaDirectory, Zca.FileName));
+            return zca.Unwhiten(Images.detach());
+        }
+        if (normalization is null)
+            throw UserError.At(Dataset, "the dataset's mean/std is not known, so the images cannot be turned back into pixels",
+                "export --format mtt or npz instead");
+        return normalization.Undo(Images.detach());
+    }
+
+    /// <summary>
+    /// The images in the space of a network trained on <paramref name="zcaDirectory"/>'s whitening (null: on
+    /// mean/std-normalised images), by way of pixels: one feature network then reads the sets of every method of a
+    /// dataset, a DM set (pixels) as an MTT set (ZCA).
+    /// </summary>
+    public Tensor InSpaceOf(string? zcaDirectory, Normalization normalization)
+    {
+        static string? Full(string? directory) => directory is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        if (Full(zcaDirectory) == Full(ZcaDirectory)) return Images.detach().clone();
+        using var pixels = Pixels(normalization);
+        if (zcaDirectory is null) return normalization.Apply(pixels);
+        using var zca = Zca.Load(Path.Combine(zcaDirectory, Zca.FileName));
+        return zca.Whiten(pixels);
     }
 
     /// <summary>The set as numpy <c>.npz</c>: x (images), y (labels), lr (float64 [1]).</summary>
@@ -93,8 +124,8 @@ public sealed class SyntheticSet(Tensor images, Tensor labels, string dataset, d
         if (!double.IsFinite(lr) || lr <= 0) throw UserError.At(path, $"learning_rate {text} is not a positive number", fix);
         if (!images.isfinite().all().item<bool>()) throw UserError.At(path, "images contain NaN or Inf", fix);
         var zca = metadata.GetValueOrDefault("space") == "zca" ? metadata.GetValueOrDefault("zca_directory") : null;
-        if (zca is not null && !File.Exists(Path.Combine(zca, "zca.bin")))
-            throw UserError.At(path, $"the images are ZCA-whitened but {Path.Combine(zca, "zca.bin")} is missing",
+        if (zca is not null && !File.Exists(Path.Combine(zca, Zca.FileName)))
+            throw UserError.At(path, $"the images are ZCA-whitened but {Path.Combine(zca, Zca.FileName)} is missing",
                 "keep the expert store the set was distilled from");
         return new SyntheticSet(images, labels, dataset, lr, zca, soft);
     }

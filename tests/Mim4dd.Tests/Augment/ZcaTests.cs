@@ -1,4 +1,6 @@
 using Mim4dd.Augment;
+using Mim4dd.Data;
+using Mim4dd.IO;
 using Mim4dd.Runtime;
 using Xunit;
 using static TorchSharp.torch;
@@ -191,5 +193,23 @@ public sealed class ZcaTests : IDisposable
     {
         var error = Assert.Throws<UserError>(() => Zca.Load(Path.Combine(directory, "absent.bin")));
         Assert.Contains("cannot read", error.Message);
+    }
+
+    [Fact]
+    public void ASetMovesBetweenPixelAndZcaSpace_AndBack()
+    {
+        using var scope = NewDisposeScope();
+        Directory.CreateDirectory(directory);
+        var pixels = CorrelatedImages(4).to_type(ScalarType.Float32);
+        using (var fitted = Zca.Fit(pixels)) fitted.Save(Path.Combine(directory, Zca.FileName));
+        var normalization = new Normalization([0.4f, 0.5f, 0.6f], [0.2f, 0.25f, 0.3f]);
+        var labels = zeros(Count, ScalarType.Int64);
+        using var inPixels = new SyntheticSet(normalization.Apply(pixels), labels, "test", 0.01);
+        var whitened = inPixels.InSpaceOf(directory, normalization);
+        using var zca = Zca.Load(Path.Combine(directory, Zca.FileName));
+        AssertBelow(MaxDifference(zca.Whiten(pixels), whitened), 1e-4);
+        using var inZca = new SyntheticSet(whitened, labels, "test", 0.01, directory);
+        AssertBelow(MaxDifference(inPixels.Images, inZca.InSpaceOf(null, normalization)), 1e-4);
+        Assert.Equal(0, MaxDifference(whitened, inZca.InSpaceOf(directory + "/", normalization)));   // its own space: a copy
     }
 }

@@ -57,6 +57,25 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void Mi_ReadsAPixelSpaceSet_WithAZcaStore_InTheStoresSpace()
+    {
+        var dm = store.Dir.File("mi-dm");
+        var (code, _, stderr) = store.DistillDm(dm, iterations: 1, evalEvery: 0);
+        Assert.True(code == 0, stderr);
+        var zcaStore = store.Dir.File("mi-zca-experts");
+        (code, _, stderr) = CliTests.Run("experts", "--dataset", "mnist", "--data-dir", store.DataDir, "--num-experts", "1",
+            "--train-epochs", "1", "--batch-train", "64", "--arch", TinyMnist.Arch, "--zca", "--out", zcaStore, "--threads", "1");
+        Assert.True(code == 0, stderr);
+        (code, var printed, stderr) = CliTests.Run("mi", dm, "--experts", zcaStore, "--data-dir", store.DataDir, "--steps", "3",
+            "--batches", "2", "--batch-real", "2", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("normalised pixel space, the experts in ZCA space", printed);
+        using var mi = JsonDocument.Parse(File.ReadAllText(Path.Combine(dm, "mi.json")));
+        Assert.True(double.IsFinite(mi.RootElement.GetProperty("total").GetDouble()));
+        Assert.Equal(Path.GetFullPath(zcaStore), mi.RootElement.GetProperty("store").GetString());
+    }
+
+    [Fact]
     public void Eval_KeepsEachFinishedNet_AndTrainsOnlyTheMissingOnes_AsAnUnbrokenEvaluation()
     {
         var dm = store.Dir.File("eval-dm");
