@@ -32,7 +32,9 @@ public static class CompareCommand
                     "let the run finish or run `mim4dd eval` on it");
             foreach (var run in pending)
                 Console.Error.WriteLine($"left out {run}: no evaluation yet (still running, or run `mim4dd eval` on it)");
-            Cli.PrintTable(RunSummary.Table(rows), parse.GetValue(output));
+            var ranking = RankCorrelation.Lines(rows).ToList();
+            Cli.PrintTable(ranking.Count == 0 ? RunSummary.Table(rows) : [.. RunSummary.Table(rows), "", .. ranking],
+                parse.GetValue(output));
             return 0;
         }));
         return command;
