@@ -20,7 +20,10 @@ public static class CompareCommand
         {
             var rows = new List<RunRow>();
             var pending = new List<string>();
-            foreach (var run in parse.GetValue(runs)!)
+            var given = parse.GetValue(runs)!;
+            var full = given.Select(r => Path.TrimEndingDirectorySeparator(Path.GetFullPath(r))).ToHashSet();
+            // RUN/random comes with RUN: given both (a glob such as runs/*/ runs/*/random), it would be listed twice.
+            foreach (var run in given.Where(r => !IsBaselineOf(full, r)))
             {
                 var read = RunSummary.Read(run);
                 if (read.Count == 0) pending.Add(run);
@@ -38,5 +41,12 @@ public static class CompareCommand
             return 0;
         }));
         return command;
+    }
+
+    private static bool IsBaselineOf(HashSet<string> runs, string run)
+    {
+        var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(run));
+        return Path.GetFileName(path) == Mim4dd.Coreset.RandomBaseline.FolderName
+            && Path.GetDirectoryName(path) is { } parent && runs.Contains(parent);
     }
 }

@@ -167,6 +167,8 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.True(code == 0, stderr);
         (code, stdout, stderr) = CliTests.Run("compare", run, full);
         Assert.True(code == 0, stderr);
+        // RUN/random given beside RUN (as a glob over runs/*/ runs/*/random gives it) is not listed a second time.
+        Assert.Equal(stdout, CliTests.Run("compare", run, Path.Combine(run, "random") + "/", full).Stdout);
 
         double Mean(string file) => JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("results")[0]
             .GetProperty("Mean").GetDouble();
