@@ -38,7 +38,6 @@ public sealed record ExpertRunSummary(IReadOnlyList<int> Trained, IReadOnlyList<
 public static class ExpertStore
 {
     public const string ConfigFileName = "store.json";
-    public const string ZcaFileName = Zca.FileName;
     private const int WhitenChunk = 1024;
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -236,7 +235,7 @@ public static class ExpertStore
         var test = data.Test.Floats(unit);
         try
         {
-            var path = Path.Combine(directory, ZcaFileName);
+            var path = Path.Combine(directory, Zca.FileName);
             using var whitening = File.Exists(path) ? Zca.Load(path) : Fit(train, path, log);
             if (whitening.Channels != data.Train.Channels || whitening.Height != data.Train.Height || whitening.Width != data.Train.Width)
                 throw UserError.At(path, $"ZCA fitted on {whitening.Channels}×{whitening.Height}×{whitening.Width} images, "
