@@ -202,8 +202,6 @@ public static class EvalCommand
     private static TorchSharp.torch.Tensor TestImages(DataSplit data, string? zcaDirectory)
     {
         if (zcaDirectory is null) return data.Test.Floats(data.Normalization);
-        var (train, test) = Experts.ExpertStore.PrepareImages(data, zca: true, zcaDirectory, Cli.Log);
-        train.Dispose();
-        return test;
+        return Experts.ExpertStore.PrepareImages(data, data.Test, zca: true, zcaDirectory, Cli.Log);
     }
 }

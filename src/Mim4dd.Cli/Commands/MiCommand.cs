@@ -61,8 +61,7 @@ public static class MiCommand
             try
             {
                 bool storeZca = trajectories[0].Metadata.Zca;
-                var (train, test) = ExpertStore.PrepareImages(data, storeZca, store, Cli.Log);
-                test.Dispose();
+                var train = ExpertStore.PrepareImages(data, data.Train, storeZca, store, Cli.Log);
                 if (storeZca != zca)
                     Cli.Log($"the set is in {(zca ? "ZCA" : "normalised pixel")} space, the experts in "
                         + $"{(storeZca ? "ZCA" : "normalised pixel")} space: the set is moved into the experts' space by way of pixels");

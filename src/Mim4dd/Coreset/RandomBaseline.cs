@@ -29,15 +29,9 @@ public static class RandomBaseline
                 "a random baseline needs the same count in every class");
         int ipc = (int)perClass[0];
         var indices = CoresetSelection.Random(data.Train, ipc, Rng.Torch(seed, 20));
-        Tensor images;
-        if (set.ZcaDirectory is { } zca)
-        {
-            var (train, test) = ExpertStore.PrepareImages(data, zca: true, zca, log);
-            test.Dispose();
-            images = train.index_select(0, indices);
-            train.Dispose();
-        }
-        else images = data.Train.Floats(data.Normalization, indices);
+        var images = set.ZcaDirectory is { } zca
+            ? ExpertStore.PrepareImages(data, data.Train, zca: true, zca, log, indices)
+            : data.Train.Floats(data.Normalization, indices);
         var labels = data.Train.Labels.index_select(0, indices);
         var soft = set.SoftLabels is null ? null : SoftLabels(runDirectory, data, images, labels, log);
         var directory = new RunDirectory(Path.Combine(runDirectory, FolderName));

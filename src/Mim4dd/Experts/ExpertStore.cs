@@ -229,28 +229,73 @@ public static class ExpertStore
     public static (Tensor Train, Tensor Test) PrepareImages(DataSplit data, bool zca, string directory, Action<string> log)
     {
         if (!zca) return (data.Train.Floats(data.Normalization), data.Test.Floats(data.Normalization));
-        var channels = (int)data.Train.Channels;
-        var unit = new Normalization(new float[channels], Enumerable.Repeat(1f, channels).ToArray());
-        var train = data.Train.Floats(unit);
-        var test = data.Test.Floats(unit);
+        var train = data.Train.Floats(Unit(data));
         try
         {
-            var path = Path.Combine(directory, Zca.FileName);
-            using var whitening = File.Exists(path) ? Zca.Load(path) : Fit(train, path, log);
-            if (whitening.Channels != data.Train.Channels || whitening.Height != data.Train.Height || whitening.Width != data.Train.Width)
-                throw UserError.At(path, $"ZCA fitted on {whitening.Channels}×{whitening.Height}×{whitening.Width} images, "
-                    + $"the data are {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",
-                    "delete it to fit the ZCA again");
+            using var whitening = LoadOrFit(data, directory, log, train);
             WhitenInPlace(whitening, train);
-            WhitenInPlace(whitening, test);
-            return (train, test);
+            return (train, Whitened(data.Test, data, whitening, null));
         }
         catch
         {
             train.Dispose();
-            test.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// One split (or the images <paramref name="indices"/> of it) as the experts see them, as <see cref="PrepareImages(DataSplit, bool, string, Action{string})"/>:
+    /// a caller that needs the test images or a few training images does not whiten all of the training set.
+    /// </summary>
+    public static Tensor PrepareImages(DataSplit data, Dataset split, bool zca, string directory, Action<string> log,
+        Tensor? indices = null)
+    {
+        if (!zca) return split.Floats(data.Normalization, indices);
+        using var whitening = LoadOrFit(data, directory, log, fitOn: null);
+        return Whitened(split, data, whitening, indices);
+    }
+
+    private static Normalization Unit(DataSplit data)
+    {
+        var channels = (int)data.Train.Channels;
+        return new Normalization(new float[channels], Enumerable.Repeat(1f, channels).ToArray());
+    }
+
+    private static Tensor Whitened(Dataset split, DataSplit data, Zca whitening, Tensor? indices)
+    {
+        var images = split.Floats(Unit(data), indices);
+        try
+        {
+            WhitenInPlace(whitening, images);
+            return images;
+        }
+        catch
+        {
+            images.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The store's whitening; fitted on the training images in [0, 1] (<paramref name="fitOn"/>, or made here) the first time.</summary>
+    private static Zca LoadOrFit(DataSplit data, string directory, Action<string> log, Tensor? fitOn)
+    {
+        var path = Path.Combine(directory, Zca.FileName);
+        Zca whitening;
+        if (File.Exists(path)) whitening = Zca.Load(path);
+        else if (fitOn is not null) whitening = Fit(fitOn, path, log);
+        else
+        {
+            using var train = data.Train.Floats(Unit(data));
+            whitening = Fit(train, path, log);
+        }
+        if (whitening.Channels != data.Train.Channels || whitening.Height != data.Train.Height || whitening.Width != data.Train.Width)
+        {
+            whitening.Dispose();
+            throw UserError.At(path, $"ZCA fitted on {whitening.Channels}×{whitening.Height}×{whitening.Width} images, "
+                + $"the data are {data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",
+                "delete it to fit the ZCA again");
+        }
+        return whitening;
     }
 
     private static Zca Fit(Tensor images01, string path, Action<string> log)

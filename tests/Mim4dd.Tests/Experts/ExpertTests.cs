@@ -275,6 +275,26 @@ public class ExpertTests
         Assert.True(ExpertFile.ReadMetadata(Path.Combine(store, "expert_0001.m4e")).Zca);
     }
 
+    [Fact]
+    public void OneSplitOrAFewImages_AreWhitenedAsTheWholePairIs_FittingTheZcaOnTheTrainingImagesWhenAbsent()
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TestData.TempDir();
+        using var data = Split(256);
+        var store = dir.File("store");
+        Directory.CreateDirectory(store);
+        var indices = tensor(new long[] { 5, 0, 200, 17 });
+        // The single-split form fits zca.bin itself when the store has none, on the same images as the pair would.
+        var few = ExpertStore.PrepareImages(data, data.Train, zca: true, store, _ => { }, indices);
+        Assert.True(File.Exists(Path.Combine(store, Zca.FileName)));
+        var (train, test) = ExpertStore.PrepareImages(data, zca: true, store, _ => { });
+        Assert.True(few.allclose(train.index_select(0, indices), rtol: 0, atol: 1e-5));
+        Assert.True(ExpertStore.PrepareImages(data, data.Test, zca: true, store, _ => { }).allclose(test, rtol: 0, atol: 1e-5));
+        Assert.True(ExpertStore.PrepareImages(data, data.Test, zca: false, store, _ => { })
+            .equal(data.Test.Floats(data.Normalization)).all().item<bool>());
+        Assert.True(train.abs().max().item<float>() > 1.5f, "whitened images leave [0, 1]");
+    }
+
     [Theory]
     [InlineData("0/1", 0, 1)]
     [InlineData("3/4", 3, 4)]
