@@ -61,7 +61,7 @@ public static class MiCommand
             try
             {
                 bool storeZca = trajectories[0].Metadata.Zca;
-                var train = ExpertStore.PrepareImages(data, data.Train, storeZca, store, Cli.Log);
+                using var train = ExpertStore.PrepareImages(data, data.Train, storeZca, store, Cli.Log);
                 if (storeZca != zca)
                     Cli.Log($"the set is in {(zca ? "ZCA" : "normalised pixel")} space, the experts in "
                         + $"{(storeZca ? "ZCA" : "normalised pixel")} space: the set is moved into the experts' space by way of pixels");
@@ -78,7 +78,6 @@ public static class MiCommand
                                 + $"retrieval {string.Join(" ", readings.Select(r => r.Retrieval.ToString("F2")))}");
                     },
                     Cli.StopRequests());
-                train.Dispose();
                 Console.WriteLine();
                 Console.WriteLine($"| layer | MI lower bound, nats (mean ± std, {parse.GetValue(batches)} batches) | retrieval | loss |");
                 Console.WriteLine("|---|---|---|---|");

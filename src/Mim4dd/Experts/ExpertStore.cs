@@ -302,7 +302,15 @@ public static class ExpertStore
     {
         log($"fitting ZCA on {images01.shape[0]} training images ...");
         var whitening = Zca.Fit(images01);
-        whitening.Save(path);
+        try
+        {
+            whitening.Save(path);
+        }
+        catch
+        {
+            whitening.Dispose();
+            throw;
+        }
         log($"ZCA saved to {path}");
         return whitening;
     }
