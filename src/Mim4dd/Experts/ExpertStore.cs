@@ -244,8 +244,8 @@ public static class ExpertStore
     }
 
     /// <summary>
-    /// One split (or the images <paramref name="indices"/> of it) as the experts see them, as <see cref="PrepareImages(DataSplit, bool, string, Action{string})"/>:
-    /// a caller that needs the test images or a few training images does not whiten all of the training set.
+    /// One split (or its images at <paramref name="indices"/>) as the experts see them, as the pair form gives them: a
+    /// caller that needs the test images or a few training images does not whiten all of the training set.
     /// </summary>
     public static Tensor PrepareImages(DataSplit data, Dataset split, bool zca, string directory, Action<string> log,
         Tensor? indices = null)
@@ -276,7 +276,9 @@ public static class ExpertStore
         }
     }
 
-    /// <summary>The store's whitening; fitted on the training images in [0, 1] (<paramref name="fitOn"/>, or made here) the first time.</summary>
+    /// <summary>
+    /// The store's whitening; fitted on the training images in [0, 1] (<paramref name="fitOn"/>, or made here) the first time.
+    /// </summary>
     private static Zca LoadOrFit(DataSplit data, string directory, Action<string> log, Tensor? fitOn)
     {
         var path = Path.Combine(directory, Zca.FileName);
