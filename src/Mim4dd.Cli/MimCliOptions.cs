@@ -75,6 +75,17 @@ public sealed class MimCliOptions
         Description = "Synthetic images per class MIM contrasts per iteration, a fresh random draw each iteration when the set has more "
             + $"(their activations keep a graph: the memory bound at IPC 50) [default: {MimOptions.DefaultSynPerClass}]",
     };
+    public Option<int> Bank { get; } = new("--mim-bank")
+    {
+        Description = "Real embeddings per class kept across iterations and scored with each real batch, as CRD's memory "
+            + "(no gradient through it; 0: none)",
+        DefaultValueFactory = _ => Defaults.BankSize,
+    };
+    public Option<double?> BankMomentum { get; } = new("--mim-bank-momentum")
+    {
+        Description = "μ of the memory's update: a slot written again becomes normalise(μ·old + (1 − μ)·new); 0 makes it a queue "
+            + $"[default: {MimOptions.DefaultBankMomentum}]",
+    };
     public Option<int> Warmup { get; } = new("--mim-warmup")
     {
         Description = "Iterations at the start in which the MIM heads learn but the images get no MIM gradient",
@@ -92,7 +103,7 @@ public sealed class MimCliOptions
         foreach (var option in new Option[] { Tau, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, HeadLr, Layers })
             command.Options.Add(option);
         if (distillation)
-            foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery, Balance, SynPerClass })
+            foreach (var option in new Option[] { Lambda, HeadSteps, Warmup, GradientCheckEvery, Balance, SynPerClass, Bank, BankMomentum })
                 command.Options.Add(option);
     }
 
@@ -114,6 +125,7 @@ public sealed class MimCliOptions
             HeadSteps = Value(HeadSteps, Defaults.HeadSteps), WarmupIterations = Value(Warmup, Defaults.WarmupIterations),
             GradientCheckEvery = Value(GradientCheckEvery, Defaults.GradientCheckEvery), Balance = Value(Balance, Defaults.Balance),
             SynPerClass = Value(SynPerClass, Defaults.SynPerClass),
+            BankSize = Value(Bank, Defaults.BankSize), BankMomentum = Value(BankMomentum, Defaults.BankMomentum),
             Layers = Value(Layers, null)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
         options.Validate();

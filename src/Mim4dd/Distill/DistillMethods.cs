@@ -59,7 +59,7 @@ public static class DistillMethods
     public static readonly IReadOnlySet<string> MimFlags = new HashSet<string>
     {
         "lambda", "tau", "mim-critic", "mim-symmetric", "mim-features", "head-dim", "head-hidden", "mim-shared-heads", "head-lr",
-        "head-steps", "mim-warmup", "mim-grad-every", "mim-balance", "mim-syn-per-class", "mim-layers",
+        "head-steps", "mim-warmup", "mim-grad-every", "mim-balance", "mim-syn-per-class", "mim-layers", "mim-bank", "mim-bank-momentum",
     };
 
     private static readonly string[] Trajectory =

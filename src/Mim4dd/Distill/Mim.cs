@@ -25,6 +25,11 @@ public sealed record MimLayerReading(string Layer, double Loss, double Bound, do
 /// <see cref="MimCritic.SupCon"/> averages, per synthetic anchor, −ln softmax over the real batch at its positives.
 /// </para>
 /// <para>
+/// With a memory (<see cref="MimEstimatorOptions.BankSize"/> per class) the real batch is scored together with real
+/// embeddings kept from earlier calls (<see cref="Remember"/>), as CRD draws its negatives from a memory of embeddings
+/// updated with momentum: more pairs per call for the same forward passes, a larger m, no gradient through the memory.
+/// </para>
+/// <para>
 /// The heads train on the unweighted loss with their own Adam (<see cref="TrainHeads"/>); <see cref="Loss"/> only
 /// reads them. With λ = 0 callers build no <see cref="Mim"/> at all, so the host method keeps its bytes.
 /// </para>
@@ -38,15 +43,20 @@ public sealed class Mim : IDisposable
     private readonly long[] inputSizes;
     private readonly Tensor[] firstMoment, secondMoment;
     private readonly double[] logZ;
+    private readonly Tensor[] bank;        // per layer [classes·BankSize, HeadDim]: the memory's embeddings, class c in its c-th ring
+    private readonly long[] bankWrites;    // per class: embeddings written to its ring so far
     private int adamSteps;
 
     /// <param name="layers">Every feature tap of the network with its shape [C, H, W] (see <see cref="LayerShapes"/>);
     /// <see cref="MimEstimatorOptions.Layers"/> selects among them.</param>
     /// <param name="generator">Draws the heads as PyTorch's Linear does: U(±1/√fan_in) for weight and bias.</param>
+    /// <param name="classes">Labels are 0 … classes − 1; only a memory needs it.</param>
     public Mim(IReadOnlyList<(string Name, long[] Shape)> layers, MimEstimatorOptions options, Generator generator,
-        ScalarType dtype = ScalarType.Float32)
+        ScalarType dtype = ScalarType.Float32, int classes = 0)
     {
         options.Validate();
+        if (options.BankSize > 0 && classes < 1)
+            throw new ArgumentException("a MIM memory (--mim-bank) needs the number of classes");
         Options = options;
         var chosen = Choose(layers, options.Layers);
         Layers = chosen.Select(l => l.Name).ToArray();
@@ -63,6 +73,8 @@ public sealed class Mim : IDisposable
         firstMoment = heads.Select(h => zeros_like(h).DetachFromDisposeScope()).ToArray();
         secondMoment = heads.Select(h => zeros_like(h).DetachFromDisposeScope()).ToArray();
         logZ = Enumerable.Repeat(double.NaN, Layers.Count).ToArray();
+        bank = Layers.Select(_ => zeros(classes * (long)options.BankSize, options.HeadDim, dtype).DetachFromDisposeScope()).ToArray();
+        bankWrites = new long[options.BankSize > 0 ? classes : 0];
     }
 
     public MimEstimatorOptions Options { get; }
@@ -118,7 +130,9 @@ public sealed class Mim : IDisposable
         CheckBatch(synFeatures, synLabels, "synthetic");
         CheckBatch(realFeatures, realLabels, "real");
         using var scope = NewDisposeScope();
-        var positives = PositiveMask(synLabels, realLabels);              // [nSyn, nReal]
+        var (slots, memoryLabels) = MemorySlots();
+        var otherLabels = slots is null ? realLabels : cat(new[] { realLabels, memoryLabels! });
+        var positives = PositiveMask(synLabels, otherLabels);             // [nSyn, nReal + memory]
         long positiveCount = positives.sum().item<long>();
         long negativeCount = positives.numel() - positiveCount;
         if (positiveCount == 0)
@@ -131,14 +145,20 @@ public sealed class Mim : IDisposable
         {
             var synEmbedding = Embed(synFeatures[k], k, side: 0);          // [nSyn, HeadDim], unit rows
             var realEmbedding = Embed(realFeatures[k], k, side: Sides - 1); // [nReal, HeadDim], unit rows
+            if (slots is not null) realEmbedding = cat(new[] { realEmbedding, bank[k].index_select(0, slots) });
             var scores = synEmbedding.mm(realEmbedding.t()).Over(Options.Temperature);
             Tensor layerLoss;
             double ceiling;   // the bound is ceiling − loss
             if (Options.Critic == MimCritic.SupCon)
             {
                 layerLoss = SupCon(scores, targets);
-                if (Options.Symmetric) layerLoss = layerLoss.Plus(SupCon(scores.t(), targets.t())).Over(2.0);
-                ceiling = Math.Log(realLabels.shape[0]);
+                ceiling = Math.Log(otherLabels.shape[0]);
+                if (Options.Symmetric)
+                {
+                    // The reverse direction's softmax runs over the synthetic batch: its chance level is ln nSyn.
+                    layerLoss = layerLoss.Plus(SupCon(scores.t(), targets.t())).Over(2.0);
+                    ceiling = (ceiling + Math.Log(synLabels.shape[0])) / 2;
+                }
             }
             else
             {
@@ -149,11 +169,63 @@ public sealed class Mim : IDisposable
                 ceiling = Math.Log(m);
             }
             double value = layerLoss.Value();
-            readings.Add(new MimLayerReading(Layers[k], value, ceiling - value, Retrieval(scores, synLabels, realLabels)));
+            readings.Add(new MimLayerReading(Layers[k], value, ceiling - value, Retrieval(scores, synLabels, otherLabels)));
             total = total is null ? layerLoss : total.Plus(layerLoss);
         }
         Readings = readings;
         return total!.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// With a memory: writes each real sample's embedding (the heads as they are now, no gradient) into the next slot of
+    /// its class's ring of <see cref="MimEstimatorOptions.BankSize"/>; a slot already written becomes
+    /// normalise(μ·old + (1 − μ)·new), CRD's momentum update (μ = <see cref="MimEstimatorOptions.BankMomentum"/>).
+    /// Slots are written in the batch's order.
+    /// </summary>
+    public void Remember(IReadOnlyList<Tensor> realFeatures, Tensor realLabels)
+    {
+        if (Options.BankSize == 0) return;
+        CheckBatch(realFeatures, realLabels, "real");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long size = Options.BankSize;
+        // A slot written twice in one call (more samples of a class than the ring holds) takes its writes in passes.
+        var passes = new List<List<(long Row, long Slot, bool Written)>>();
+        var timesSeen = new Dictionary<long, int>();
+        var labels = realLabels.to_type(ScalarType.Int64).data<long>().ToArray();
+        for (int row = 0; row < labels.Length; row++)
+        {
+            long c = labels[row];
+            if (c < 0 || c >= bankWrites.Length)
+                throw new ArgumentException($"real label {c} is outside 0 … {bankWrites.Length - 1}, the memory's classes");
+            long slot = c * size + bankWrites[c] % size;
+            int pass = timesSeen.GetValueOrDefault(slot);
+            timesSeen[slot] = pass + 1;
+            if (pass == passes.Count) passes.Add(new());
+            passes[pass].Add((row, slot, bankWrites[c]++ >= size));
+        }
+        for (int k = 0; k < Layers.Count; k++)
+        {
+            var embedding = Embed(realFeatures[k], k, side: Sides - 1);
+            foreach (var writes in passes)
+            {
+                var slots = tensor(writes.Select(w => w.Slot).ToArray());
+                var fresh = embedding.index_select(0, tensor(writes.Select(w => w.Row).ToArray()));
+                var old = bank[k].index_select(0, slots);
+                var mixed = F.normalize(old.Times(Options.BankMomentum).Plus(fresh, 1 - Options.BankMomentum), p: 2, dim: 1);
+                var written = tensor(writes.Select(w => w.Written).ToArray()).unsqueeze(1);
+                bank[k].index_copy_(0, slots, where(written, mixed, fresh));
+            }
+        }
+    }
+
+    /// <summary>The memory's written slots and their labels, or nulls when it holds nothing.</summary>
+    private (Tensor? Slots, Tensor? Labels) MemorySlots()
+    {
+        long size = Options.BankSize;
+        var slots = Enumerable.Range(0, bankWrites.Length)
+            .SelectMany(c => Enumerable.Range(0, (int)Math.Min(bankWrites[c], size)).Select(i => c * size + i)).ToArray();
+        return slots.Length == 0 ? (null, null) : (tensor(slots), tensor(slots.Select(s => s / size).ToArray()));
     }
 
     /// <summary>
@@ -204,6 +276,9 @@ public sealed class Mim : IDisposable
         }
         yield return ("adam.steps", tensor((long)adamSteps));
         yield return ("logz", tensor(logZ));
+        if (Options.BankSize == 0) yield break;
+        for (int k = 0; k < bank.Length; k++) yield return ($"bank.{k}", bank[k]);
+        yield return ("bank.writes", tensor(bankWrites));
     }
 
     /// <summary>Takes back what <see cref="State"/> gave; <paramref name="find"/> returns null for a missing name.</summary>
@@ -214,26 +289,32 @@ public sealed class Mim : IDisposable
         using var noGrad = no_grad();
         for (int i = 0; i < heads.Count; i++)
         {
-            CopyChecked(heads[i], Need($"head.{i}"), i);
-            CopyChecked(firstMoment[i], Need($"adam.m.{i}"), i);
-            CopyChecked(secondMoment[i], Need($"adam.v.{i}"), i);
+            CopyChecked(heads[i], Need($"head.{i}"), $"head.{i}");
+            CopyChecked(firstMoment[i], Need($"adam.m.{i}"), $"adam.m.{i}");
+            CopyChecked(secondMoment[i], Need($"adam.v.{i}"), $"adam.v.{i}");
         }
         adamSteps = (int)Need("adam.steps").item<long>();
         var z = Need("logz");
         if (z.numel() != logZ.Length) throw UserError.At("checkpoint", $"holds {z.numel()} MIM normalisers for {logZ.Length} layers",
             "start the run again without --resume");
         for (int k = 0; k < logZ.Length; k++) logZ[k] = z[k].Value();
+        if (Options.BankSize == 0) return;
+        for (int k = 0; k < bank.Length; k++) CopyChecked(bank[k], Need($"bank.{k}"), $"bank.{k}");
+        var writes = Need("bank.writes");
+        if (writes.numel() != bankWrites.Length) throw UserError.At("checkpoint", $"holds a MIM memory of {writes.numel()} classes "
+            + $"for {bankWrites.Length}", "resume with the MIM options the run started with");
+        writes.to_type(ScalarType.Int64).data<long>().ToArray().CopyTo(bankWrites, 0);
     }
 
     public void Dispose()
     {
-        foreach (var t in heads.Concat(firstMoment).Concat(secondMoment)) t.Dispose();
+        foreach (var t in heads.Concat(firstMoment).Concat(secondMoment).Concat(bank)) t.Dispose();
     }
 
-    private static void CopyChecked(Tensor into, Tensor from, int index)
+    private static void CopyChecked(Tensor into, Tensor from, string name)
     {
         if (!into.shape.SequenceEqual(from.shape))
-            throw UserError.At("checkpoint", $"MIM head tensor {index} is [{string.Join(", ", from.shape)}], "
+            throw UserError.At("checkpoint", $"MIM state '{name}' is [{string.Join(", ", from.shape)}], "
                 + $"this run's is [{string.Join(", ", into.shape)}]",
                 "resume with the MIM options the run started with");
         into.copy_(from);

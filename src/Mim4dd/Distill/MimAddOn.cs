@@ -34,7 +34,8 @@ public interface IAddOn
 /// <summary>
 /// MIM4DD on a host method (docs/methods.md): real images (n_r per class) go through the network at the target
 /// (MTT: the expert's θ*_{t+M}, frozen), the synthetic set through the final student θ_N; both batches get the same
-/// siamese DSA transform. Each call first trains the heads on the detached features, then returns λ·L_MIM for the images.
+/// siamese DSA transform. Each call first trains the heads on the detached features, then returns λ·L_MIM for the images
+/// (and, with --mim-bank, keeps the real batch's embeddings in the memory).
 /// </summary>
 public sealed class MimAddOn : IAddOn, IDisposable
 {
@@ -66,7 +67,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
         augment = new Dsa(Dsa.StrategyFor(dataset));
         var input = new InputShape(trainImages.shape[1], trainImages.shape[2], trainImages.shape[3]);
         var shapes = Mim.LayerShapes(net, FlatParameters.Unflatten(someParameters, net), input);
-        mim = new Mim(shapes, options.Estimator, Rng.Torch(seed, 900_000));
+        mim = new Mim(shapes, options.Estimator, Rng.Torch(seed, 900_000), classes: train.NumClasses);
         Weight = options.Lambda;
     }
 
@@ -129,7 +130,9 @@ public sealed class MimAddOn : IAddOn, IDisposable
         var synFeatures = mim.FeaturesOf(synTap);
         var realFeatures = mim.FeaturesOf(realTap).Select(f => f.detach()).ToList();
         mim.TrainHeads(synFeatures, synLabels, realFeatures, realLabels);
-        return mim.Loss(synFeatures, synLabels, realFeatures, realLabels).Times(Weight);
+        var loss = mim.Loss(synFeatures, synLabels, realFeatures, realLabels).Times(Weight);
+        mim.Remember(realFeatures, realLabels);   // after the loss: this batch is scored once, as itself
+        return loss;
     }
 
     /// <summary>The heads stepped inside <see cref="Loss"/>; this only records them (and Adam's state) in the checkpoint.</summary>

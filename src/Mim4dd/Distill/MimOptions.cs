@@ -37,8 +37,20 @@ public sealed record MimOptions
     public MimCritic Critic { get; init; } = MimCritic.Nce;
 
     /// <summary>SupCon only: also anchor on every real sample (softmax over the synthetic batch) and average both directions.
-    /// The binary critic scores the same pairs either way, so it is symmetric already.</summary>
+    /// The binary critic scores the same pairs either way, so it is symmetric already (and refuses the flag).</summary>
     public bool Symmetric { get; init; }
+
+    /// <summary>Real embeddings per class kept across iterations and scored with the real batch (CRD's memory, per class;
+    /// 0: none). Left out of the JSON when 0, so checkpoints from before it still resume.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int BankSize { get; init; }
+
+    /// <summary>μ of the memory's update, normalise(μ·old + (1 − μ)·new) (null: <see cref="DefaultBankMomentum"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? BankMomentum { get; init; }
+
+    /// <summary>CRD's momentum of its memory (nce_m).</summary>
+    public const double DefaultBankMomentum = 0.5;
 
     public MimFeatures Features { get; init; } = MimFeatures.Pooled;
 
@@ -111,12 +123,14 @@ public sealed record MimOptions
     /// and the synthetic draw are the add-on's (<see cref="MimAddOn"/>). Not serialised: the record above is.</summary>
     [JsonIgnore]
     public MimEstimatorOptions Estimator =>
-        new(Temperature, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, Layers, HeadLearningRate, HeadSteps);
+        new(Temperature, Critic, Symmetric, Features, HeadDim, HeadHidden, SharedHeads, Layers, HeadLearningRate, HeadSteps, BankSize,
+            BankMomentum ?? DefaultBankMomentum);
 }
 
 /// <summary>The MIM estimator's options (<see cref="MimOptions.Estimator"/>; each documented there).</summary>
 public sealed record MimEstimatorOptions(double Temperature, MimCritic Critic, bool Symmetric, MimFeatures Features, int HeadDim,
-    int HeadHidden, bool SharedHeads, IReadOnlyList<string>? Layers, double HeadLearningRate, int HeadSteps)
+    int HeadHidden, bool SharedHeads, IReadOnlyList<string>? Layers, double HeadLearningRate, int HeadSteps, int BankSize = 0,
+    double BankMomentum = MimOptions.DefaultBankMomentum)
 {
     public void Validate()
     {
@@ -127,6 +141,13 @@ public sealed record MimEstimatorOptions(double Temperature, MimCritic Critic, b
         OptionRange.AtLeast("--head-steps", HeadSteps, 0, "pass --head-steps 5");
         if (!(HeadLearningRate >= 0))
             throw UserError.At("--head-lr", $"must be ≥ 0, got {HeadLearningRate}", "pass --head-lr 0.001, or 0 to keep the heads fixed");
+        if (Symmetric && Critic == MimCritic.Nce)
+            throw UserError.At("--mim-symmetric", "applies to --mim-critic supcon: the nce critic scores every (synthetic, real) pair "
+                + "once, so it is symmetric already", "drop --mim-symmetric, or pass --mim-critic supcon");
+        OptionRange.AtLeast("--mim-bank", BankSize, 0, "pass --mim-bank 0 for no memory, or e.g. --mim-bank 64");
+        if (!(BankMomentum >= 0 && BankMomentum < 1))
+            throw UserError.At("--mim-bank-momentum", $"must be in [0, 1), got {BankMomentum}",
+                $"pass --mim-bank-momentum {MimOptions.DefaultBankMomentum}");
         if (Layers is { Count: 0 })
             throw UserError.At("--mim-layers", "names no layer",
                 "leave it out to use every feature tap, or name taps such as block0,block2");

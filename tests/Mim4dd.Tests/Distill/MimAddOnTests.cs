@@ -46,10 +46,11 @@ public class MimAddOnTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
-    public void TheDefaultSynPerClass_LeavesTheOptionsJsonAsBefore_SoOldCheckpointsResume()
+    public void TheDefaultSynPerClassAndMemory_LeaveTheOptionsJsonAsBefore_SoOldCheckpointsResume()
     {
         // The checkpoint hash is taken over this JSON: a new property in it would refuse every earlier MIM4DD checkpoint.
         Assert.DoesNotContain("SynPerClass", JsonSerializer.Serialize(new MimOptions()));
+        Assert.DoesNotContain("Bank", JsonSerializer.Serialize(new MimOptions()));
         Assert.Contains("\"SynPerClass\":5", JsonSerializer.Serialize(new MimOptions { SynPerClass = 5 }));
     }
 }

@@ -49,6 +49,38 @@ public class MimTests
         return result.Select(r => { double norm = Math.Sqrt(r.Sum(v => v * v)); return r.Select(v => v / norm).ToArray(); }).ToArray();
     }
 
+    private static void IdentityHeads(Mim mim)
+    {
+        using var noGrad = no_grad();
+        for (int i = 0; i < mim.HeadParameters.Count; i += 2)
+        {
+            mim.HeadParameters[i].copy_(eye(mim.HeadParameters[i].shape[0], dtype: ScalarType.Float64));
+            mim.HeadParameters[i + 1].zero_();
+        }
+    }
+
+    /// <summary>Heads that map every sample to one point, so every pair is scored alike.</summary>
+    private static void AllAlikeHeads(Mim mim)
+    {
+        using var noGrad = no_grad();
+        for (int i = 0; i < mim.HeadParameters.Count; i += 2) { mim.HeadParameters[i].zero_(); mim.HeadParameters[i + 1].fill_(1.0); }
+    }
+
+    private static Tensor Rows(double[][] rows) => tensor(rows.SelectMany(x => x).ToArray()).view(rows.Length, rows[0].Length);
+
+    /// <summary>SupCon by hand: per synthetic row, −ln softmax over the other side's rows averaged at its positives.</summary>
+    private static double SupConByHand(double[][] syn, double[][] others, long[] synLabels, long[] otherLabels, double tau)
+    {
+        double sum = 0;
+        for (int i = 0; i < syn.Length; i++)
+        {
+            var scores = others.Select(b => syn[i].Zip(b, (x, y) => x * y).Sum() / tau).ToArray();
+            double logNorm = Math.Log(scores.Sum(Math.Exp));
+            sum += -Enumerable.Range(0, others.Length).Where(j => otherLabels[j] == synLabels[i]).Average(j => scores[j] - logNorm);
+        }
+        return sum / syn.Length;
+    }
+
     [Theory]
     [InlineData(MimCritic.SupCon)]
     [InlineData(MimCritic.Nce)]
@@ -58,11 +90,7 @@ public class MimTests
         const double tau = 0.5;
         var options = new MimOptions { Temperature = tau, HeadDim = 2, Critic = critic, Features = MimFeatures.Flat };
         using var mim = new Mim(Flat(("a", 2L)), options.Estimator, Rng.Torch(1), ScalarType.Float64);
-        using (no_grad())
-        {
-            mim.HeadParameters[0].copy_(eye(2, dtype: ScalarType.Float64)); mim.HeadParameters[1].zero_();
-            mim.HeadParameters[2].copy_(eye(2, dtype: ScalarType.Float64)); mim.HeadParameters[3].zero_();
-        }
+        IdentityHeads(mim);
         double[][] syn = { new[] { 1.0, 0.3 }, new[] { -0.5, 2.0 }, new[] { 0.2, -1.0 } };
         double[][] real = { new[] { 3.0, 0.1 }, new[] { 1.0, 1.0 }, new[] { -2.0, 0.5 }, new[] { 0.4, -0.7 } };
         long[] synLabels = { 0, 1, 1 }, realLabels = { 0, 1, 0, 1 };
@@ -81,20 +109,9 @@ public class MimTests
                     sum += synLabels[i] == realLabels[j] ? -LogSigmoid(scores[i][j] - logZ) : -LogSigmoid(-(scores[i][j] - logZ));
             expected = sum / 6;
         }
-        else
-        {
-            double sum = 0;
-            for (int i = 0; i < 3; i++)
-            {
-                double logNorm = Math.Log(scores[i].Sum(Math.Exp));
-                var positives = Enumerable.Range(0, 4).Where(j => realLabels[j] == synLabels[i]).ToList();
-                sum += -positives.Average(j => scores[i][j] - logNorm);
-            }
-            expected = sum / 3;
-        }
+        else expected = SupConByHand(s, r, synLabels, realLabels, tau);
 
-        var loss = mim.Loss(new[] { tensor(syn.SelectMany(x => x).ToArray()).view(3, 2) }, tensor(synLabels),
-            new[] { tensor(real.SelectMany(x => x).ToArray()).view(4, 2) }, tensor(realLabels)).item<double>();
+        var loss = mim.Loss(new[] { Rows(syn) }, tensor(synLabels), new[] { Rows(real) }, tensor(realLabels)).item<double>();
 
         Assert.Equal(expected, loss, 1e-9);
         Assert.Equal(expected, mim.Readings[0].Loss, 1e-9);
@@ -109,8 +126,7 @@ public class MimTests
         using var scope = NewDisposeScope();
         using var mim = new Mim(Flat(("a", 4L)), new MimOptions { HeadDim = 3, Features = MimFeatures.Flat }.Estimator, Rng.Torch(5),
             ScalarType.Float64);
-        using (no_grad())
-            for (int i = 0; i < 4; i += 2) { mim.HeadParameters[i].zero_(); mim.HeadParameters[i + 1].fill_(1.0); }
+        AllAlikeHeads(mim);
         var synLabels = arange(10);
         var realLabels = arange(10).repeat(3);
 
@@ -120,6 +136,54 @@ public class MimTests
         Assert.Equal(3.251, plateau, 3);
         Assert.Equal(plateau, mim.Readings[0].Loss, 9);
         Assert.True(mim.Readings[0].Bound < 0);
+    }
+
+    [Fact]
+    public void SymmetricSupCon_AtChance_BoundsNoInformation()
+    {
+        // Each direction's loss at chance is ln of its softmax's size (30 real, 10 synthetic): the bound's ceiling is their
+        // mean, so an all-alike critic reads 0 nats, not ½·ln(30/10).
+        using var scope = NewDisposeScope();
+        var options = new MimOptions { HeadDim = 3, Features = MimFeatures.Flat, Critic = MimCritic.SupCon, Symmetric = true };
+        using var mim = new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(5), ScalarType.Float64);
+        AllAlikeHeads(mim);
+
+        mim.Loss(new[] { Random(new long[] { 10, 4 }, 1) }, arange(10), new[] { Random(new long[] { 30, 4 }, 2) }, arange(10).repeat(3));
+
+        Assert.Equal((Math.Log(30) + Math.Log(10)) / 2, mim.Readings[0].Loss, 9);
+        Assert.Equal(0, mim.Readings[0].Bound, 9);
+    }
+
+    [Fact]
+    public void Memory_KeepsARingPerClass_UpdatedWithMomentum_AndIsScoredWithTheRealBatch()
+    {
+        using var scope = NewDisposeScope();
+        const double tau = 0.5, mu = 0.25;
+        var options = new MimOptions
+        {
+            Temperature = tau, HeadDim = 2, Critic = MimCritic.SupCon, Features = MimFeatures.Flat, BankSize = 2, BankMomentum = mu,
+        };
+        using var mim = new Mim(Flat(("a", 2L)), options.Estimator, Rng.Torch(1), ScalarType.Float64, classes: 2);
+        IdentityHeads(mim);
+        double[][] first = { new[] { 1.0, 0.3 }, new[] { -0.5, 2.0 }, new[] { 0.2, -1.0 }, new[] { 3.0, 0.1 } };
+        mim.Remember(new[] { Rows(first) }, Labels(0, 0, 0, 1));
+        // Class 0's ring of 2 takes rows 0 and 1, then row 2 lands on row 0's slot with momentum; class 1's holds row 3.
+        var e = StandardisedUnitRows(first);
+        var mixed = e[0].Zip(e[2], (old, fresh) => mu * old + (1 - mu) * fresh).ToArray();
+        double norm = Math.Sqrt(mixed.Sum(v => v * v));
+        double[][] memory = { mixed.Select(v => v / norm).ToArray(), e[1], e[3] };
+        double[][] syn = { new[] { 0.7, -0.2 }, new[] { -1.5, 0.4 }, new[] { 0.3, 1.1 } };
+        double[][] real = { new[] { 2.0, 1.0 }, new[] { -1.0, 0.5 } };
+        long[] synLabels = { 0, 1, 1 }, realLabels = { 0, 1 };
+
+        double loss = mim.Loss(new[] { Rows(syn) }, tensor(synLabels), new[] { Rows(real) }, tensor(realLabels)).item<double>();
+
+        var others = StandardisedUnitRows(real).Concat(memory).ToArray();
+        double expected = SupConByHand(StandardisedUnitRows(syn), others, synLabels, new long[] { 0, 1, 0, 0, 1 }, tau);
+        Assert.Equal(expected, loss, 1e-9);
+        Assert.Equal(Math.Log(5) - expected, mim.Readings[0].Bound, 1e-9);
+        Assert.Throws<ArgumentException>(() => mim.Remember(new[] { Rows(real) }, Labels(0, 2)));
+        Assert.Throws<ArgumentException>(() => new Mim(Flat(("a", 2L)), options.Estimator, Rng.Torch(1), ScalarType.Float64));
     }
 
     [Theory]
@@ -196,23 +260,30 @@ public class MimTests
         Assert.All(mim.HeadParameters, t => Assert.True(t.requires_grad));
     }
 
-    [Fact]
-    public void State_RestoredIntoFreshHeads_ContinuesIdentically()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void State_RestoredIntoFreshHeads_ContinuesIdentically(int bankSize)
     {
         using var scope = NewDisposeScope();
-        var options = new MimOptions { HeadDim = 3, HeadSteps = 2, Features = MimFeatures.Flat };
-        using var first = new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(7), ScalarType.Float64);
-        using var second = new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(8), ScalarType.Float64);
+        var options = new MimOptions { HeadDim = 3, HeadSteps = 2, Features = MimFeatures.Flat, BankSize = bankSize };
+        using var first = new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(7), ScalarType.Float64, classes: 4);
+        using var second = new Mim(Flat(("a", 4L)), options.Estimator, Rng.Torch(8), ScalarType.Float64, classes: 4);
         var syn = new[] { Random(new long[] { 4, 4 }, 1) };
         var real = new[] { Random(new long[] { 8, 4 }, 2) };
         var synLabels = Labels(0, 1, 2, 3);
         var realLabels = arange(4).repeat(2);
         first.TrainHeads(syn, synLabels, real, realLabels);
+        first.Remember(real, realLabels);
 
         var saved = first.State().ToDictionary(s => s.Name, s => s.Value.clone());
+        Assert.Equal(bankSize > 0, saved.ContainsKey("bank.writes"));
         second.Restore(name => saved.GetValueOrDefault(name));
-        first.TrainHeads(syn, synLabels, real, realLabels);
-        second.TrainHeads(syn, synLabels, real, realLabels);
+        foreach (var mim in new[] { first, second })
+        {
+            mim.Remember(real, realLabels);   // the rings of 3 wrap: the momentum update runs too
+            mim.TrainHeads(syn, synLabels, real, realLabels);
+        }
 
         for (int i = 0; i < first.HeadParameters.Count; i++)
             Assert.True(first.HeadParameters[i].equal(second.HeadParameters[i]).all().item<bool>(), $"head tensor {i}");
@@ -267,6 +338,10 @@ public class MimTests
         Assert.StartsWith("--mim-grad-every:", balanceWithoutChecks);
         Assert.Contains("--mim-balance 0 ", balanceWithoutChecks);
         new MimOptions { GradientCheckEvery = 0, Balance = 0 }.Validate();
+        Assert.StartsWith("--mim-symmetric:", Assert.Throws<UserError>(new MimOptions { Symmetric = true }.Validate).Message);
+        new MimOptions { Symmetric = true, Critic = MimCritic.SupCon }.Validate();
+        Assert.StartsWith("--mim-bank:", Assert.Throws<UserError>(new MimOptions { BankSize = -1 }.Validate).Message);
+        Assert.StartsWith("--mim-bank-momentum:", Assert.Throws<UserError>(new MimOptions { BankMomentum = 1 }.Validate).Message);
         new MimOptions { Lambda = 0 }.Validate();
         Assert.False(new MimOptions { Lambda = 0 }.Enabled);
     }
