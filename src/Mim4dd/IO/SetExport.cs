@@ -12,9 +12,9 @@ namespace Mim4dd.IO;
 /// lr_best.pt, each one tensor as torch.save writes it, which is how the MTT and DATM evaluation scripts read a set
 /// (for "datm", labels_best.pt holds the learned soft labels, logits [N, classes], when the set has them);
 /// the images stay in the space they were distilled in (mean/std-normalised, or ZCA-whitened: then zca.pt holds the
-/// whitening, mean [D] and matrix [D, D], so that whiten(x) = (x − mean)·matrix). "npz": set.npz (x, y, lr).
+/// whitening, mean [D] and matrix [D, D], so that whiten(x) = (x − mean)·matrix). "npz": set.npz (x, y, lr; y_soft).
 /// "png-folder": one folder per class of PNGs in pixel space, for any image-folder loader. Every format writes
-/// set.json saying which space the images are in.
+/// set.json saying which space the images are in and what the labels are.
 /// </summary>
 public static class SetExport
 {
@@ -66,7 +66,7 @@ public static class SetExport
                     + $"std {Join(normalization?.Std)}"
                 : "ZCA-whitened pixels in [0, 1] (zca.pt: whiten(x) = (x − mean)·matrix, x flattened per image)",
             learning_rate = set.LearningRate,
-            labels = "hard (class indices)",
+            labels = Labels(set, format),
         }, new JsonSerializerOptions { WriteIndented = true,
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         return written;
@@ -78,6 +78,17 @@ public static class SetExport
         if (!Formats.Contains(format))
             throw UserError.At($"--format {format}", "unknown format", $"use one of: {string.Join(", ", Formats)}");
     }
+
+    /// <summary>What the layout's labels are: a set with learned soft labels keeps them only in datm and npz.</summary>
+    private static string Labels(SyntheticSet set, string format) => (set.SoftLabels is null, format) switch
+    {
+        (true, "png-folder") => "hard (the class folders)",
+        (true, _) => "hard (class indices)",
+        (false, "datm") => $"soft: labels_best.pt holds the learned logits [{set.Images.shape[0]}, {set.SoftLabels!.shape[1]}]",
+        (false, "npz") => $"y: class indices; y_soft: the learned soft labels, logits [{set.Images.shape[0]}, {set.SoftLabels!.shape[1]}]",
+        (false, "mtt") => "hard (class indices); the set's learned soft labels are not in this layout (--format datm or npz has them)",
+        _ => "hard (the class folders); the set's learned soft labels are not in this layout (--format datm or npz has them)",
+    };
 
     private static string Join(float[]? values) => values is null ? "unknown" : $"[{string.Join(", ", values)}]";
 

@@ -11,12 +11,13 @@ namespace Mim4dd.Tests.Interop;
 public class ExportTests
 {
     /// <summary>A run directory holding the first <paramref name="n"/> MNIST training images as its set, normalised.</summary>
-    private static void WriteSet(string runDirectory, int n, string? zcaDirectory = null)
+    private static void WriteSet(string runDirectory, int n, string? zcaDirectory = null, bool soft = false)
     {
         Directory.CreateDirectory(runDirectory);
         using var slice = TestData.Slice(TestData.Mnist.Train, n);
         var images = slice.Floats(TestData.Mnist.Normalization);
-        using var set = new SyntheticSet(images, slice.Labels.clone(), "mnist", 0.0125, zcaDirectory);
+        var logits = soft ? randn(n, 10, generator: Mim4dd.Runtime.Rng.Torch(3)) : null;
+        using var set = new SyntheticSet(images, slice.Labels.clone(), "mnist", 0.0125, zcaDirectory, logits);
         set.Save(new RunDirectory(runDirectory).Synthetic, TestData.Mnist.Normalization);
     }
 
@@ -43,6 +44,21 @@ public class ExportTests
         Assert.True(x.equal(set.Images).all().item<bool>());
         Assert.True(y.equal(set.Labels).all().item<bool>());
         Assert.Equal(0.0125f, lr.item<float>());
+    }
+
+    [Theory]
+    [InlineData(false, "npz", "\"hard (class indices)\"")]
+    [InlineData(true, "npz", "y_soft: the learned soft labels, logits [6, 10]")]
+    [InlineData(true, "datm", "soft: labels_best.pt holds the learned logits [6, 10]")]
+    [InlineData(true, "mtt", "learned soft labels are not in this layout")]
+    [InlineData(true, "png-folder", "learned soft labels are not in this layout")]
+    public void SetJson_SaysWhatTheLabelsAre_AndWhereASetsSoftLabelsWent(bool soft, string format, string expected)
+    {
+        using var dir = new TestData.TempDir();
+        WriteSet(dir.File("run"), 6, soft: soft);
+        var (code, _, stderr) = CliTests.Run("export", dir.File("run"), "--format", format, "--out", dir.File("out"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains(expected, File.ReadAllText(dir.File("out/set.json")));
     }
 
     [Fact]
