@@ -10,9 +10,31 @@ namespace Mim4dd.Cli.Commands;
 /// <summary>`mim4dd mi SET`: the MIM lower bound on I(S;T) of a saved set against the real training data, per layer.</summary>
 public static class MiCommand
 {
+    /// <summary>Ours, or another tool's set read in the dataset and space of the expert store it is measured with.</summary>
+    private static SyntheticSet Read(string path, string? experts)
+    {
+        var ours = Directory.Exists(path) ? new RunDirectory(path).Synthetic : path;
+        if (File.Exists(ours) && ours.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SyntheticSet.Load(ours);
+        Cli.Require(SetImport.Handles(path), path, "synthetic set not found",
+            "pass a run directory written by mim4dd, a .safetensors, .pt or .npz set, or a folder with images_best.pt");
+        Cli.Require(experts is not null, path, "a set from another tool names neither its dataset nor its space",
+            "pass --experts STORE: the set is read as the store's dataset, in its space (ZCA or normalised pixels)");
+        var store = Path.GetFullPath(experts!);
+        var metadata = ExpertStore.FirstMetadata(store);
+        Cli.Require(metadata is not null, store, "holds no expert files", "pass a store written by `mim4dd experts`");
+        var set = SetImport.Load(path, metadata!.Dataset, metadata.Zca ? store : null);
+        Cli.Log($"read {path}: {set.Images.shape[0]} images of {set.Dataset}, taken to be in the store's "
+            + $"{(metadata.Zca ? "ZCA" : "normalised pixel")} space");
+        return set;
+    }
+
     public static Command Create()
     {
-        var target = new Argument<string>("set") { Description = "A run directory (with syn.safetensors) or a .safetensors synthetic set" };
+        var target = new Argument<string>("set")
+        {
+            Description = "A run directory (with syn.safetensors), a .safetensors synthetic set, or another tool's set (with --experts, "
+                + "in its dataset and space): a folder with images_best.pt and labels_best.pt (MTT, DATM), a .pt dict or a .npz",
+        };
         var experts = new Option<string?>("--experts")
         {
             Description = "Expert store whose first expert, at its last epoch, is the feature network "
@@ -43,16 +65,13 @@ public static class MiCommand
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
-            var file = Directory.Exists(path) ? new RunDirectory(path).Synthetic : path;
-            Cli.Require(File.Exists(file), file, "synthetic set not found",
-                "pass a run directory written by mim4dd or a .safetensors file");
             var options = mimOptions.Read(parse, enabled: true);
-            using var set = SyntheticSet.Load(file);
+            using var set = Read(path, parse.GetValue(experts));
             using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
             var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
-            Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), file,
+            Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), path,
                 $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has "
-                    + $"{input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from");
+                    + $"{input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from (its expert store)");
             bool zca = set.ZcaDirectory is not null;
             var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory
                 ?? ExpertStore.DefaultDirectory(data.Name, DistillMethods.DefaultArch, zca));

@@ -97,6 +97,29 @@ internal sealed class NdArray
         return (long)value;
     }
 
+    /// <summary>The array as a CPU tensor of its own element type (bool, integers, float32 or float64).</summary>
+    public TorchSharp.torch.Tensor ToTensor()
+    {
+        var dtype = (Type.Kind, Type.Size) switch
+        {
+            ('b', _) => TorchSharp.torch.ScalarType.Bool,
+            ('u', 1) => TorchSharp.torch.ScalarType.Byte,
+            ('i', 1) => TorchSharp.torch.ScalarType.Int8,
+            ('i', 2) => TorchSharp.torch.ScalarType.Int16,
+            ('i', 4) => TorchSharp.torch.ScalarType.Int32,
+            ('f', 4) => TorchSharp.torch.ScalarType.Float32,
+            ('f', 8) => TorchSharp.torch.ScalarType.Float64,
+            // uint16/32/64 have no torch type on CPU here: as int64, refused by ToIntegers when out of range.
+            _ => TorchSharp.torch.ScalarType.Int64,
+        };
+        if (Type.Kind == 'u' && Type.Size > 1)
+            return TorchSharp.torch.tensor(ToIntegers("array", "values"), dtype).reshape(Shape);
+        if (Type is { Kind: 'i', Size: 8 }) return TorchSharp.torch.tensor(ToIntegers("array", "values")).reshape(Shape);
+        var result = TorchSharp.torch.empty(Shape, dtype);
+        if (Data.Length > 0) result.bytes = Data;
+        return result;
+    }
+
     /// <summary>The values as uint8 pixels: uint8 as they are, float32/float64 in [0, 1] as round(x·255).</summary>
     public byte[] ToPixels(string where, string what)
     {

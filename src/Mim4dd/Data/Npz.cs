@@ -73,6 +73,10 @@ public static class Npz
         return new Part(path, images, labelArray.ToIntegers(path, $"labels '{labelsKey}'"));
     }
 
+    /// <summary>Every array of the file, by name (a synthetic set's are small).</summary>
+    internal static Dictionary<string, NdArray> ReadAll(string path) => ReadArrays(path);
+
+    /// <summary>The arrays named <paramref name="keys"/>, each required; every array when none is named.</summary>
     private static Dictionary<string, NdArray> ReadArrays(string path, params string[] keys)
     {
         if (!File.Exists(path)) throw UserError.At(path, "no such file", "pass a .npz file written by numpy.savez");
@@ -81,6 +85,8 @@ public static class Npz
         {
             using var zip = new ZipArchive(file, ZipArchiveMode.Read);
             var arrays = new Dictionary<string, NdArray>();
+            if (keys.Length == 0)
+                keys = zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal)).Select(e => e.FullName[..^4]).ToArray();
             foreach (var key in keys)
             {
                 var entry = zip.GetEntry(key + ".npy")

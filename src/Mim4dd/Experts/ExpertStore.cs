@@ -51,10 +51,13 @@ public static class ExpertStore
     public static string FileName(int expertIndex) => $"expert_{expertIndex:D4}{ExpertFile.Extension}";
 
     /// <summary>The network of the store's first expert file, or null when it has none (loading then says so).</summary>
-    public static string? Arch(string directory) =>
+    public static string? Arch(string directory) => FirstMetadata(directory)?.Arch;
+
+    /// <summary>What the store's first expert file says (dataset, network, ZCA), or null when it has none.</summary>
+    public static ExpertMetadata? FirstMetadata(string directory) =>
         Directory.Exists(directory)
         && Directory.GetFiles(directory, $"expert_*{ExpertFile.Extension}").Order(StringComparer.Ordinal).FirstOrDefault() is { } first
-            ? ExpertFile.ReadMetadata(first).Arch
+            ? ExpertFile.ReadMetadata(first)
             : null;
 
     public static string DefaultDirectory(string dataset, string arch, bool zca) =>

@@ -76,6 +76,36 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void Mi_ReadsAnotherToolsSet_InTheStoresDatasetAndSpace_AsItReadsOurs()
+    {
+        var dm = store.Dir.File("mi-import-dm");
+        var (code, _, stderr) = store.DistillDm(dm, iterations: 1, evalEvery: 0);
+        Assert.True(code == 0, stderr);
+        string[] Bounds(string set)
+        {
+            var (code, printed, stderr) = CliTests.Run("mi", set, "--experts", store.Experts, "--data-dir", store.DataDir, "--steps", "3",
+                "--batches", "2", "--batch-real", "2", "--threads", "1");
+            Assert.True(code == 0, stderr);
+            return printed.Split('\n').Where(l => l.StartsWith("| block") || l.StartsWith("| sum")).ToArray();
+        }
+        var ours = Bounds(dm);
+        Assert.Equal(4, ours.Length);
+        foreach (var format in new[] { "mtt", "npz" })
+        {
+            (code, _, stderr) = CliTests.Run("export", dm, "--format", format, "--out", store.Dir.File($"mi-import-{format}"));
+            Assert.True(code == 0, stderr);
+        }
+        // The MTT layout's folder, the .npz and the run's own syn.pt hold the same images and labels: the same estimate.
+        Assert.Equal(ours, Bounds(store.Dir.File("mi-import-mtt")));
+        Assert.Equal(ours, Bounds(store.Dir.File("mi-import-npz/set.npz")));
+        Assert.Equal(ours, Bounds(Path.Combine(dm, "syn.pt")));
+
+        (code, _, stderr) = CliTests.Run("mi", Path.Combine(dm, "syn.pt"), "--data-dir", store.DataDir);
+        Assert.Equal(2, code);
+        Assert.Contains("names neither its dataset nor its space; pass --experts", stderr);
+    }
+
+    [Fact]
     public void Eval_KeepsEachFinishedNet_AndTrainsOnlyTheMissingOnes_AsAnUnbrokenEvaluation()
     {
         var dm = store.Dir.File("eval-dm");

@@ -61,6 +61,36 @@ public class ExportTests
         Assert.Contains(expected, File.ReadAllText(dir.File("out/set.json")));
     }
 
+    [Theory]
+    [InlineData("datm", "")]
+    [InlineData("npz", "set.npz")]
+    public void ASoftLabelSet_ReadsBack_WithItsLogits(string format, string file)
+    {
+        using var dir = new TestData.TempDir();
+        WriteSet(dir.File("run"), 6, soft: true);
+        var (code, _, stderr) = CliTests.Run("export", dir.File("run"), "--format", format, "--out", dir.File("out"));
+        Assert.True(code == 0, stderr);
+        using var saved = SyntheticSet.Load(new RunDirectory(dir.File("run")).Synthetic);
+
+        using var back = SetImport.Load(Path.Combine(dir.File("out"), file), "mnist", null);
+
+        Assert.True(back.Images.equal(saved.Images).all().item<bool>());
+        Assert.True(back.SoftLabels!.equal(saved.SoftLabels!).all().item<bool>());
+        // DATM's layout keeps only the logits: the class is their argmax. The .npz keeps both.
+        var labels = format == "datm" ? saved.SoftLabels!.argmax(1) : saved.Labels;
+        Assert.True(back.Labels.equal(labels).all().item<bool>());
+        Assert.Equal(0.0125, back.LearningRate, 6);
+    }
+
+    [Fact]
+    public void ANpzWithoutImages_IsRefusedNamingTheKeysLookedFor()
+    {
+        using var dir = new TestData.TempDir();
+        NpzWriter.Save(dir.File("bad.npz"), new Dictionary<string, Tensor> { ["y"] = tensor(new long[] { 0, 1 }) });
+        var error = Assert.Throws<Mim4dd.Runtime.UserError>(() => SetImport.Load(dir.File("bad.npz"), "mnist", null));
+        Assert.Contains("has no images (looked for images, x, image_syn)", error.Message);
+    }
+
     [Fact]
     public void PngFolder_HoldsTheOriginalPixels_OneFolderPerClass()
     {
