@@ -141,10 +141,10 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         var mimSection = html[html.IndexOf("<h2>MIM estimator</h2>", StringComparison.Ordinal)
             ..html.IndexOf("<h2>Synthetic images</h2>", StringComparison.Ordinal)];
         foreach (var title in new[] { "MI lower bound per layer (nats)", "‖g_DD‖", "‖λ·g_MIM‖",
-            "cosine(g_DD, g_MIM) at the checks", ">λ<" })
+            "gradient ratio", "cosine(g_DD, g_MIM) at the checks", ">λ<" })
             Assert.Contains(title, mimSection);
-        // 3 bounds, ‖g_DD‖ and ‖λ·g_MIM‖, cosine, λ (retrieval lines too, unless a layer retrieved nothing in 2 iterations).
-        Assert.True(mimSection.Split("<polyline").Length - 1 >= 3 + 2 + 1 + 1, mimSection);
+        // 3 bounds, ‖g_DD‖ and ‖λ·g_MIM‖, their ratio, cosine, λ (retrieval lines too, unless a layer retrieved nothing).
+        Assert.True(mimSection.Split("<polyline").Length - 1 >= 3 + 2 + 1 + 1 + 1, mimSection);
         Assert.Contains(">block0</text>", mimSection);
         Assert.Contains("lower bound on I(S;T) block0 ", File.ReadAllText(Path.Combine(balanced, "report.md")));
         // Gradients are linear in λ, so the rescaled step is the step a run with that λ fixed takes (to float rounding).
