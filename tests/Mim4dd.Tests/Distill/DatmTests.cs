@@ -114,10 +114,15 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
     public void DatmWithMim_Runs_AndLearnsItsLabels()
     {
         var run = store.Dir.File("datm-mim");
+        var start = store.Dir.File("datm-mim-start");
+        Assert.Equal(0, Run(start, "--iterations", "0", "--mim").Code);
         var (code, _, stderr) = Run(run, "--iterations", "2", "--match-threshold", "100", "--mim", "--mim-warmup", "0",
             "--mim-grad-every", "1");
         Assert.True(code == 0, stderr);
         Assert.All(Metrics(run), m => Assert.True(m.GetProperty("extra_loss").GetDouble() > 0, "the MIM term is on"));
+        using var before = Set(start);
+        using var after = Set(run);
+        Assert.False(after.SoftLabels!.equal(before.SoftLabels!).all().item<bool>(), "the labels were learned");
     }
 
     [Fact]
