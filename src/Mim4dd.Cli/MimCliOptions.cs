@@ -77,13 +77,13 @@ public sealed class MimCliOptions
     };
     public Option<int> Bank { get; } = new("--mim-bank")
     {
-        Description = "Real embeddings per class kept across iterations and scored with each real batch, as CRD's memory "
-            + "(no gradient through it; 0: none)",
+        Description = "Real embeddings per class kept across iterations and scored with each real batch, as CRD's memory: "
+            + "the last n images of each class (no gradient through it; 0: none)",
         DefaultValueFactory = _ => Defaults.BankSize,
     };
     public Option<double?> BankMomentum { get; } = new("--mim-bank-momentum")
     {
-        Description = "μ of the memory's update: a slot written again becomes normalise(μ·old + (1 − μ)·new); 0 makes it a queue "
+        Description = "μ of the memory's update when an image it holds is drawn again: normalise(μ·old + (1 − μ)·new), as CRD's "
             + $"[default: {MimOptions.DefaultBankMomentum}]",
     };
     public Option<int> Warmup { get; } = new("--mim-warmup")

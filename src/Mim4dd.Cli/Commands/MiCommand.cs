@@ -24,7 +24,8 @@ public static class MiCommand
         Cli.Require(metadata is not null, store, "holds no expert files", "pass a store written by `mim4dd experts`");
         var set = SetImport.Load(path, metadata!.Dataset, metadata.Zca ? store : null);
         Cli.Log($"read {path}: {set.Images.shape[0]} images of {set.Dataset}, taken to be in the store's "
-            + $"{(metadata.Zca ? "ZCA" : "normalised pixel")} space");
+            + $"{(metadata.Zca ? "ZCA" : "normalised pixel")} space"
+            + (SetImport.LabelsFromLogits ? "; its labels are logits: each image's class is their argmax" : ""));
         return set;
     }
 
@@ -72,6 +73,10 @@ public static class MiCommand
             Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), path,
                 $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has "
                     + $"{input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from (its expert store)");
+            long classes = data.Train.NumClasses;
+            Cli.Require(set.Labels.min().item<long>() >= 0 && set.Labels.max().item<long>() < classes
+                && (set.SoftLabels is null || set.SoftLabels.shape[1] == classes), path,
+                $"labels outside {data.Name}'s {classes} classes", "pass the dataset the set was made from (its expert store)");
             bool zca = set.ZcaDirectory is not null;
             var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory
                 ?? ExpertStore.DefaultDirectory(data.Name, DistillMethods.DefaultArch, zca));
@@ -103,7 +108,7 @@ public static class MiCommand
                 foreach (var e in estimate) Console.WriteLine($"| {e.Layer} | {e.Bound:F3} ± {e.BoundStd:F3} | "
                     + $"{e.Retrieval:F3} ± {e.RetrievalStd:F3} | {e.Loss:F3} |");
                 Console.WriteLine($"| sum | {estimate.Sum(e => e.Bound):F3} | | |");
-                if (Directory.Exists(path))
+                if (Directory.Exists(path) && File.Exists(new RunDirectory(path).Synthetic))   // ours, not another tool's folder
                 {
                     var run = new RunDirectory(path);
                     var output = run.Mi;

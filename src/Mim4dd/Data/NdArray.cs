@@ -97,8 +97,9 @@ internal sealed class NdArray
         return (long)value;
     }
 
-    /// <summary>The array as a CPU tensor of its own element type (bool, integers, float32 or float64).</summary>
-    public TorchSharp.torch.Tensor ToTensor()
+    /// <summary>The array as a CPU tensor of its own element type (bool, integers, float32 or float64); uint16/32/64,
+    /// which have no torch type here, as int64.</summary>
+    public TorchSharp.torch.Tensor ToTensor(string where)
     {
         var dtype = (Type.Kind, Type.Size) switch
         {
@@ -109,12 +110,10 @@ internal sealed class NdArray
             ('i', 4) => TorchSharp.torch.ScalarType.Int32,
             ('f', 4) => TorchSharp.torch.ScalarType.Float32,
             ('f', 8) => TorchSharp.torch.ScalarType.Float64,
-            // uint16/32/64 have no torch type on CPU here: as int64, refused by ToIntegers when out of range.
             _ => TorchSharp.torch.ScalarType.Int64,
         };
-        if (Type.Kind == 'u' && Type.Size > 1)
-            return TorchSharp.torch.tensor(ToIntegers("array", "values"), dtype).reshape(Shape);
-        if (Type is { Kind: 'i', Size: 8 }) return TorchSharp.torch.tensor(ToIntegers("array", "values")).reshape(Shape);
+        if ((Type.Kind == 'u' && Type.Size > 1) || Type is { Kind: 'i', Size: 8 })
+            return TorchSharp.torch.tensor(ToIntegers(where, "values"), Shape);
         var result = TorchSharp.torch.empty(Shape, dtype);
         if (Data.Length > 0) result.bytes = Data;
         return result;

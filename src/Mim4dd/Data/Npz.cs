@@ -12,7 +12,7 @@ public static class Npz
     /// <summary>Reads images and labels stored under <paramref name="imagesKey"/> and <paramref name="labelsKey"/>.</summary>
     public static Dataset Load(string path, string imagesKey = "x", string labelsKey = "y")
     {
-        var arrays = ReadArrays(path, imagesKey, labelsKey);
+        var arrays = ReadArrays(path, [imagesKey, labelsKey]);
         var part = ToPart(path, arrays[imagesKey], arrays[labelsKey], imagesKey, labelsKey);
         return Build(part, DataFiles.NumberedClasses(path, part.Labels));
     }
@@ -27,14 +27,14 @@ public static class Npz
             string trainPath = Path.Combine(pathOrDir, "train.npz"), testPath = Path.Combine(pathOrDir, "test.npz");
             foreach (var file in new[] { trainPath, testPath })
                 if (!File.Exists(file)) throw UserError.At(file, "missing", "put train.npz and test.npz (arrays x and y) in the folder");
-            var trainArrays = ReadArrays(trainPath, "x", "y");
+            var trainArrays = ReadArrays(trainPath, ["x", "y"]);
             train = ToPart(trainPath, trainArrays["x"], trainArrays["y"], "x", "y");
-            var testArrays = ReadArrays(testPath, "x", "y");
+            var testArrays = ReadArrays(testPath, ["x", "y"]);
             test = ToPart(testPath, testArrays["x"], testArrays["y"], "x", "y");
         }
         else
         {
-            var arrays = ReadArrays(pathOrDir, "x_train", "y_train", "x_test", "y_test");
+            var arrays = ReadArrays(pathOrDir, ["x_train", "y_train", "x_test", "y_test"]);
             train = ToPart(pathOrDir, arrays["x_train"], arrays["y_train"], "x_train", "y_train");
             test = ToPart(pathOrDir, arrays["x_test"], arrays["y_test"], "x_test", "y_test");
         }
@@ -73,11 +73,11 @@ public static class Npz
         return new Part(path, images, labelArray.ToIntegers(path, $"labels '{labelsKey}'"));
     }
 
-    /// <summary>Every array of the file, by name (a synthetic set's are small).</summary>
-    internal static Dictionary<string, NdArray> ReadAll(string path) => ReadArrays(path);
+    /// <summary>Those of the arrays named <paramref name="keys"/> that the file holds, by name.</summary>
+    internal static Dictionary<string, NdArray> ReadSome(string path, string[] keys) => ReadArrays(path, keys, required: false);
 
-    /// <summary>The arrays named <paramref name="keys"/>, each required; every array when none is named.</summary>
-    private static Dictionary<string, NdArray> ReadArrays(string path, params string[] keys)
+    /// <summary>The arrays named <paramref name="keys"/>; with <paramref name="required"/>, a missing one is an error.</summary>
+    private static Dictionary<string, NdArray> ReadArrays(string path, string[] keys, bool required = true)
     {
         if (!File.Exists(path)) throw UserError.At(path, "no such file", "pass a .npz file written by numpy.savez");
         using var file = DataFiles.OpenRead(path);
@@ -85,12 +85,12 @@ public static class Npz
         {
             using var zip = new ZipArchive(file, ZipArchiveMode.Read);
             var arrays = new Dictionary<string, NdArray>();
-            if (keys.Length == 0)
-                keys = zip.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.Ordinal)).Select(e => e.FullName[..^4]).ToArray();
             foreach (var key in keys)
             {
-                var entry = zip.GetEntry(key + ".npy")
-                    ?? throw UserError.At(path, $"has no array '{key}' (it holds: {string.Join(", ", ArrayNames(zip))})",
+                var entry = zip.GetEntry(key + ".npy");
+                if (entry is null && !required) continue;
+                if (entry is null)
+                    throw UserError.At(path, $"has no array '{key}' (it holds: {string.Join(", ", ArrayNames(zip))})",
                         $"store the arrays as {string.Join(", ", keys)}, or pass the names it has");
                 using var stream = entry.Open();
                 arrays[key] = Npy.Read(stream, entry.Length, $"{path}[{key}]");

@@ -20,7 +20,11 @@ internal static class AddOnSplit
         double ddNorm = dd.norm().Value(), extraNorm = extra.norm().Value();
         double cosine = ddNorm > 0 && extraNorm > 0 ? dd.dot(extra).Value() / (ddNorm * extraNorm) : 0;
         double factor = addOn.Rebalance(ddNorm, extraNorm);
-        return (factor, new Dictionary<string, double> { ["grad_dd"] = ddNorm, ["grad_mim"] = factor * extraNorm, ["grad_cos"] = cosine });
+        // grad_ratio is the term's share as the λ in use found it, before the check rescales it (with --mim-balance ρ the
+        // logged grad_mim / grad_dd is ρ by construction; this shows how far λ drifted from it since the last check).
+        var readings = new Dictionary<string, double> { ["grad_dd"] = ddNorm, ["grad_mim"] = factor * extraNorm, ["grad_cos"] = cosine };
+        if (ddNorm > 0) readings["grad_ratio"] = extraNorm / ddNorm;
+        return (factor, readings);
     }
 
     /// <summary>

@@ -26,8 +26,9 @@ public sealed record MimLayerReading(string Layer, double Loss, double Bound, do
 /// </para>
 /// <para>
 /// With a memory (<see cref="MimEstimatorOptions.BankSize"/> per class) the real batch is scored together with real
-/// embeddings kept from earlier calls (<see cref="Remember"/>), as CRD draws its negatives from a memory of embeddings
-/// updated with momentum: more pairs per call for the same forward passes, a larger m, no gradient through the memory.
+/// embeddings kept from earlier calls (<see cref="Remember"/>), as CRD draws its negatives from a memory of embeddings,
+/// one per training image, updated with momentum when the image comes again: more pairs per call for the same forward
+/// passes, a larger m, no gradient through the memory. Ours holds the last BankSize images of each class (a queue).
 /// </para>
 /// <para>
 /// The heads train on the unweighted loss with their own Adam (<see cref="TrainHeads"/>); <see cref="Loss"/> only
@@ -44,7 +45,9 @@ public sealed class Mim : IDisposable
     private readonly Tensor[] firstMoment, secondMoment;
     private readonly double[] logZ;
     private readonly Tensor[] bank;        // per layer [classes·BankSize, HeadDim]: the memory's embeddings, class c in its c-th ring
-    private readonly long[] bankWrites;    // per class: embeddings written to its ring so far
+    private readonly long[] bankWrites;    // per class: images that entered its ring so far
+    private readonly long[] slotImage;     // per slot: the training index of the image it holds, −1 when empty
+    private readonly Dictionary<long, long> imageSlot = new();   // the inverse of slotImage
     private int adamSteps;
 
     /// <param name="layers">Every feature tap of the network with its shape [C, H, W] (see <see cref="LayerShapes"/>);
@@ -75,6 +78,7 @@ public sealed class Mim : IDisposable
         logZ = Enumerable.Repeat(double.NaN, Layers.Count).ToArray();
         bank = Layers.Select(_ => zeros(classes * (long)options.BankSize, options.HeadDim, dtype).DetachFromDisposeScope()).ToArray();
         bankWrites = new long[options.BankSize > 0 ? classes : 0];
+        slotImage = Enumerable.Repeat(-1L, classes * options.BankSize).ToArray();
     }
 
     public MimEstimatorOptions Options { get; }
@@ -177,32 +181,42 @@ public sealed class Mim : IDisposable
     }
 
     /// <summary>
-    /// With a memory: writes each real sample's embedding (the heads as they are now, no gradient) into the next slot of
-    /// its class's ring of <see cref="MimEstimatorOptions.BankSize"/>; a slot already written becomes
-    /// normalise(μ·old + (1 − μ)·new), CRD's momentum update (μ = <see cref="MimEstimatorOptions.BankMomentum"/>).
-    /// Slots are written in the batch's order.
+    /// With a memory: keeps each real sample's embedding (the heads as they are now, no gradient). An image the memory
+    /// already holds is updated as CRD does, normalise(μ·old + (1 − μ)·new) (μ = <see cref="MimEstimatorOptions.BankMomentum"/>);
+    /// a new one takes the next slot of its class's ring of <see cref="MimEstimatorOptions.BankSize"/>, in place of the
+    /// image that has been there longest. <paramref name="imageIndices"/> are the samples' indices in the training set.
     /// </summary>
-    public void Remember(IReadOnlyList<Tensor> realFeatures, Tensor realLabels)
+    public void Remember(IReadOnlyList<Tensor> realFeatures, Tensor realLabels, Tensor imageIndices)
     {
         if (Options.BankSize == 0) return;
         CheckBatch(realFeatures, realLabels, "real");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         long size = Options.BankSize;
-        // A slot written twice in one call (more samples of a class than the ring holds) takes its writes in passes.
-        var passes = new List<List<(long Row, long Slot, bool Written)>>();
+        // A slot written twice in one call (more samples of a class than its ring holds) takes its writes in passes.
+        var passes = new List<List<(long Row, long Slot, bool Update)>>();
         var timesSeen = new Dictionary<long, int>();
         var labels = realLabels.to_type(ScalarType.Int64).data<long>().ToArray();
+        var images = imageIndices.to_type(ScalarType.Int64).data<long>().ToArray();
+        if (images.Length != labels.Length)
+            throw new ArgumentException($"{images.Length} image indices for {labels.Length} real samples");
         for (int row = 0; row < labels.Length; row++)
         {
             long c = labels[row];
             if (c < 0 || c >= bankWrites.Length)
                 throw new ArgumentException($"real label {c} is outside 0 … {bankWrites.Length - 1}, the memory's classes");
-            long slot = c * size + bankWrites[c] % size;
+            bool update = imageSlot.TryGetValue(images[row], out long slot);
+            if (!update)
+            {
+                slot = c * size + bankWrites[c]++ % size;
+                if (slotImage[slot] >= 0) imageSlot.Remove(slotImage[slot]);
+                slotImage[slot] = images[row];
+                imageSlot[images[row]] = slot;
+            }
             int pass = timesSeen.GetValueOrDefault(slot);
             timesSeen[slot] = pass + 1;
             if (pass == passes.Count) passes.Add(new());
-            passes[pass].Add((row, slot, bankWrites[c]++ >= size));
+            passes[pass].Add((row, slot, update));
         }
         for (int k = 0; k < Layers.Count; k++)
         {
@@ -213,8 +227,8 @@ public sealed class Mim : IDisposable
                 var fresh = embedding.index_select(0, tensor(writes.Select(w => w.Row).ToArray()));
                 var old = bank[k].index_select(0, slots);
                 var mixed = F.normalize(old.Times(Options.BankMomentum).Plus(fresh, 1 - Options.BankMomentum), p: 2, dim: 1);
-                var written = tensor(writes.Select(w => w.Written).ToArray()).unsqueeze(1);
-                bank[k].index_copy_(0, slots, where(written, mixed, fresh));
+                var update = tensor(writes.Select(w => w.Update).ToArray()).unsqueeze(1);
+                bank[k].index_copy_(0, slots, where(update, mixed, fresh));
             }
         }
     }
@@ -279,6 +293,7 @@ public sealed class Mim : IDisposable
         if (Options.BankSize == 0) yield break;
         for (int k = 0; k < bank.Length; k++) yield return ($"bank.{k}", bank[k]);
         yield return ("bank.writes", tensor(bankWrites));
+        yield return ("bank.images", tensor(slotImage));
     }
 
     /// <summary>Takes back what <see cref="State"/> gave; <paramref name="find"/> returns null for a missing name.</summary>
@@ -298,12 +313,18 @@ public sealed class Mim : IDisposable
         if (z.numel() != logZ.Length) throw UserError.At("checkpoint", $"holds {z.numel()} MIM normalisers for {logZ.Length} layers",
             "start the run again without --resume");
         for (int k = 0; k < logZ.Length; k++) logZ[k] = z[k].Value();
-        if (Options.BankSize == 0) return;
+        // A run resumed with --force and a memory it did not have starts with an empty one.
+        if (Options.BankSize == 0 || find("bank.writes") is not { } writes) return;
         for (int k = 0; k < bank.Length; k++) CopyChecked(bank[k], Need($"bank.{k}"), $"bank.{k}");
-        var writes = Need("bank.writes");
-        if (writes.numel() != bankWrites.Length) throw UserError.At("checkpoint", $"holds a MIM memory of {writes.numel()} classes "
-            + $"for {bankWrites.Length}", "resume with the MIM options the run started with");
-        writes.to_type(ScalarType.Int64).data<long>().ToArray().CopyTo(bankWrites, 0);
+        var images = Need("bank.images");
+        if (writes.numel() != bankWrites.Length || images.numel() != slotImage.Length)
+            throw UserError.At("checkpoint", $"holds a MIM memory of {writes.numel()} classes and {images.numel()} slots "
+                + $"for {bankWrites.Length} and {slotImage.Length}", "resume with the MIM options the run started with");
+        writes.data<long>().ToArray().CopyTo(bankWrites, 0);
+        images.data<long>().ToArray().CopyTo(slotImage, 0);
+        imageSlot.Clear();
+        for (long slot = 0; slot < slotImage.Length; slot++)
+            if (slotImage[slot] >= 0) imageSlot[slotImage[slot]] = slot;
     }
 
     public void Dispose()

@@ -118,7 +118,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
 
     public Tensor Loss(Tensor final, Tensor target, Tensor synImages, Tensor synLabels, int iteration)
     {
-        var (realImages, realLabels) = RealBatch(iteration);
+        var (realImages, realLabels, realIndices) = RealBatch(iteration);
         long siameseSeed = (long)Rng.Mix(seed, 800_000 + iteration);
         var realTap = new FeatureTap();
         using (no_grad())
@@ -131,7 +131,7 @@ public sealed class MimAddOn : IAddOn, IDisposable
         var realFeatures = mim.FeaturesOf(realTap).Select(f => f.detach()).ToList();
         mim.TrainHeads(synFeatures, synLabels, realFeatures, realLabels);
         var loss = mim.Loss(synFeatures, synLabels, realFeatures, realLabels).Times(Weight);
-        mim.Remember(realFeatures, realLabels);   // after the loss: this batch is scored once, as itself
+        mim.Remember(realFeatures, realLabels, realIndices);   // after the loss: this batch is scored once, as itself
         return loss;
     }
 
@@ -151,10 +151,10 @@ public sealed class MimAddOn : IAddOn, IDisposable
     }
 
     /// <summary>n_r random real images of every class, drawn from (seed, iteration).</summary>
-    private (Tensor Images, Tensor Labels) RealBatch(int iteration)
+    private (Tensor Images, Tensor Labels, Tensor Indices) RealBatch(int iteration)
     {
         var indices = Coreset.CoresetSelection.Random(train, realPerClass, Rng.Torch(seed, 700_000 + iteration));
-        return (trainImages.index_select(0, indices), train.Labels.index_select(0, indices));
+        return (trainImages.index_select(0, indices), train.Labels.index_select(0, indices), indices);
     }
 
     /// <summary>Puts heads, Adam state and Z̄ into the checkpoint, so a resumed run continues exactly.</summary>

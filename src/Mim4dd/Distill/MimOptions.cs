@@ -40,12 +40,13 @@ public sealed record MimOptions
     /// The binary critic scores the same pairs either way, so it is symmetric already (and refuses the flag).</summary>
     public bool Symmetric { get; init; }
 
-    /// <summary>Real embeddings per class kept across iterations and scored with the real batch (CRD's memory, per class;
-    /// 0: none). Left out of the JSON when 0, so checkpoints from before it still resume.</summary>
+    /// <summary>Real embeddings per class kept across iterations and scored with the real batch (CRD's memory, holding the
+    /// last images of each class; 0: none). Left out of the JSON when 0, so checkpoints from before it still resume.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int BankSize { get; init; }
 
-    /// <summary>μ of the memory's update, normalise(μ·old + (1 − μ)·new) (null: <see cref="DefaultBankMomentum"/>).</summary>
+    /// <summary>μ of the memory's update of an image it already holds, normalise(μ·old + (1 − μ)·new) (null:
+    /// <see cref="DefaultBankMomentum"/>).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? BankMomentum { get; init; }
 
@@ -110,6 +111,8 @@ public sealed record MimOptions
             throw UserError.At("--lambda", $"must be ≥ 0, got {Lambda}", "pass --lambda 0.1, or 0 to turn MIM off");
         Estimator.Validate();
         OptionRange.AtLeast("--mim-syn-per-class", SynPerClass ?? DefaultSynPerClass, 1, $"pass --mim-syn-per-class {DefaultSynPerClass}");
+        if (BankMomentum is not null && BankSize == 0)
+            throw UserError.At("--mim-bank-momentum", "applies only with a memory", "pass --mim-bank n as well, or drop it");
         OptionRange.AtLeast("--mim-warmup", WarmupIterations, 0, "pass --mim-warmup 10, or 0 for none");
         OptionRange.AtLeast("--mim-grad-every", GradientCheckEvery, 0, "pass --mim-grad-every 10, or 0 for none");
         if (!(Balance >= 0))
@@ -143,7 +146,8 @@ public sealed record MimEstimatorOptions(double Temperature, MimCritic Critic, b
             throw UserError.At("--head-lr", $"must be ≥ 0, got {HeadLearningRate}", "pass --head-lr 0.001, or 0 to keep the heads fixed");
         if (Symmetric && Critic == MimCritic.Nce)
             throw UserError.At("--mim-symmetric", "applies to --mim-critic supcon: the nce critic scores every (synthetic, real) pair "
-                + "once, so it is symmetric already", "drop --mim-symmetric, or pass --mim-critic supcon");
+                + "once, so it is symmetric already", "drop --mim-symmetric (to resume a run that had it: --resume --force), "
+                + "or pass --mim-critic supcon");
         OptionRange.AtLeast("--mim-bank", BankSize, 0, "pass --mim-bank 0 for no memory, or e.g. --mim-bank 64");
         if (!(BankMomentum >= 0 && BankMomentum < 1))
             throw UserError.At("--mim-bank-momentum", $"must be in [0, 1), got {BankMomentum}",

@@ -162,17 +162,19 @@ public static class RunReport
                 + "and the share of synthetic images ")
             .Append("whose best-scoring real image has their label (retrieval). "
                 + "At the gradient checks (--mim-grad-every): ‖g_DD‖ of the ")
-            .Append("distillation loss and ‖λ·g_MIM‖ of the term on the images, their ratio, their cosine, and λ.</p>");
+            .Append("distillation loss and ‖λ·g_MIM‖ of the term on the images, their ratio (before and after --mim-balance "
+                + "rescales λ), their cosine, and λ.</p>");
         html.Append(Chart("MI lower bound per layer (nats)", MimSeries(rows, "mi_bound.")));
         html.Append(Chart("synthetic→real retrieval per layer", MimSeries(rows, "retrieval.")));
         html.Append(Chart("image-gradient norms at the checks",
             [.. MimSeries(rows, "grad_dd", "‖g_DD‖"), .. MimSeries(rows, "grad_mim", "‖λ·g_MIM‖")]));
-        html.Append(Chart("gradient ratio ‖λ·g_MIM‖ / ‖g_DD‖ at the checks", [("ratio", GradientRatios(rows))]));
+        html.Append(Chart("gradient ratio ‖λ·g_MIM‖ / ‖g_DD‖ at the checks",
+            [.. MimSeries(rows, "grad_ratio", "before"), ("after balancing", GradientRatios(rows))]));
         html.Append(Chart("cosine(g_DD, g_MIM) at the checks", MimSeries(rows, "grad_cos", "cosine")));
         html.Append(Chart("λ", MimSeries(rows, "lambda", "λ")));
     }
 
-    /// <summary>‖λ·g_MIM‖ / ‖g_DD‖ at every check that logged both (with --mim-balance ρ it settles at ρ).</summary>
+    /// <summary>‖λ·g_MIM‖ / ‖g_DD‖ at every check that logged both, after the check's rebalancing (ρ with --mim-balance ρ).</summary>
     private static List<(double X, double Y)> GradientRatios(List<JsonElement> rows) =>
         rows.Select(r => r.GetProperty("mim"))
             .Zip(rows, (mim, r) => (mim, X: r.GetProperty("iteration").GetDouble() + 1))

@@ -16,22 +16,27 @@ namespace Mim4dd.IO;
 public static class SetImport
 {
     private static readonly string[] ImageKeys = ["images", "x", "image_syn"], LabelKeys = ["labels", "y", "label_syn"],
-        SoftKeys = ["soft_labels", "y_soft"];
+        SoftKeys = ["soft_labels", "y_soft"], LrKeys = ["lr"];
 
     /// <summary>Whether <paramref name="path"/> is in one of the layouts <see cref="Load"/> reads.</summary>
     public static bool Handles(string path) =>
         File.Exists(Path.Combine(path, "images_best.pt"))
         || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Whether the last <see cref="Load"/> took the classes from the argmax of logits (DATM's layout), which may
+    /// differ from the classes the images were distilled for.</summary>
+    [ThreadStatic] public static bool LabelsFromLogits;
+
     public static SyntheticSet Load(string path, string dataset, string? zcaDirectory)
     {
+        LabelsFromLogits = false;
         var tensors = Read(path);
         try
         {
             var images = Take(tensors, ImageKeys, path, "images") ?? throw Missing(path, "images", ImageKeys);
             var labels = Take(tensors, LabelKeys, path, "labels") ?? throw Missing(path, "labels", LabelKeys);
             var soft = Take(tensors, SoftKeys, path, "soft labels");
-            var lr = Take(tensors, ["lr"], path, "lr");
+            var lr = Take(tensors, LrKeys, path, "lr");
             return Build(path, images, labels, soft, lr, dataset, zcaDirectory);
         }
         finally
@@ -50,8 +55,9 @@ public static class SetImport
         long n = images.shape[0];
         if (labels.is_floating_point() && labels.dim() == 2 && labels.shape[0] == n)
         {
-            soft ??= labels;   // DATM's labels_best.pt: learned logits
+            soft ??= labels;   // DATM's labels_best.pt: learned logits, the only labels it keeps
             labels = labels.argmax(1);
+            LabelsFromLogits = true;
         }
         if (labels.dim() != 1 || labels.shape[0] != n || labels.is_floating_point())
             throw UserError.At(path, $"labels must be {n} class indices (or logits [{n}, classes]), got {labels.dtype} "
@@ -67,33 +73,66 @@ public static class SetImport
             soft?.to_type(ScalarType.Float32).contiguous().MoveToOuterDisposeScope());
     }
 
-    /// <summary>Every tensor of the file or folder by name (the MTT layout's files as images, labels, lr).</summary>
+    /// <summary>The set's tensors by name (the MTT layout's files as images, labels, lr); numbers become 0-d tensors.</summary>
     private static Dictionary<string, Tensor> Read(string path)
     {
-        if (File.Exists(Path.Combine(path, "images_best.pt")))
-        {
-            var layout = new Dictionary<string, Tensor>();
-            foreach (var (file, key) in new[] { ("images_best.pt", "images"), ("labels_best.pt", "labels"), ("lr_best.pt", "lr") })
-            {
-                var full = Path.Combine(path, file);
-                if (File.Exists(full)) layout[key] = TorchFile.Load(full) as Tensor
-                    ?? throw UserError.At(full, "holds no single tensor", "save it with torch.save(tensor, path)");
-            }
-            return layout;
-        }
-        if (!File.Exists(path)) throw UserError.At(path, "no such file", "pass a .pt, a .npz or a folder with images_best.pt");
-        if (path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
-            return Npz.ReadAll(path).ToDictionary(a => a.Key, a => a.Value.ToTensor());
-        if (TorchFile.Load(path) is not IDictionary dict)
-            throw UserError.At(path, "holds no dict of tensors", "save a dict such as {'images': x, 'labels': y} with torch.save");
         var tensors = new Dictionary<string, Tensor>();
-        foreach (DictionaryEntry entry in dict)
-            if (entry.Key is string key)
+        try
+        {
+            if (File.Exists(Path.Combine(path, "images_best.pt")))
             {
-                if (entry.Value is Tensor t) tensors[key] = t;
-                else if (entry.Value is double or float or int or long) tensors[key] = tensor(Convert.ToDouble(entry.Value));
+                foreach (var (file, key) in new[] { ("images_best.pt", "images"), ("labels_best.pt", "labels"), ("lr_best.pt", "lr") })
+                {
+                    var full = Path.Combine(path, file);
+                    if (!File.Exists(full)) continue;
+                    var loaded = TorchFile.Load(full);
+                    tensors[key] = AsTensor(loaded) ?? throw UserError.At(full, "holds no single tensor or number",
+                        "save it with torch.save(tensor, path)");
+                }
+                return tensors;
             }
-        return tensors;
+            if (!File.Exists(path)) throw UserError.At(path, "no such file", "pass a .pt, a .npz or a folder with images_best.pt");
+            if (path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+            {
+                // Only the arrays a set is made of: a file may hold others (class names as strings) that need not be read.
+                foreach (var (key, array) in Npz.ReadSome(path, [.. ImageKeys, .. LabelKeys, .. SoftKeys, .. LrKeys]))
+                    tensors[key] = array.ToTensor($"{path}[{key}]");
+                return tensors;
+            }
+            var graph = TorchFile.Load(path);
+            if (graph is not IDictionary dict)
+            {
+                DisposeTensors(graph);
+                throw UserError.At(path, "holds no dict of tensors", "save a dict such as {'images': x, 'labels': y} with torch.save");
+            }
+            foreach (DictionaryEntry entry in dict)
+                if (entry.Key is string key && AsTensor(entry.Value) is { } t) tensors[key] = t;
+                else DisposeTensors(entry.Value);
+            return tensors;
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    private static Tensor? AsTensor(object? value) => value switch
+    {
+        Tensor t => t,
+        double or float or int or long => tensor(Convert.ToDouble(value)),
+        _ => null,
+    };
+
+    /// <summary>Frees the tensors of a part of a loaded pickle that the set does not use.</summary>
+    private static void DisposeTensors(object? value)
+    {
+        switch (value)
+        {
+            case Tensor t: t.Dispose(); break;
+            case IDictionary d: foreach (DictionaryEntry e in d) DisposeTensors(e.Value); break;
+            case IEnumerable items and not string: foreach (var item in items) DisposeTensors(item); break;
+        }
     }
 
     private static Tensor? Take(Dictionary<string, Tensor> tensors, string[] keys, string path, string what)

@@ -136,6 +136,8 @@ public class DistillRunTests(TinyMnist store) : IClassFixture<TinyMnist>
         double lambda = check.GetProperty("lambda").GetDouble(), dd = check.GetProperty("grad_dd").GetDouble();
         Assert.NotEqual(0.1, lambda);
         Assert.Equal(0.5, check.GetProperty("grad_mim").GetDouble() / dd, 9);
+        // Before the check the start λ 0.1 gave the term grad_ratio of matching's; λ was scaled by 0.5 / grad_ratio.
+        Assert.Equal(0.1 * 0.5 / check.GetProperty("grad_ratio").GetDouble(), lambda, 9);
         // The report draws the term's diagnostics: bound and retrieval per layer, the gradient norms, cosine and λ.
         var html = File.ReadAllText(Path.Combine(balanced, "report.html"));
         var mimSection = html[html.IndexOf("<h2>MIM estimator</h2>", StringComparison.Ordinal)

@@ -154,36 +154,52 @@ public class MimTests
         Assert.Equal(0, mim.Readings[0].Bound, 9);
     }
 
+    private static double[] UnitMix(double[] old, double[] fresh, double mu)
+    {
+        var mixed = old.Zip(fresh, (o, f) => mu * o + (1 - mu) * f).ToArray();
+        double norm = Math.Sqrt(mixed.Sum(v => v * v));
+        return mixed.Select(v => v / norm).ToArray();
+    }
+
     [Fact]
-    public void Memory_KeepsARingPerClass_UpdatedWithMomentum_AndIsScoredWithTheRealBatch()
+    public void Memory_KeepsTheLastImagesOfEachClass_UpdatesAnImageItHoldsWithMomentum_AndIsScoredWithTheRealBatch()
     {
         using var scope = NewDisposeScope();
         const double tau = 0.5, mu = 0.25;
-        var options = new MimOptions
+        MimOptions Options(MimCritic critic) => new()
         {
-            Temperature = tau, HeadDim = 2, Critic = MimCritic.SupCon, Features = MimFeatures.Flat, BankSize = 2, BankMomentum = mu,
+            Temperature = tau, HeadDim = 2, Critic = critic, Features = MimFeatures.Flat, BankSize = 2, BankMomentum = mu,
         };
-        using var mim = new Mim(Flat(("a", 2L)), options.Estimator, Rng.Torch(1), ScalarType.Float64, classes: 2);
-        IdentityHeads(mim);
+        using var mim = new Mim(Flat(("a", 2L)), Options(MimCritic.SupCon).Estimator, Rng.Torch(1), ScalarType.Float64, classes: 2);
+        using var nce = new Mim(Flat(("a", 2L)), Options(MimCritic.Nce).Estimator, Rng.Torch(1), ScalarType.Float64, classes: 2);
         double[][] first = { new[] { 1.0, 0.3 }, new[] { -0.5, 2.0 }, new[] { 0.2, -1.0 }, new[] { 3.0, 0.1 } };
-        mim.Remember(new[] { Rows(first) }, Labels(0, 0, 0, 1));
-        // Class 0's ring of 2 takes rows 0 and 1, then row 2 lands on row 0's slot with momentum; class 1's holds row 3.
-        var e = StandardisedUnitRows(first);
-        var mixed = e[0].Zip(e[2], (old, fresh) => mu * old + (1 - mu) * fresh).ToArray();
-        double norm = Math.Sqrt(mixed.Sum(v => v * v));
-        double[][] memory = { mixed.Select(v => v / norm).ToArray(), e[1], e[3] };
+        double[][] second = { new[] { 0.5, 0.5 }, new[] { -1.0, 1.5 }, new[] { 2.0, -0.3 } };
+        foreach (var m in new[] { mim, nce })
+        {
+            IdentityHeads(m);
+            // Class 0's ring of 2 takes images 5 and 6, then 7 replaces 5; class 1's takes 9. Then 6 and 9 come again
+            // (momentum updates) and 4, new, takes class 1's second slot.
+            m.Remember(new[] { Rows(first) }, Labels(0, 0, 0, 1), Labels(5, 6, 7, 9));
+            m.Remember(new[] { Rows(second) }, Labels(0, 1, 1), Labels(6, 9, 4));
+        }
+        var e1 = StandardisedUnitRows(first);
+        var e2 = StandardisedUnitRows(second);
+        double[][] memory = { e1[2], UnitMix(e1[1], e2[0], mu), UnitMix(e1[3], e2[1], mu), e2[2] };
         double[][] syn = { new[] { 0.7, -0.2 }, new[] { -1.5, 0.4 }, new[] { 0.3, 1.1 } };
         double[][] real = { new[] { 2.0, 1.0 }, new[] { -1.0, 0.5 } };
-        long[] synLabels = { 0, 1, 1 }, realLabels = { 0, 1 };
+        long[] synLabels = { 0, 1, 1 }, realLabels = { 0, 0 };
 
         double loss = mim.Loss(new[] { Rows(syn) }, tensor(synLabels), new[] { Rows(real) }, tensor(realLabels)).item<double>();
 
         var others = StandardisedUnitRows(real).Concat(memory).ToArray();
-        double expected = SupConByHand(StandardisedUnitRows(syn), others, synLabels, new long[] { 0, 1, 0, 0, 1 }, tau);
+        double expected = SupConByHand(StandardisedUnitRows(syn), others, synLabels, new long[] { 0, 0, 0, 0, 1, 1 }, tau);
         Assert.Equal(expected, loss, 1e-9);
-        Assert.Equal(Math.Log(5) - expected, mim.Readings[0].Bound, 1e-9);
-        Assert.Throws<ArgumentException>(() => mim.Remember(new[] { Rows(real) }, Labels(0, 2)));
-        Assert.Throws<ArgumentException>(() => new Mim(Flat(("a", 2L)), options.Estimator, Rng.Torch(1), ScalarType.Float64));
+        Assert.Equal(Math.Log(6) - expected, mim.Readings[0].Bound, 1e-9);
+        // The binary critic counts the memory's pairs in m: 8 positive and 10 negative pairs of 3 × 6.
+        nce.Loss(new[] { Rows(syn) }, tensor(synLabels), new[] { Rows(real) }, tensor(realLabels));
+        Assert.Equal(Math.Log(10.0 / 8), nce.Readings[0].Bound + nce.Readings[0].Loss, 9);
+        Assert.Throws<ArgumentException>(() => mim.Remember(new[] { Rows(real) }, Labels(0, 2), Labels(1, 2)));
+        Assert.Throws<ArgumentException>(() => new Mim(Flat(("a", 2L)), Options(MimCritic.Nce).Estimator, Rng.Torch(1), ScalarType.Float64));
     }
 
     [Theory]
@@ -262,7 +278,7 @@ public class MimTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(3)]
+    [InlineData(2)]
     public void State_RestoredIntoFreshHeads_ContinuesIdentically(int bankSize)
     {
         using var scope = NewDisposeScope();
@@ -274,16 +290,20 @@ public class MimTests
         var synLabels = Labels(0, 1, 2, 3);
         var realLabels = arange(4).repeat(2);
         first.TrainHeads(syn, synLabels, real, realLabels);
-        first.Remember(real, realLabels);
+        first.Remember(real, realLabels, arange(8));
 
         var saved = first.State().ToDictionary(s => s.Name, s => s.Value.clone());
         Assert.Equal(bankSize > 0, saved.ContainsKey("bank.writes"));
         second.Restore(name => saved.GetValueOrDefault(name));
         foreach (var mim in new[] { first, second })
         {
-            mim.Remember(real, realLabels);   // the rings of 3 wrap: the momentum update runs too
+            mim.Remember(real, realLabels, arange(8).add(4));   // images 4–7 again (momentum), 8–11 new (the rings of 2 wrap)
             mim.TrainHeads(syn, synLabels, real, realLabels);
         }
+        var a = first.State().ToList();
+        var b = second.State().ToList();
+        Assert.Equal(a.Select(s => s.Name), b.Select(s => s.Name));
+        for (int i = 0; i < a.Count; i++) Assert.True(a[i].Value.equal(b[i].Value).all().item<bool>(), a[i].Name);
 
         for (int i = 0; i < first.HeadParameters.Count; i++)
             Assert.True(first.HeadParameters[i].equal(second.HeadParameters[i]).all().item<bool>(), $"head tensor {i}");
@@ -341,7 +361,9 @@ public class MimTests
         Assert.StartsWith("--mim-symmetric:", Assert.Throws<UserError>(new MimOptions { Symmetric = true }.Validate).Message);
         new MimOptions { Symmetric = true, Critic = MimCritic.SupCon }.Validate();
         Assert.StartsWith("--mim-bank:", Assert.Throws<UserError>(new MimOptions { BankSize = -1 }.Validate).Message);
-        Assert.StartsWith("--mim-bank-momentum:", Assert.Throws<UserError>(new MimOptions { BankMomentum = 1 }.Validate).Message);
+        Assert.StartsWith("--mim-bank-momentum:", Assert.Throws<UserError>(new MimOptions { BankSize = 1, BankMomentum = 1 }.Validate)
+            .Message);
+        Assert.Contains("only with a memory", Assert.Throws<UserError>(new MimOptions { BankMomentum = 0.5 }.Validate).Message);
         new MimOptions { Lambda = 0 }.Validate();
         Assert.False(new MimOptions { Lambda = 0 }.Enabled);
     }

@@ -83,6 +83,25 @@ public class ExportTests
     }
 
     [Fact]
+    public void ANpzOfOtherTypes_ReadsAsFloatImagesAndIndexLabels_IgnoringArraysASetHasNot()
+    {
+        using var dir = new TestData.TempDir();
+        using var x = randn(new long[] { 2, 1, 28, 28 }, ScalarType.Float64, generator: Mim4dd.Runtime.Rng.Torch(4));
+        NpzWriter.Save(dir.File("other.npz"), new Dictionary<string, Tensor>
+        {
+            ["images"] = x, ["labels"] = tensor(new byte[] { 3, 7 }), ["lr"] = tensor(0.02), ["extra"] = zeros(5),
+        });
+
+        using var set = SetImport.Load(dir.File("other.npz"), "mnist", null);
+
+        Assert.Equal(ScalarType.Float32, set.Images.dtype);
+        Assert.True(set.Images.allclose(x.to_type(ScalarType.Float32)));
+        Assert.Equal(new long[] { 3, 7 }, set.Labels.data<long>().ToArray());
+        Assert.Equal(0.02, set.LearningRate, 9);
+        Assert.Null(set.SoftLabels);
+    }
+
+    [Fact]
     public void ANpzWithoutImages_IsRefusedNamingTheKeysLookedFor()
     {
         using var dir = new TestData.TempDir();
