@@ -35,6 +35,7 @@ public static class CompareCommand
                     "let the run finish or run `mim4dd eval` on it");
             foreach (var run in pending)
                 Console.Error.WriteLine($"left out {run}: no evaluation yet (still running, or run `mim4dd eval` on it)");
+            foreach (var note in LabelRobust.Notes(rows)) Console.Error.WriteLine(note);
             var ranking = RankCorrelation.Lines(rows).ToList();
             Cli.PrintTable(ranking.Count == 0 ? RunSummary.Table(rows) : [.. RunSummary.Table(rows), "", .. ranking],
                 parse.GetValue(output));

@@ -30,13 +30,12 @@ public static class LabelRobust
     {
         foreach (var r in rows)
         {
-            if (r.ImagesPerClass == 0 || r.Run.EndsWith("/" + Coreset.RandomBaseline.FolderName, StringComparison.Ordinal))
+            if (!Scored(r))
             {
                 yield return r;
                 continue;
             }
-            var random = rows.FirstOrDefault(b => b.Run == $"{r.Run}/{Coreset.RandomBaseline.FolderName}" && b.Arch == r.Arch
-                && b.Labels == r.Labels && b.Epochs == r.Epochs);
+            var random = Baselines(rows, r).FirstOrDefault(b => b.Epochs == r.Epochs);
             var full = rows.FirstOrDefault(f => f.ImagesPerClass == 0 && f.Dataset == r.Dataset && f.Arch == r.Arch);
             var hard = r.Labels == "hard" ? r
                 : rows.FirstOrDefault(h => h.Run == r.Run && h.Arch == r.Arch && h.Labels == "hard" && h.Epochs == r.Epochs);
@@ -46,4 +45,21 @@ public static class LabelRobust
             yield return ior is null && hlr is null ? r : r with { Robust = new Scores(ior, hlr, lrs) };
         }
     }
+
+    /// <summary>Why a row whose run has a random baseline got no IOR: the baseline was trained for other epochs.</summary>
+    public static IEnumerable<string> Notes(IReadOnlyList<RunRow> rows) =>
+        rows.Where(r => Scored(r) && Baselines(rows, r).Any() && Baselines(rows, r).All(b => b.Epochs != r.Epochs))
+            .Select(r => $"{r.Run}: its random baseline ({r.Arch}, {r.Labels} labels) was trained for other epochs than its "
+                + $"{r.Epochs?.ToString() ?? "evaluation's"}, so IOR is left out; run `mim4dd eval {r.Run} --random"
+                + (r.Epochs is { } e ? $" --epochs {e}`" : "`"))
+            .Distinct();
+
+    /// <summary>A distilled or selected set's final evaluation: not a full-data run, not a baseline, and not the best of
+    /// several evaluation points (chosen on the test set, which would lift IOR).</summary>
+    private static bool Scored(RunRow r) =>
+        r.ImagesPerClass > 0 && !r.Run.EndsWith("/" + Coreset.RandomBaseline.FolderName, StringComparison.Ordinal)
+        && !r.Point.StartsWith("best", StringComparison.Ordinal);
+
+    private static IEnumerable<RunRow> Baselines(IReadOnlyList<RunRow> rows, RunRow r) =>
+        rows.Where(b => b.Run == $"{r.Run}/{Coreset.RandomBaseline.FolderName}" && b.Arch == r.Arch && b.Labels == r.Labels);
 }

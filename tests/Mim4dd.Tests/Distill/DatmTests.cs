@@ -194,6 +194,27 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
         Assert.Contains(stdout.Split('\n'), l => l.StartsWith("| datm-lrs/random | random |") && l.Contains("| soft |"));
     }
 
+    [Fact]
+    public void Ior_IsLeftOutOfBestRows_AndANoteSaysWhenTheBaselineWasTrainedForOtherEpochs()
+    {
+        static RunRow Row(string run, string point, int epochs, double mean) =>
+            new(run, "mtt", "cifar10", 1, "ConvNet", mean, 0, 5, point, 1, Epochs: epochs);
+        RunRow[] rows =
+        [
+            Row("a", "final, it 300", 1000, 0.40), Row("a", "best, it 200", 1000, 0.41), Row("a/random", "final", 1000, 0.18),
+            Row("b", "final, it 300", 1000, 0.39), Row("b/random", "final", 300, 0.17),
+        ];
+
+        var scored = LabelRobust.Apply(rows).ToList();
+
+        Assert.Equal(0.22, scored[0].Robust!.Ior!.Value, 9);
+        Assert.Null(scored[1].Robust);   // the best of several points, chosen on the test set
+        Assert.Null(scored[3].Robust);
+        var note = Assert.Single(LabelRobust.Notes(rows));
+        Assert.StartsWith("b: its random baseline (ConvNet, hard labels) was trained for other epochs than its 1000", note);
+        Assert.EndsWith("run `mim4dd eval b --random --epochs 1000`", note);
+    }
+
     [Theory]
     [InlineData(2, 0, 1.0)]   // α = ½·IOR − ½·HLR = 1: the top of the scale
     [InlineData(0, 2, 0.0)]   // α = −1: the bottom
