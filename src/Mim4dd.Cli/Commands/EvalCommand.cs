@@ -13,7 +13,11 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var target = new Argument<string>("set") { Description = "A run directory (with syn.safetensors) or a .safetensors synthetic set" };
+        var target = SetArgument.Create();
+        var experts = new Option<string?>("--experts")
+        {
+            Description = "For another tool's set: the expert store whose dataset and space (ZCA or normalised pixels) it is in",
+        };
         var arch = new Option<string>("--arch")
         {
             Description = "Comma-separated evaluation networks",
@@ -50,24 +54,23 @@ public static class EvalCommand
                 + "the run's experts when the set has them), written to RUN/random: the baseline of `compare`'s IOR",
         };
         var command = new Command("eval", "Train fresh networks on a saved synthetic set and test them on the real test set")
-        { target, arch, repeats, epochs, lr, augment, labels, random, dataDir, cacheDir, seed, threads, shard };
+        { target, arch, repeats, epochs, lr, augment, labels, random, experts, dataDir, cacheDir, seed, threads, shard };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
             var path = parse.GetValue(target)!;
-            var isDir = Directory.Exists(path);
-            var file = isDir ? new RunDirectory(path).Synthetic : path;
-            Cli.Require(File.Exists(file), file, "synthetic set not found",
-                "pass a run directory written by mim4dd or a .safetensors file");
             OptionRange.AtLeast("--repeats", parse.GetValue(repeats), 1, "pass --repeats 5");
             OptionRange.AtLeast("--epochs", parse.GetValue(epochs), 1, "pass --epochs 300");
             Cli.Require(parse.GetValue(lr) is not { } l || (l > 0 && double.IsFinite(l)), "--lr",
                 $"must be a positive number, got {parse.GetValue(lr)}", "pass e.g. --lr 0.01");
             var slice = parse.GetValue(shard) is { } text ? Shard.Parse(text) : null;
+            using var loaded = SetArgument.Read(path, parse.GetValue(experts), out bool ours);
+            // Only our run directories keep nets and baselines; another tool's folder is read, never written.
+            var isDir = ours && Directory.Exists(path);
+            var file = isDir ? new RunDirectory(path).Synthetic : path;
             Cli.Require(slice is null || isDir, "--shard", "keeps its nets in a run directory",
                 "pass the set's run directory, not the file");
             Cli.Require(!parse.GetValue(random) || isDir, "--random", "writes its subset into a run directory",
                 "pass the set's run directory, not the file");
-            using var loaded = SyntheticSet.Load(file);
             var kind = parse.GetValue(labels) ?? (loaded.SoftLabels is null ? "hard" : "soft");
             Cli.Require(kind is "soft" or "hard", $"--labels {kind}", "unknown label kind", "use soft or hard");
             Cli.Require(kind == "hard" || loaded.SoftLabels is not null, file, "has no soft labels",

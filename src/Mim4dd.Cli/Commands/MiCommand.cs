@@ -10,32 +10,9 @@ namespace Mim4dd.Cli.Commands;
 /// <summary>`mim4dd mi SET`: the MIM lower bound on I(S;T) of a saved set against the real training data, per layer.</summary>
 public static class MiCommand
 {
-    /// <summary>Ours, or another tool's set read in the dataset and space of the expert store it is measured with.</summary>
-    private static SyntheticSet Read(string path, string? experts)
-    {
-        var ours = Directory.Exists(path) ? new RunDirectory(path).Synthetic : path;
-        if (File.Exists(ours) && ours.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return SyntheticSet.Load(ours);
-        Cli.Require(SetImport.Handles(path), path, "synthetic set not found",
-            "pass a run directory written by mim4dd, a .safetensors, .pt or .npz set, or a folder with images_best.pt");
-        Cli.Require(experts is not null, path, "a set from another tool names neither its dataset nor its space",
-            "pass --experts STORE: the set is read as the store's dataset, in its space (ZCA or normalised pixels)");
-        var store = Path.GetFullPath(experts!);
-        var metadata = ExpertStore.FirstMetadata(store);
-        Cli.Require(metadata is not null, store, "holds no expert files", "pass a store written by `mim4dd experts`");
-        var set = SetImport.Load(path, metadata!.Dataset, metadata.Zca ? store : null);
-        Cli.Log($"read {path}: {set.Images.shape[0]} images of {set.Dataset}, taken to be in the store's "
-            + $"{(metadata.Zca ? "ZCA" : "normalised pixel")} space"
-            + (SetImport.LabelsFromLogits ? "; its labels are logits: each image's class is their argmax" : ""));
-        return set;
-    }
-
     public static Command Create()
     {
-        var target = new Argument<string>("set")
-        {
-            Description = "A run directory (with syn.safetensors), a .safetensors synthetic set, or another tool's set (with --experts, "
-                + "in its dataset and space): a folder with images_best.pt and labels_best.pt (MTT, DATM), a .pt dict or a .npz",
-        };
+        var target = SetArgument.Create();
         var experts = new Option<string?>("--experts")
         {
             Description = "Expert store whose first expert, at its last epoch, is the feature network "
@@ -67,7 +44,7 @@ public static class MiCommand
         {
             var path = parse.GetValue(target)!;
             var options = mimOptions.Read(parse, enabled: true);
-            using var set = Read(path, parse.GetValue(experts));
+            using var set = SetArgument.Read(path, parse.GetValue(experts), out bool ours);
             using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
             var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
             Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), path,
@@ -108,7 +85,7 @@ public static class MiCommand
                 foreach (var e in estimate) Console.WriteLine($"| {e.Layer} | {e.Bound:F3} ± {e.BoundStd:F3} | "
                     + $"{e.Retrieval:F3} ± {e.RetrievalStd:F3} | {e.Loss:F3} |");
                 Console.WriteLine($"| sum | {estimate.Sum(e => e.Bound):F3} | | |");
-                if (Directory.Exists(path) && File.Exists(new RunDirectory(path).Synthetic))   // ours, not another tool's folder
+                if (ours && Directory.Exists(path))   // a run directory of ours, not another tool's folder
                 {
                     var run = new RunDirectory(path);
                     var output = run.Mi;

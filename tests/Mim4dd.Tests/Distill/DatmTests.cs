@@ -195,6 +195,29 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
     }
 
     [Fact]
+    public void ASoftLabelSet_ReadFromItsPtFile_EvaluatesOnItsLabels_AsItsRunDirectoryDoes()
+    {
+        var run = store.Dir.File("datm-pt");
+        Assert.Equal(0, Run(run, "--iterations", "0").Code);
+        string[] protocol = ["--epochs", "2", "--repeats", "1", "--arch", TinyMnist.Arch, "--data-dir", store.DataDir];
+        var (code, ours, stderr) = CliTests.Run(["eval", run, .. protocol]);
+        Assert.True(code == 0, stderr);
+        var pt = Path.Combine(run, "syn.pt");
+        var before = Directory.GetFiles(run).Length;
+        (code, var theirs, stderr) = CliTests.Run(["eval", pt, "--experts", store.Experts, .. protocol]);
+        Assert.True(code == 0, stderr);
+
+        // The same images, soft labels and lr through syn.pt: the same net, the same accuracy.
+        string Accuracy(string printed) => printed.Split('\n').Single(l => l.StartsWith($"| {TinyMnist.Arch} |")).Split('|')[3];
+        Assert.Contains($"| {TinyMnist.Arch} | soft |", theirs);
+        Assert.Equal(Accuracy(ours), Accuracy(theirs));
+        Assert.Equal(before, Directory.GetFiles(run).Length);   // a set file keeps nothing beside it
+        (code, _, stderr) = CliTests.Run(["eval", pt, .. protocol]);
+        Assert.Equal(2, code);
+        Assert.Contains("pass --experts STORE", stderr);
+    }
+
+    [Fact]
     public void Ior_IsLeftOutOfBestRows_AndANoteSaysWhenTheBaselineWasTrainedForOtherEpochs()
     {
         static RunRow Row(string run, string point, int epochs, double mean) =>
