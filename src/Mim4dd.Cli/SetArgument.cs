@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mim4dd.Data;
 using Mim4dd.Experts;
 using Mim4dd.IO;
 using Mim4dd.Runs;
@@ -32,10 +33,25 @@ public static class SetArgument
         var store = Path.GetFullPath(experts!);
         var metadata = ExpertStore.FirstMetadata(store);
         Cli.Require(metadata is not null, store, "holds no expert files", "pass a store written by `mim4dd experts`");
-        var set = SetImport.Load(path, metadata!.Dataset, metadata.Zca ? store : null);
+        var set = SetImport.Load(path, metadata!.Dataset, metadata.Zca ? store : null, out bool labelsFromLogits);
         Cli.Log($"read {path}: {set.Images.shape[0]} images of {set.Dataset}, taken to be in the store's "
             + $"{(metadata.Zca ? "ZCA" : "normalised pixel")} space"
-            + (SetImport.LabelsFromLogits ? "; its labels are logits: each image's class is their argmax" : ""));
+            + (labelsFromLogits ? "; its labels are logits: each image's class is their argmax" : ""));
         return set;
+    }
+
+    /// <summary>Refuses a set whose images or labels are not those of <paramref name="data"/> (another tool's set read with
+    /// the wrong store, or a set passed with the wrong --data-dir).</summary>
+    public static void RequireFits(SyntheticSet set, DataSplit data, string path)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var train = data.Train;
+        const string fix = "pass the dataset the set was made from (for another tool's set: its expert store)";
+        Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { train.Channels, train.Height, train.Width }), path,
+            $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has "
+                + $"{train.Channels}×{train.Height}×{train.Width}", fix);
+        long classes = train.NumClasses;
+        Cli.Require(set.Labels.min().item<long>() >= 0 && set.Labels.max().item<long>() < classes
+            && (set.SoftLabels is null || set.SoftLabels.shape[1] == classes), path, $"labels outside {data.Name}'s {classes} classes", fix);
     }
 }

@@ -80,6 +80,7 @@ public static class EvalCommand
             foreach (var a in archs) Nets.NetRegistry.Build(a, input, 10);
             using var data = DatasetCatalog.Load(loaded.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)),
                 parse.GetValue(dataDir));
+            SetArgument.RequireFits(loaded, data, file);
             // --random: from here on, the baseline's set and directory are evaluated exactly as the set's would be (it has
             // soft labels exactly when the set has).
             using var baseline = parse.GetValue(random) ? RandomBaseline.Write(path, loaded, data, parse.GetValue(seed), Cli.Log) : null;
@@ -89,10 +90,6 @@ public static class EvalCommand
             var trainOn = kind == "soft" ? set.SoftLabels! : set.Labels;
             // A soft-label set evaluated on its hard labels is another table (eval-…-hard.json) and other nets.
             var hardOnSoft = kind == "hard" && set.SoftLabels is not null ? "-hard" : "";
-            Cli.Require(data.Train.Channels == input.Channels && data.Train.Height == input.Height && data.Train.Width == input.Width, file,
-                $"images are {input.Channels}×{input.Height}×{input.Width} but {data.Name} has "
-                    + $"{data.Train.Channels}×{data.Train.Height}×{data.Train.Width}",
-                "pass the dataset the set was made from");
             using var testImages = TestImages(data, set.ZcaDirectory);
             var protocol = new EvalProtocol
             {

@@ -46,14 +46,8 @@ public static class MiCommand
             var options = mimOptions.Read(parse, enabled: true);
             using var set = SetArgument.Read(path, parse.GetValue(experts), out bool ours);
             using var data = DatasetCatalog.Load(set.Dataset, CacheDirectory.Resolve(parse.GetValue(cacheDir)), parse.GetValue(dataDir));
+            SetArgument.RequireFits(set, data, path);
             var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
-            Cli.Require(set.Images.shape.Skip(1).SequenceEqual(new[] { input.Channels, input.Height, input.Width }), path,
-                $"images are [{string.Join(", ", set.Images.shape.Skip(1))}] but {data.Name} has "
-                    + $"{input.Channels}×{input.Height}×{input.Width}", "pass the dataset the set was made from (its expert store)");
-            long classes = data.Train.NumClasses;
-            Cli.Require(set.Labels.min().item<long>() >= 0 && set.Labels.max().item<long>() < classes
-                && (set.SoftLabels is null || set.SoftLabels.shape[1] == classes), path,
-                $"labels outside {data.Name}'s {classes} classes", "pass the dataset the set was made from (its expert store)");
             bool zca = set.ZcaDirectory is not null;
             var store = Path.GetFullPath(parse.GetValue(experts) ?? set.ZcaDirectory
                 ?? ExpertStore.DefaultDirectory(data.Name, DistillMethods.DefaultArch, zca));

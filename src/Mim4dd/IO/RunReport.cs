@@ -176,8 +176,7 @@ public static class RunReport
 
     /// <summary>‖λ·g_MIM‖ / ‖g_DD‖ at every check that logged both, after the check's rebalancing (ρ with --mim-balance ρ).</summary>
     private static List<(double X, double Y)> GradientRatios(List<JsonElement> rows) =>
-        rows.Select(r => r.GetProperty("mim"))
-            .Zip(rows, (mim, r) => (mim, X: r.GetProperty("iteration").GetDouble() + 1))
+        rows.Select(r => (mim: r.GetProperty("mim"), X: r.GetProperty("iteration").GetDouble() + 1))
             .Where(p => p.mim.TryGetProperty("grad_dd", out var dd) && dd.ValueKind == JsonValueKind.Number && dd.GetDouble() > 0
                 && p.mim.TryGetProperty("grad_mim", out var term) && term.ValueKind == JsonValueKind.Number)
             .Select(p => (p.X, p.mim.GetProperty("grad_mim").GetDouble() / p.mim.GetProperty("grad_dd").GetDouble()))

@@ -23,13 +23,10 @@ public static class SetImport
         File.Exists(Path.Combine(path, "images_best.pt"))
         || path.EndsWith(".pt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Whether the last <see cref="Load"/> took the classes from the argmax of logits (DATM's layout), which may
-    /// differ from the classes the images were distilled for.</summary>
-    [ThreadStatic] public static bool LabelsFromLogits;
-
-    public static SyntheticSet Load(string path, string dataset, string? zcaDirectory)
+    /// <param name="labelsFromLogits">Whether the classes came from the argmax of logits (DATM's layout), which may differ
+    /// from the classes the images were distilled for.</param>
+    public static SyntheticSet Load(string path, string dataset, string? zcaDirectory, out bool labelsFromLogits)
     {
-        LabelsFromLogits = false;
         var tensors = Read(path);
         try
         {
@@ -37,6 +34,7 @@ public static class SetImport
             var labels = Take(tensors, LabelKeys, path, "labels") ?? throw Missing(path, "labels", LabelKeys);
             var soft = Take(tensors, SoftKeys, path, "soft labels");
             var lr = Take(tensors, LrKeys, path, "lr");
+            labelsFromLogits = labels.is_floating_point();
             return Build(path, images, labels, soft, lr, dataset, zcaDirectory);
         }
         finally
@@ -57,7 +55,6 @@ public static class SetImport
         {
             soft ??= labels;   // DATM's labels_best.pt: learned logits, the only labels it keeps
             labels = labels.argmax(1);
-            LabelsFromLogits = true;
         }
         if (labels.dim() != 1 || labels.shape[0] != n || labels.is_floating_point())
             throw UserError.At(path, $"labels must be {n} class indices (or logits [{n}, classes]), got {labels.dtype} "

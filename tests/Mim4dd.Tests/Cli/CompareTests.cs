@@ -103,6 +103,20 @@ public class CompareTests(TinyMnist store) : IClassFixture<TinyMnist>
         (code, _, stderr) = CliTests.Run("mi", Path.Combine(dm, "syn.pt"), "--data-dir", store.DataDir);
         Assert.Equal(2, code);
         Assert.Contains("names neither its dataset nor its space; pass --experts", stderr);
+
+        // A label outside the store's dataset is refused by mi and eval alike, before any training.
+        var bad = store.Dir.File("mi-import-bad.npz");
+        using (var images = Mim4dd.IO.SetImport.Load(store.Dir.File("mi-import-npz/set.npz"), "mnist", null, out _))
+            Mim4dd.IO.NpzWriter.Save(bad, new Dictionary<string, TorchSharp.torch.Tensor>
+            {
+                ["x"] = images.Images, ["y"] = TorchSharp.torch.full(images.Images.shape[0], 12L),
+            });
+        foreach (var command in new[] { "mi", "eval" })
+        {
+            (code, _, stderr) = CliTests.Run(command, bad, "--experts", store.Experts, "--data-dir", store.DataDir, "--threads", "1");
+            Assert.Equal(2, code);
+            Assert.Contains("labels outside mnist's 10 classes", stderr);
+        }
     }
 
     [Fact]

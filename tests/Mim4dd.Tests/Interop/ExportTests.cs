@@ -72,7 +72,7 @@ public class ExportTests
         Assert.True(code == 0, stderr);
         using var saved = SyntheticSet.Load(new RunDirectory(dir.File("run")).Synthetic);
 
-        using var back = SetImport.Load(Path.Combine(dir.File("out"), file), "mnist", null);
+        using var back = SetImport.Load(Path.Combine(dir.File("out"), file), "mnist", null, out _);
 
         Assert.True(back.Images.equal(saved.Images).all().item<bool>());
         Assert.True(back.SoftLabels!.equal(saved.SoftLabels!).all().item<bool>());
@@ -92,7 +92,7 @@ public class ExportTests
             ["images"] = x, ["labels"] = tensor(new byte[] { 3, 7 }), ["lr"] = tensor(0.02), ["extra"] = zeros(5),
         });
 
-        using var set = SetImport.Load(dir.File("other.npz"), "mnist", null);
+        using var set = SetImport.Load(dir.File("other.npz"), "mnist", null, out _);
 
         Assert.Equal(ScalarType.Float32, set.Images.dtype);
         Assert.True(set.Images.allclose(x.to_type(ScalarType.Float32)));
@@ -106,7 +106,7 @@ public class ExportTests
     {
         using var dir = new TestData.TempDir();
         NpzWriter.Save(dir.File("bad.npz"), new Dictionary<string, Tensor> { ["y"] = tensor(new long[] { 0, 1 }) });
-        var error = Assert.Throws<Mim4dd.Runtime.UserError>(() => SetImport.Load(dir.File("bad.npz"), "mnist", null));
+        var error = Assert.Throws<Mim4dd.Runtime.UserError>(() => SetImport.Load(dir.File("bad.npz"), "mnist", null, out _));
         Assert.Contains("has no images (looked for images, x, image_syn)", error.Message);
     }
 
