@@ -52,6 +52,7 @@ public static class SetArgument
                 + $"{train.Channels}×{train.Height}×{train.Width}", fix);
         long classes = train.NumClasses;
         Cli.Require(set.Labels.min().item<long>() >= 0 && set.Labels.max().item<long>() < classes
-            && (set.SoftLabels is null || set.SoftLabels.shape[1] == classes), path, $"labels outside {data.Name}'s {classes} classes", fix);
+            && (set.SoftLabels is null || set.SoftLabels.shape[1] == classes), path,
+            $"labels outside {data.Name}'s {classes} classes", fix);
     }
 }
