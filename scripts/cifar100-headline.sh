@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# MIM4DD's headline experiment, CIFAR-100 IPC 10 (paper: MIM4DD 41.5 %, MTT 40.1 %), on your CIFAR-100 python folder
+# MIM4DD's headline experiment, CIFAR-100 IPC 10 (MTT's paper: 40.1 %; MIM4DD's own number for it is not checked here
+# against its paper), on your CIFAR-100 python folder
 # (cifar-100-python: train, test, meta). Every step is resumable: run the same command again to continue.
 #   scripts/cifar100-headline.sh DATA_DIR OUT [experts|mtt|mim4dd|compare]...   (default: all four, in order)
 # The paper's budget is the default; override it for a CPU: EXPERTS (100) EPOCHS (50 per expert) ITERATIONS (5000)
