@@ -1,5 +1,6 @@
 using Mim4dd.Runtime;
 using System.CommandLine;
+using System.Text.Json;
 using Mim4dd.IO;
 using Mim4dd.Train;
 
@@ -22,7 +23,9 @@ public static class TrainCommand
         { Description = "SGD learning rate (momentum 0.9, weight decay 5e-4)", DefaultValueFactory = _ => 0.01 };
         var augment = Cli.Augment("none");
         var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => 256 };
-        var command = new Command("train", "Train a network on the whole real training set and test it (the 'whole dataset' row)")
+        var command = new Command("train",
+            "Train a network on the whole real training set and test it (the 'whole dataset' row); "
+            + "the same command continues a stopped run")
         { dataset, dataDir, cacheDir, arch, epochs, lr, batch, augment, seed, threads, outDir };
         command.SetAction(parse => Cli.Guard(parse, threads, () =>
         {
@@ -32,19 +35,35 @@ public static class TrainCommand
             OptionRange.AtLeast("--epochs", e, 1, "pass e.g. --epochs 6");
             OptionRange.Positive("--lr", rate, "pass e.g. --lr 0.01");
             OptionRange.AtLeast("--batch", b, 1, "pass e.g. --batch 256");
-            var run = new RunDirectory(parse.GetValue(outDir)
-                ?? $"runs/train-{parse.GetValue(dataset)}-{parse.GetValue(arch)}-s{parse.GetValue(seed)}").Claim();
+            string name = parse.GetValue(dataset)!, net = parse.GetValue(arch)!, augmentation = parse.GetValue(augment)!;
+            long seedValue = parse.GetValue(seed);
+            var run = new RunDirectory(parse.GetValue(outDir) ?? $"runs/train-{name}-{net}-e{e}-{augmentation}-s{seedValue}").Claim();
+            // What makes two trainings the same one: a run directory continues only its own training.
+            var config = new { command = "train", dataset = name, dataDir = parse.GetValue(dataDir), arch = net, epochs = e,
+                lr = rate, batch = b, augment = augmentation, seed = seedValue };
+            string identity = JsonSerializer.Serialize(config);
+            if (File.Exists(run.Results))
+            {
+                if (!File.Exists(run.Config) || File.ReadAllText(run.Config) != JsonSerializer.Serialize(config, RunDirectory.Json))
+                    throw UserError.At(run.Path, "holds a finished training with other options", "pass another --out");
+                Cli.Log($"already trained: {run.Results} (pass another --out to train again)");
+                return 0;
+            }
             using var data = Cli.LoadData(parse, dataset, cacheDir, dataDir);
             var options = new TrainOptions { Epochs = e, LearningRate = rate, BatchSize = b, DecayAfterEpoch = e / 2 - 1 };
-            Cli.Log($"training {parse.GetValue(arch)} on {data.Train.Count} images for {e} epochs; run directory {run.Path}");
-            var (weights, result) = FullTraining.Run(data, parse.GetValue(arch)!, options, parse.GetValue(seed),
-                Augment.Augmentations.Create(parse.GetValue(augment)!, data.Name), line =>
+            var checkpoint = new TrainCheckpoint(run.Checkpoint, identity);
+            run.WriteJson(run.Config, config);
+            Cli.Log($"training {net} on {data.Train.Count} images for {e} epochs; run directory {run.Path}"
+                + " (a checkpoint after every epoch: the same command continues a stopped training)");
+            var (weights, result) = FullTraining.Run(data, net, options, seedValue,
+                Augment.Augmentations.Create(augmentation, data.Name), line =>
             {
                 Cli.Log(line);
                 run.AppendLog(line);
-            });
+            }, checkpoint);
             weights.Dispose();
             run.WriteJson(run.Results, new { result, machine = Runtime.MachineInfo.Current() });
+            File.Delete(run.Checkpoint);
             return 0;
         }));
         return command;

@@ -14,26 +14,37 @@ public static class FullTraining
     public sealed record Result(string Dataset, string Arch, int Epochs, double LearningRate, long Seed, double TestAccuracy,
         double Seconds, double[] EpochLoss);
 
+    /// <param name="checkpoint">Saved after every epoch and continued from when present; null: neither.</param>
     public static (NetWeights Weights, Result Result) Run(DataSplit data, string arch, TrainOptions options, long seed,
-        IAugment? augment, Action<string> log)
+        IAugment? augment, Action<string> log, TrainCheckpoint? checkpoint = null)
     {
         var input = new InputShape(data.Train.Channels, data.Train.Height, data.Train.Width);
         var net = NetRegistry.Build(arch, input, data.Train.NumClasses);
         using var images = data.Train.Floats(data.Normalization);
         using var testImages = data.Test.Floats(data.Normalization);
         var weights = net.Initialize(Rng.Torch(seed, 1));
+        using var generator = Rng.Torch(seed, 2);
+        using var sgd = new SgdState(weights.Parameters.Count);
         var losses = new List<double>();
+        double secondsBefore = 0;
+        if (checkpoint?.TryContinue(weights, sgd, generator) is var (saved, seconds))
+        {
+            (losses, secondsBefore) = (saved, seconds);
+            log($"continuing after epoch {sgd.EpochsDone} of {options.Epochs} ({checkpoint.Path})");
+        }
         var clock = Stopwatch.StartNew();
-        Trainer.Train(net, weights, images, data.Train.Labels, options, Rng.Torch(seed, 2), augment, (epoch, loss) =>
+        int first = sgd.EpochsDone;
+        Trainer.Train(net, weights, images, data.Train.Labels, options, generator, augment, (epoch, loss) =>
         {
             losses.Add(loss);
+            checkpoint?.Save(weights, sgd, generator, losses, secondsBefore + clock.Elapsed.TotalSeconds);
             log($"epoch {epoch + 1}/{options.Epochs}  loss {loss:F4}  {clock.Elapsed.TotalMinutes:F1} min  "
-                + $"{Eta.Text(epoch + 1, options.Epochs, clock.Elapsed)}");
-        }, $"training {arch}");
+                + $"{Eta.Text(epoch + 1 - first, options.Epochs - first, clock.Elapsed)}");
+        }, $"training {arch}", sgd);
         var accuracy = Trainer.Accuracy(net, weights, testImages, data.Test.Labels);
-        log($"test accuracy {100 * accuracy:F2} %  ({clock.Elapsed.TotalMinutes:F1} min)");
-        return (weights, new Result(data.Name, arch, options.Epochs, options.LearningRate, seed, accuracy, clock.Elapsed.TotalSeconds,
-            losses.ToArray()));
+        double total = secondsBefore + clock.Elapsed.TotalSeconds;
+        log($"test accuracy {100 * accuracy:F2} %  ({total / 60:F1} min)");
+        return (weights, new Result(data.Name, arch, options.Epochs, options.LearningRate, seed, accuracy, total, losses.ToArray()));
     }
 
     /// <summary>Embeddings [N, D] of all images of a dataset in eval mode.</summary>

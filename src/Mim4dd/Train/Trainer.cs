@@ -26,6 +26,22 @@ public sealed record TrainOptions
         new() { Epochs = epochs + 1, DecayAfterEpoch = epochs / 2 + 1, LearningRate = learningRate };
 }
 
+/// <summary>Where an SGD training stands between epochs, what it needs to continue to the same bytes besides the weights and
+/// the generator: the epochs done and the momentum buffers (null before the first step and after the decay).</summary>
+public sealed class SgdState(int parameterCount) : IDisposable
+{
+    public int EpochsDone { get; set; }
+    public Tensor?[] Velocity { get; } = new Tensor?[parameterCount];
+
+    public void ClearVelocity()
+    {
+        foreach (var v in Velocity) v?.Dispose();
+        Array.Clear(Velocity);
+    }
+
+    public void Dispose() => ClearVelocity();
+}
+
 /// <summary>Trains a functional network on any (images, labels) set, hard or soft labels (<see cref="Targets"/>), and measures
 /// accuracy.</summary>
 public static class Trainer
@@ -34,14 +50,25 @@ public static class Trainer
     public delegate void EpochDone(int epoch, double loss);
 
     /// <param name="progressTask">Reported to <see cref="LiveProgress"/> after every batch, in epochs, under this name.</param>
+    /// <param name="state">Continue from here (epochs done, momentum) and keep it up to date; null: start afresh.</param>
     public static void Train(Net net, NetWeights weights, Tensor images, Tensor labels, TrainOptions options,
-        Generator generator, IAugment? augment = null, EpochDone? onEpoch = null, string? progressTask = null)
+        Generator generator, IAugment? augment = null, EpochDone? onEpoch = null, string? progressTask = null, SgdState? state = null)
+    {
+        bool own = state is null;
+        state ??= new SgdState(weights.Parameters.Count);
+        try { TrainEpochs(net, weights, images, labels, options, generator, augment, onEpoch, progressTask, state); }
+        finally { if (own) state.Dispose(); }
+    }
+
+    private static void TrainEpochs(Net net, NetWeights weights, Tensor images, Tensor labels, TrainOptions options,
+        Generator generator, IAugment? augment, EpochDone? onEpoch, string? progressTask, SgdState state)
     {
         var parameters = weights.Parameters;
-        var velocity = new Tensor?[parameters.Count];
-        double lr = options.LearningRate;
+        var velocity = state.Velocity;
+        bool decayed = options.DecayAfterEpoch >= 0 && state.EpochsDone > options.DecayAfterEpoch;
+        double lr = decayed ? options.LearningRate * 0.1 : options.LearningRate;
         long n = images.shape[0];
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        for (int epoch = state.EpochsDone; epoch < options.Epochs; epoch++)
         {
             double lossSum = 0;
             int batches = 0;
@@ -69,15 +96,15 @@ public static class Trainer
                         epoch + Math.Min(1.0, (start + options.BatchSize) / (double)n), options.Epochs);
                 }
             }
-            onEpoch?.Invoke(epoch, lossSum / batches);
             if (epoch == options.DecayAfterEpoch)
             {
                 lr *= 0.1;
-                foreach (var v in velocity) v?.Dispose();
-                Array.Clear(velocity);   // the reference re-creates the optimiser here
+                state.ClearVelocity();   // the reference re-creates the optimiser here
             }
+            // Counted before the callback, so that a state saved there continues with the next epoch.
+            state.EpochsDone = epoch + 1;
+            onEpoch?.Invoke(epoch, lossSum / batches);
         }
-        foreach (var v in velocity) v?.Dispose();
     }
 
     /// <summary>PyTorch's SGD: d = g + wd·p; v = m·v + d (v = d at the first step); p −= lr·v.</summary>

@@ -128,7 +128,8 @@ public class CliTests
     {
         using var dir = new TestData.TempDir();
         TestData.WriteMnistSlice(dir.Path, 100, 20);
-        string[] train = ["train", "--dataset", "mnist", "--data-dir", dir.Path, "--epochs", "1", "--threads", "1"];
+        string[] train =
+            ["train", "--dataset", "mnist", "--data-dir", dir.Path, "--epochs", "1", "--threads", "1", "--out", dir.File("run")];
         var (code, stdout, stderr) = Run([.. train, "--log-format", "json"]);
         Assert.True(code == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -145,5 +146,25 @@ public class CliTests
         (code, _, stderr) = Run([.. train, "--log-format", "xml"]);
         Assert.Equal(2, code);
         Assert.Contains("--log-format", stderr);
+    }
+
+    [Fact]
+    public void Train_AgainInItsFolder_SaysItIsDone_AndRefusesOtherOptions()
+    {
+        using var dir = new TestData.TempDir();
+        TestData.WriteMnistSlice(dir.Path, 100, 20);
+        string[] train = ["train", "--dataset", "mnist", "--data-dir", dir.Path, "--threads", "1", "--out", dir.File("run")];
+        var (code, _, stderr) = Run([.. train, "--epochs", "1"]);
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(dir.File("run/results.json")));
+        Assert.False(File.Exists(dir.File("run/checkpoint.safetensors")), "the checkpoint of a finished training stayed");
+        string results = File.ReadAllText(dir.File("run/results.json"));
+        (code, var stdout, stderr) = Run([.. train, "--epochs", "1"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("already trained", stdout);
+        Assert.Equal(results, File.ReadAllText(dir.File("run/results.json")));
+        (code, _, stderr) = Run([.. train, "--epochs", "2"]);
+        Assert.Equal(2, code);
+        Assert.Contains("other options", stderr);
     }
 }

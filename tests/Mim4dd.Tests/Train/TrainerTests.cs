@@ -1,3 +1,4 @@
+using Mim4dd.Augment;
 using Mim4dd.Nets;
 using Mim4dd.Runtime;
 using Mim4dd.Train;
@@ -58,5 +59,40 @@ public class TrainerTests
         Assert.Equal(0.75, r.Mean, 12);
         Assert.Equal(Math.Sqrt(0.0125), r.Std, 12);
         Assert.Equal("75.00 ± 11.18", r.ToString());
+    }
+}
+
+public class FullTrainingResumeTests
+{
+    private sealed class Stop : Exception;
+
+    [Fact]
+    public void StoppedTwiceAndContinued_GivesTheBytesOfAnUnbrokenTraining()
+    {
+        // Three epochs, the decay after the second: the stops land with momentum to carry and after the decay.
+        var data = TestData.MnistSlice(300, 100);
+        var options = new TrainOptions { Epochs = 3, BatchSize = 64, DecayAfterEpoch = 1 };
+        (float[] Weights, double[] Losses, double Accuracy) Train(TrainCheckpoint? checkpoint, int stopAfter = 0)
+        {
+            var (weights, result) = FullTraining.Run(data, "ConvNet", options, 5, Augmentations.Create("dsa", "mnist"), line =>
+            {
+                if (stopAfter > 0 && line.StartsWith($"epoch {stopAfter}/")) throw new Stop();
+            }, checkpoint);
+            using (weights) return (weights.Parameters.SelectMany(p => p.data<float>().ToArray()).ToArray(), result.EpochLoss,
+                result.TestAccuracy);
+        }
+        using var dir = new TestData.TempDir();
+        var checkpoint = new TrainCheckpoint(dir.File("checkpoint.safetensors"), "mnist-300 ConvNet 3 epochs");
+        Assert.Throws<Stop>(() => Train(checkpoint, stopAfter: 1));
+        Assert.Throws<Stop>(() => Train(checkpoint, stopAfter: 2));
+        var continued = Train(checkpoint);
+        var unbroken = Train(null);
+        Assert.Equal(3, unbroken.Losses.Length);
+        Assert.Equal(unbroken.Losses, continued.Losses);
+        Assert.Equal(unbroken.Weights, continued.Weights);
+        Assert.Equal(unbroken.Accuracy, continued.Accuracy);
+        var other = new TrainCheckpoint(checkpoint.Path, "mnist-300 ConvNet 4 epochs");
+        var refused = Assert.Throws<UserError>(() => Train(other));
+        Assert.Contains("other options", refused.Message);
     }
 }
