@@ -29,6 +29,7 @@ public static class RunSummary
     {
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory));
         if (FullData(name, Path.Combine(directory, RunDirectory.ResultsName)) is { } full) return [full];
+        if (TrainingUnderWay(directory)) return [];
         var own = ReadOwn(directory, name);
         // The random baseline of `eval RUN --random` lives inside the run, as RUN/random.
         var baseline = Path.Combine(directory, Mim4dd.Coreset.RandomBaseline.FolderName);
@@ -50,6 +51,20 @@ public static class RunSummary
         return new RunRow(run, "full data", r.GetProperty("Dataset").GetString()!, 0, r.GetProperty("Arch").GetString()!,
             accuracy.GetDouble(), 0, 1, $"train, E={epochs}", r.TryGetProperty("Seconds", out var sec) ? sec.GetDouble() / 60 : 0,
             Epochs: epochs);
+    }
+
+    /// <summary>A `train` run that has not finished: its config.json says so, it has no results yet.</summary>
+    private static bool TrainingUnderWay(string directory)
+    {
+        var config = Path.Combine(directory, RunDirectory.ConfigName);
+        if (!File.Exists(config)) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            return doc.RootElement.TryGetProperty("command", out var c) && c.ValueKind == JsonValueKind.String
+                && c.GetString() == "train";
+        }
+        catch (JsonException) { return false; }
     }
 
     private static IReadOnlyList<RunRow> ReadOwn(string directory, string name)

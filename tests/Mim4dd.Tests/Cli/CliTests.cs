@@ -166,5 +166,12 @@ public class CliTests
         (code, _, stderr) = Run([.. train, "--epochs", "2"]);
         Assert.Equal(2, code);
         Assert.Contains("other options", stderr);
+        // A training under way (config, no results yet) is no row of `compare`, and no error.
+        Directory.CreateDirectory(dir.File("under-way"));
+        File.Copy(dir.File("run/config.json"), dir.File("under-way/config.json"));
+        (code, stdout, stderr) = Run("compare", dir.File("run"), dir.File("under-way"));
+        Assert.True(code == 0, stderr);
+        Assert.Single(stdout.Split('\n'), line => line.Contains("| full data |"));
+        Assert.DoesNotContain("under-way", stdout);
     }
 }
