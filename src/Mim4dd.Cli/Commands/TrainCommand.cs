@@ -44,7 +44,10 @@ public static class TrainCommand
             string identity = JsonSerializer.Serialize(config);
             if (File.Exists(run.Results))
             {
-                if (!File.Exists(run.Config) || File.ReadAllText(run.Config) != JsonSerializer.Serialize(config, RunDirectory.Json))
+                if (!File.Exists(run.Config))
+                    throw UserError.At(run.Path, "holds a finished training without its config.json (an older mim4dd's)",
+                        "pass another --out");
+                if (File.ReadAllText(run.Config) != JsonSerializer.Serialize(config, RunDirectory.Json))
                     throw UserError.At(run.Path, "holds a finished training with other options", "pass another --out");
                 Cli.Log($"already trained: {run.Results} (pass another --out to train again)");
                 return 0;
