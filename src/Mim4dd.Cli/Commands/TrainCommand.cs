@@ -42,13 +42,15 @@ public static class TrainCommand
             var config = new { command = "train", dataset = name, dataDir = parse.GetValue(dataDir), arch = net, epochs = e,
                 lr = rate, batch = b, augment = augmentation, seed = seedValue };
             string identity = JsonSerializer.Serialize(config);
+            // Checked before anything is written: a refused command leaves the folder as it was.
+            if (File.Exists(run.Config) && File.ReadAllText(run.Config) != JsonSerializer.Serialize(config, RunDirectory.Json))
+                throw UserError.At(run.Path, "holds a training with other options (config.json)",
+                    "pass the options of that training to continue it, or another --out");
             if (File.Exists(run.Results))
             {
                 if (!File.Exists(run.Config))
                     throw UserError.At(run.Path, "holds a finished training without its config.json (an older mim4dd's)",
                         "pass another --out");
-                if (File.ReadAllText(run.Config) != JsonSerializer.Serialize(config, RunDirectory.Json))
-                    throw UserError.At(run.Path, "holds a finished training with other options", "pass another --out");
                 Cli.Log($"already trained: {run.Results} (pass another --out to train again)");
                 return 0;
             }

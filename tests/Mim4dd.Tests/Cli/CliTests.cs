@@ -166,6 +166,7 @@ public class CliTests
         (code, _, stderr) = Run([.. train, "--epochs", "2"]);
         Assert.Equal(2, code);
         Assert.Contains("other options", stderr);
+        Assert.Contains("\"epochs\": 1,", File.ReadAllText(dir.File("run/config.json")));   // the refused command wrote nothing
         // A training under way (config, no results yet) is no row of `compare`, and no error.
         Directory.CreateDirectory(dir.File("under-way"));
         File.Copy(dir.File("run/config.json"), dir.File("under-way/config.json"));
