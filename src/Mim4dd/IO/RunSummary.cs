@@ -107,9 +107,14 @@ public static class RunSummary
             .ThenBy(r => r.Method).ThenBy(r => r.Run))
             yield return string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Run} | {r.Method} | {r.Dataset} | {(r.ImagesPerClass == 0 ? "all" : r.ImagesPerClass)} | {r.Arch} | {r.Labels} "
-                + $"| {100 * r.Mean:F2} ± {100 * r.Std:F2} | {r.Nets} | {r.Point} | {r.Minutes:F1} | {Cell(r.MiNats, "F3")} "
+                + $"| {Accuracy(r)} | {r.Nets} | {r.Point} | {r.Minutes:F1} | {Cell(r.MiNats, "F3")} "
                 + $"| {Cell(r.Robust?.Ior, "+0.000;−0.000")} | {Cell(r.Robust?.Hlr, "+0.000;−0.000")} | {Cell(r.Robust?.Lrs, "F3")} |");
     }
+
+    // One net (a full-data training) has no spread to show.
+    private static string Accuracy(RunRow r) =>
+        r.Nets == 1 ? FormattableString.Invariant($"{100 * r.Mean:F2}")
+            : FormattableString.Invariant($"{100 * r.Mean:F2} ± {100 * r.Std:F2}");
 
     private static string Cell(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
 
