@@ -108,7 +108,7 @@ public static class RunSummary
             yield return string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Run} | {r.Method} | {r.Dataset} | {(r.ImagesPerClass == 0 ? "all" : r.ImagesPerClass)} | {r.Arch} | {r.Labels} "
                 + $"| {Accuracy(r)} | {r.Nets} | {r.Point} | {r.Minutes:F1} | {Cell(r.MiNats, "F3")} "
-                + $"| {Cell(r.Robust?.Ior, "+0.000;−0.000")} | {Cell(r.Robust?.Hlr, "+0.000;−0.000")} | {Cell(r.Robust?.Lrs, "F3")} |");
+                + $"| {Cell(r.Robust?.Ior, "+0.000;-0.000")} | {Cell(r.Robust?.Hlr, "+0.000;-0.000")} | {Cell(r.Robust?.Lrs, "F3")} |");
     }
 
     // One net (a full-data training) has no spread to show.

@@ -188,7 +188,7 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
         double lrs = (Math.Exp(alpha) - Math.Exp(-1)) / (Math.E - Math.Exp(-1));
         string F(double v, string format) => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
         var row = stdout.Split('\n').Single(l => l.StartsWith("| datm-lrs | datm |") && l.Contains("final"));
-        Assert.EndsWith($"| {F(ior, "+0.000;−0.000")} | {F(hlr, "+0.000;−0.000")} | {F(lrs, "F3")} |", row);
+        Assert.EndsWith($"| {F(ior, "+0.000;-0.000")} | {F(hlr, "+0.000;-0.000")} | {F(lrs, "F3")} |", row);
         Assert.Contains("| soft |", row);
         var fullRow = stdout.Split('\n').Single(l => l.StartsWith("| full-data | full data | mnist | all |"));
         Assert.Contains($"| {F(100 * real, "F2")} | 1 |", fullRow); // one training: no "± 0.00"
