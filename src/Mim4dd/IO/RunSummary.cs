@@ -78,9 +78,11 @@ public static class RunSummary
             var rows = new List<RunRow>();
             var results = Path.Combine(directory, RunDirectory.ResultsName);
             if (File.Exists(results)) rows.AddRange(Coreset(name, results));
+            var set = SetOf(config);
             var evals = Path.Combine(directory, RunDirectory.EvalsName);
-            if (File.Exists(evals)) rows.AddRange(Distillation(name, config, evals, Path.Combine(directory, RunDirectory.MetricsName)));
-            var (method, dataset, ipc) = rows.Count > 0 ? (rows[0].Method, rows[0].Dataset, rows[0].ImagesPerClass) : Identity(config);
+            if (File.Exists(evals)) rows.AddRange(Distillation(name, set, evals, Path.Combine(directory, RunDirectory.MetricsName)));
+            var (method, dataset, ipc) = rows.Count > 0 ? (rows[0].Method, rows[0].Dataset, rows[0].ImagesPerClass)
+                : (set.Method, set.Dataset, set.Ipc);
             foreach (var extra in Directory.EnumerateFiles(directory, "eval*.json").Order(StringComparer.Ordinal))
                 rows.AddRange(CrossArchitecture(name, method, dataset, ipc, extra));
             var mi = Path.Combine(directory, RunDirectory.MiName);
@@ -130,10 +132,9 @@ public static class RunSummary
             root.GetProperty("TotalSeconds").GetDouble() / 60, Epochs: c.GetProperty("Epochs").GetInt32());
     }
 
-    private static IEnumerable<RunRow> Distillation(string run, string config, string evals, string metrics)
+    private static IEnumerable<RunRow> Distillation(string run, ConfigSet set, string evals, string metrics)
     {
-        var (method, dataset, ipc) = Identity(config);
-        int? epochs = EvalEpochs(config);
+        var (method, dataset, ipc, epochs) = set;
         var points = File.ReadLines(evals).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         if (points.Count == 0) yield break;
         double distilSeconds = File.Exists(metrics)
@@ -156,13 +157,6 @@ public static class RunSummary
     /// <summary>"hard" or "soft" as an evaluation recorded it (records from before soft labels are hard).</summary>
     internal static string LabelsOf(JsonElement e) => e.TryGetProperty("labels", out var l) ? l.GetString()! : "hard";
 
-    /// <summary>The distillation's evaluation epochs E from its config.json (schedule.EvalEpochs), null if absent.</summary>
-    private static int? EvalEpochs(string config)
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(config));
-        return doc.RootElement.TryGetProperty("schedule", out var s) && s.TryGetProperty("EvalEpochs", out var e) ? e.GetInt32() : null;
-    }
-
     private static IEnumerable<RunRow> CrossArchitecture(string run, string method, string dataset, int ipc, string file)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(file));
@@ -176,16 +170,21 @@ public static class RunSummary
                 r.GetProperty("Seconds").GetDouble() / 60, Labels: labels, Epochs: epochs);
     }
 
-    /// <summary>(method, dataset, IPC) from a distill config ({ distill: { method, dataset, options } })
-    /// or a coreset one ({ Config: ... }).</summary>
-    private static (string Method, string Dataset, int Ipc) Identity(string config)
+    /// <summary>What a run's config.json says of its set: method, dataset and IPC, from a distill config ({ distill: { method,
+    /// dataset, options } }) or a coreset one ({ Config: ... }), and the evaluation epochs E (schedule.EvalEpochs; null if
+    /// absent).</summary>
+    private sealed record ConfigSet(string Method, string Dataset, int Ipc, int? EvalEpochs);
+
+    private static ConfigSet SetOf(string config)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(config));
         var root = doc.RootElement;
+        int? epochs = root.TryGetProperty("schedule", out var s) && s.TryGetProperty("EvalEpochs", out var e) ? e.GetInt32() : null;
         if (root.TryGetProperty("distill", out var d))
-            return (d.GetProperty("method").GetString()!, d.GetProperty("dataset").GetString()!,
-                d.GetProperty("options").GetProperty("ImagesPerClass").GetInt32());
+            return new(d.GetProperty("method").GetString()!, d.GetProperty("dataset").GetString()!,
+                d.GetProperty("options").GetProperty("ImagesPerClass").GetInt32(), epochs);
         var c = root.TryGetProperty("Config", out var inner) ? inner : root;
-        return (c.GetProperty("Method").GetString()!, c.GetProperty("Dataset").GetString()!, c.GetProperty("ImagesPerClass").GetInt32());
+        return new(c.GetProperty("Method").GetString()!, c.GetProperty("Dataset").GetString()!, c.GetProperty("ImagesPerClass").GetInt32(),
+            epochs);
     }
 }
