@@ -181,10 +181,20 @@ public static class RunSummary
         var root = doc.RootElement;
         int? epochs = root.TryGetProperty("schedule", out var s) && s.TryGetProperty("EvalEpochs", out var e) ? e.GetInt32() : null;
         if (root.TryGetProperty("distill", out var d))
-            return new(d.GetProperty("method").GetString()!, d.GetProperty("dataset").GetString()!,
+            return new(MethodOf(d), d.GetProperty("dataset").GetString()!,
                 d.GetProperty("options").GetProperty("ImagesPerClass").GetInt32(), epochs);
         var c = root.TryGetProperty("Config", out var inner) ? inner : root;
         return new(c.GetProperty("Method").GetString()!, c.GetProperty("Dataset").GetString()!, c.GetProperty("ImagesPerClass").GetInt32(),
             epochs);
+    }
+
+    // A method run with `--mim` is another row than the method alone: "datm+mim", as config.json names it since
+    // trajectory methods say so there too (mim4dd is MTT + MIM by name); older records name the method alone.
+    private static string MethodOf(JsonElement distill)
+    {
+        var method = distill.GetProperty("method").GetString()!;
+        bool mim = distill.TryGetProperty("mim", out var m) && m.ValueKind == JsonValueKind.Object
+            && m.TryGetProperty("Enabled", out var on) && on.GetBoolean();
+        return mim && method != "mim4dd" && !method.EndsWith("+mim", StringComparison.Ordinal) ? method + "+mim" : method;
     }
 }

@@ -108,6 +108,7 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
         var (code, _, stderr) = Run(mim, "--iterations", "2", "--match-threshold", "100", "--mim", "--lambda", "0");
         Assert.True(code == 0, stderr);
         Assert.Equal(File.ReadAllBytes(new RunDirectory(plain).Synthetic), File.ReadAllBytes(new RunDirectory(mim).Synthetic));
+        Assert.Contains("| datm-mim0 | datm | mnist |", CliTests.Run("compare", mim).Stdout);   // no add-on at λ = 0
     }
 
     [Fact]
@@ -123,6 +124,16 @@ public class DatmTests(TinyMnist store) : IClassFixture<TinyMnist>
         using var before = Set(start);
         using var after = Set(run);
         Assert.False(after.SoftLabels!.equal(before.SoftLabels!).all().item<bool>(), "the labels were learned");
+
+        // Named by method and add-on, in config.json and in compare, so that it is not a row of plain DATM; a record of an
+        // older build names the method alone, and compare reads its add-on from the MIM options.
+        var config = Path.Combine(run, "config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        Assert.Equal("datm+mim", (string?)json["distill"]!["method"]);
+        Assert.Contains("| datm-mim | datm+mim | mnist |", CliTests.Run("compare", run).Stdout);
+        json["distill"]!["method"] = "datm";
+        File.WriteAllText(config, json.ToJsonString());
+        Assert.Contains("| datm-mim | datm+mim | mnist |", CliTests.Run("compare", run).Stdout);
     }
 
     [Fact]
