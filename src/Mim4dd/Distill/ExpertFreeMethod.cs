@@ -32,7 +32,7 @@ public abstract class ExpertFreeMethod : IDistillMethod
         Iterations = options.Iterations;
         Seed = options.Seed;
         // As object, so that config.json has the whole record, not the interface's part.
-        Config = new { method = method + (mim.Enabled ? "+mim" : ""), dataset = data.Name, arch = Arch, options = (object)options,
+        Config = new { method = mim.Name(method), dataset = data.Name, arch = Arch, options = (object)options,
             mim, machine };
         ShapeDefiningOptions = DistillMethods.ShapeWithArch(Arch, new { method, options = shapeOptions, mim });
     }

@@ -99,6 +99,10 @@ public sealed record MimOptions
     /// <summary>Whether the term contributes at all; when false, build no <see cref="Mim"/> and call nothing.</summary>
     public bool Enabled => Lambda > 0;
 
+    /// <summary>The method's name in config.json and compare: "dm+mim", "datm+mim" with the add-on on (mim4dd is MTT + MIM
+    /// by name).</summary>
+    public string Name(string method) => Enabled && method != "mim4dd" ? method + "+mim" : method;
+
     /// <summary>Real images per class in MIM's batch: mim4dd's --batch-real when none is given, and always for the methods
     /// whose own --batch-real means something else (DM, DC, DSA).</summary>
     public const int RealPerClass = 32;

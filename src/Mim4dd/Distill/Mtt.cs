@@ -271,9 +271,7 @@ public sealed class MttMethod : IDistillMethod
         }
         Config = new
         {
-            // As the expert-free methods: a run with the MIM add-on is "mtt+mim" or "datm+mim" (mim4dd is that by name).
-            method = settings.Method + (mim.Enabled && settings.Method != "mim4dd" ? "+mim" : ""), dataset = data.Name,
-            arch = Arch, experts = settings.ExpertStore, options, mim,
+            method = mim.Name(settings.Method), dataset = data.Name, arch = Arch, experts = settings.ExpertStore, options, mim,
             batchReal = settings.BatchReal, machine,
         };
         log($"{settings.Method}: {options.ImagesPerClass} images/class, {options.Iterations} iterations, "
