@@ -12,6 +12,8 @@
 # The experts' epochs bound the start epochs: 5-epoch experts allow T⁺ ≤ 4 with M = 2 (IPC 1: MTT's preset T⁺ 2, DATM's
 # 4; IPC 10: MTT T⁺ 3, DATM's window 2 → 4 over the first tenth of the iterations, as DATM's 10 → 20 over 1000 of 10000).
 # Resumable: run it again to continue; finished runs and evaluations are skipped. $MIM4DD (default ./mim4dd) is the CLI.
+# BASELINES=later distils and evaluates the sets only (the paired differences come first); the same command without it
+# then adds the random baselines and hard-label evaluations.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mim4dd=${MIM4DD:-$root/mim4dd}
@@ -41,6 +43,7 @@ for seed in $seeds; do
       *) echo "unknown method $method (mtt, mtt-soft, datm, datm-mim, full)" >&2; exit 2 ;;
     esac
     # The random baseline and the hard-label accuracy, under the final evaluation's protocol (finished nets are kept).
+    [ "${BASELINES:-}" = later ] && continue
     "$mim4dd" eval "$run" --random --repeats 5 --epochs 1000
     [ "$method" = mtt ] || "$mim4dd" eval "$run" --labels hard --repeats 5 --epochs 1000
   done
